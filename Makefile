@@ -1,0 +1,38 @@
+# livechat_groups — see README.md. Every target sets up what it needs (idempotent).
+SHELL := /bin/bash
+ODOO_SRC ?= /opt/odoo
+export ODOO_SRC
+
+.PHONY: help setup run test pytest lint format pot bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup:  ## Virtualenv, Python packages, PostgreSQL and its role, Chromium
+	bash scripts/setup.sh --browser
+
+run:  ## Set up, create the demo database if needed, serve Odoo on http://localhost:8069
+	bash scripts/run.sh
+
+test:  ## Set up, then run every test (tours included) on a fresh database
+	bash scripts/test.sh
+
+pytest:  ## Fast loop: pytest-odoo on the database of `make run` (DB=livechat_groups)
+	bash scripts/pytest.sh $(ARGS)
+
+lint:  ## ruff and pylint-odoo
+	bash scripts/lint.sh
+
+format:  ## Format the Python code with ruff
+	bash scripts/lint.sh --fix
+
+pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
+	bash scripts/pot.sh
+
+bench:  ## Routing benchmark (prints a table)
+	bash scripts/bench.sh
+
+clean:  ## Drop the databases and the test log (the virtualenv stays)
+	-dropdb --if-exists livechat_groups_test
+	-dropdb --if-exists livechat_groups
+	rm -rf var

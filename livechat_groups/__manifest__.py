@@ -1,0 +1,30 @@
+{
+    "name": "Live Chat Groups",
+    "summary": "Groups of operators, specialists and supervisors for Odoo Live Chat: "
+    "entry groups, waiting queues, forwarding and supervision",
+    "version": "18.0.1.0.0",
+    "category": "Website/Live Chat",
+    "website": "https://github.com/livechat-groups/livechat_groups",
+    "author": "livechat_groups developers",
+    "maintainers": ["livechat-groups"],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["im_livechat"],
+    "data": [
+        "security/livechat_groups_security.xml",
+        "security/ir.model.access.csv",
+        "views/livechat_group_views.xml",
+        "views/im_livechat_channel_views.xml",
+        "views/livechat_groups_menus.xml",
+    ],
+    "demo": [
+        "demo/res_users_demo.xml",
+        "demo/livechat_group_demo.xml",
+        "demo/im_livechat_channel_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "livechat_groups/static/tests/tours/**/*",
+        ],
+    },
+}

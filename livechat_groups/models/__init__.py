@@ -1,0 +1,1 @@
+from . import im_livechat_channel, livechat_group, res_groups, res_users

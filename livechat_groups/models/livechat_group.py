@@ -1,0 +1,210 @@
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+
+
+class LivechatGroup(models.Model):
+    """A group of users that a live chat uses as entry operators, specialists,
+    supervisors or requesters. The group has no role of its own: its role
+    comes from where a live chat uses it."""
+
+    _name = "livechat.group"
+    _description = "Live Chat Group"
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, translate=True)
+    description = fields.Text(
+        translate=True,
+        help="What this group handles, shown to operators who forward a session to it.",
+    )
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    sequence = fields.Integer(
+        default=10,
+        help="Among the entry groups of a live chat, new requests go to the first group "
+        "that has an available member; the next groups take the overflow.",
+    )
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        default=lambda self: self.env.company,
+        help="Leave empty to share the group between companies.",
+    )
+
+    # members
+    user_ids = fields.Many2many(
+        comodel_name="res.users",
+        relation="livechat_group_res_users_rel",
+        column1="group_id",
+        column2="user_id",
+        string="Members Added by Hand",
+        domain=[("share", "=", False)],
+        help="Internal users who belong to this group whatever their Odoo user groups.",
+    )
+    system_group_ids = fields.Many2many(
+        comodel_name="res.groups",
+        relation="livechat_group_res_groups_rel",
+        column1="group_id",
+        column2="res_group_id",
+        string="Tied User Groups",
+        help="Every internal user of these Odoo user groups is a member, "
+        "and stays one exactly as long as they belong to them.",
+    )
+    member_ids = fields.Many2many(
+        comodel_name="res.users",
+        string="Members",
+        compute="_compute_member_ids",
+        search="_search_member_ids",
+        help="Members added by hand and users of the tied user groups; " "only active internal users count.",
+    )
+    member_count = fields.Integer(compute="_compute_member_ids", string="Number of Members")
+
+    # where live chats use the group (inverses of the live chats' fields)
+    entry_channel_ids = fields.Many2many(
+        comodel_name="im_livechat.channel",
+        relation="im_livechat_channel_entry_group_rel",
+        column1="group_id",
+        column2="channel_id",
+        string="Entry Group of",
+        readonly=True,
+    )
+    specialist_channel_ids = fields.Many2many(
+        comodel_name="im_livechat.channel",
+        relation="im_livechat_channel_specialist_group_rel",
+        column1="group_id",
+        column2="channel_id",
+        string="Specialist Group of",
+        readonly=True,
+    )
+    supervisor_channel_ids = fields.Many2many(
+        comodel_name="im_livechat.channel",
+        relation="im_livechat_channel_supervisor_group_rel",
+        column1="group_id",
+        column2="channel_id",
+        string="Supervisor Group of",
+        readonly=True,
+    )
+    requester_channel_ids = fields.Many2many(
+        comodel_name="im_livechat.channel",
+        relation="im_livechat_channel_requester_group_rel",
+        column1="group_id",
+        column2="channel_id",
+        string="Requester Group of",
+        readonly=True,
+    )
+    livechat_channel_ids = fields.Many2many(
+        comodel_name="im_livechat.channel",
+        string="Live Chats",
+        compute="_compute_livechat_channel_ids",
+        help="Live chats that use this group, in any role.",
+    )
+
+    # ------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------
+
+    @api.depends("user_ids.active", "user_ids.share", "system_group_ids.users")
+    def _compute_member_ids(self):
+        for group in self:
+            # sudo: res.groups - membership follows the tied groups even where the
+            # reader may not read who belongs to them.
+            users = group.user_ids | group.sudo().system_group_ids.users
+            members = users.filtered(lambda user: user.active and not user.share)
+            group.member_ids = members
+            group.member_count = len(members)
+
+    def _search_member_ids(self, operator, value):
+        """Translate a condition on members into conditions on the two stored sources
+        of membership, so that record rules and domains can use ``member_ids``.
+
+        Accepts user ids (``in``, ``not in``, ``=``, ``!=``) and user names
+        (``ilike``, ``not ilike``, ``=``, ``!=``); a negative operator selects the
+        groups of which no such user is a member.
+        """
+        negative = operator in expression.NEGATIVE_TERM_OPERATORS
+        if isinstance(value, str):
+            name_operator = {"ilike": "ilike", "not ilike": "ilike", "=": "=", "!=": "="}.get(operator)
+            user_domain = name_operator and [("name", name_operator, value)]
+        elif operator in ("in", "not in", "=", "!="):
+            ids = [value] if isinstance(value, int) else list(value or [])
+            user_domain = [("id", "in", ids)]
+        else:
+            user_domain = None
+        if not user_domain:
+            raise UserError(
+                self.env._("Groups cannot be searched by members with the operator %s.", operator)
+            )
+        # sudo: res.users - only active internal users count as members, whoever searches
+        users = (
+            self.env["res.users"]
+            .sudo()
+            ._search(expression.AND([user_domain, [("share", "=", False), ("active", "=", True)]]))
+        )
+        domain = ["|", ("user_ids", "in", users), ("system_group_ids.users", "in", users)]
+        return ["!", *domain] if negative else domain
+
+    @api.depends(
+        "entry_channel_ids",
+        "specialist_channel_ids",
+        "supervisor_channel_ids",
+        "requester_channel_ids",
+    )
+    def _compute_livechat_channel_ids(self):
+        for group in self:
+            group.livechat_channel_ids = (
+                group.entry_channel_ids
+                | group.specialist_channel_ids
+                | group.supervisor_channel_ids
+                | group.requester_channel_ids
+            )
+
+    # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        groups = super().create(vals_list)
+        groups._grant_livechat_user_group()
+        return groups
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"user_ids", "system_group_ids", "active"} & vals.keys():
+            self._grant_livechat_user_group()
+        return res
+
+    # ------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------
+
+    def _get_staff_groups(self):
+        """Return the groups of ``self`` that a live chat uses to operate or supervise."""
+        return self.filtered(
+            lambda group: group.active
+            and (group.entry_channel_ids or group.specialist_channel_ids or group.supervisor_channel_ids)
+        )
+
+    def _grant_livechat_user_group(self):
+        """Give Live Chat / User to the members of operator and supervisor groups.
+
+        Operators need it to see their sessions in Discuss as live chats, and supervisors
+        to reach the Live Chat menu. Nothing is ever revoked here: the right may have
+        been given by hand, and removing it belongs to the user administrator.
+        """
+        staff = self.sudo()._get_staff_groups()
+        livechat_user = self.env.ref("im_livechat.im_livechat_group_user")
+        missing = staff.member_ids - livechat_user.sudo().users
+        if missing:
+            # sudo: res.groups - the rights follow from putting users in an operator or
+            # supervisor group, which only Live Chat administrators may do.
+            livechat_user.sudo().write({"users": [Command.link(user.id) for user in missing]})
+
+    @api.model
+    def _grant_livechat_user_group_for_users(self, users):
+        """Grant the Live Chat user group to ``users`` who joined a staff group through
+        one of its tied user groups."""
+        # sudo: livechat.group - looking up the groups of users whose Odoo groups changed
+        groups = self.sudo().search(
+            expression.AND([[("member_ids", "in", users.ids)], [("active", "=", True)]])
+        )
+        groups._grant_livechat_user_group()

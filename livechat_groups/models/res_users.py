@@ -1,0 +1,17 @@
+from odoo import api, models
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        users = super().create(vals_list)
+        self.env["livechat.group"]._grant_livechat_user_group_for_users(users)
+        return users
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "groups_id" in vals or "active" in vals:
+            self.env["livechat.group"]._grant_livechat_user_group_for_users(self)
+        return res

@@ -1,0 +1,8 @@
+from . import (
+    test_demo_data,
+    test_im_livechat_channel,
+    test_livechat_group,
+    test_livechat_group_access,
+    test_stock_livechat,
+    test_tours,
+)

@@ -1,0 +1,30 @@
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestDemoData(TransactionCase):
+    """The reference scenario ships as demo data."""
+
+    def test_both_livechats(self):
+        ref = self.env.ref
+        external = ref("livechat_groups.channel_external")
+        internal = ref("livechat_groups.channel_internal")
+        self.assertEqual(external.audience, "external")
+        self.assertEqual(external.entry_group_ids.mapped("name"), ["General Support"])
+        self.assertEqual(
+            sorted(external.specialist_group_ids.mapped("name")), ["Sales Department", "Tech Support"]
+        )
+        self.assertEqual(external.supervisor_group_ids.mapped("name"), ["External Supervisors"])
+        self.assertEqual(internal.audience, "internal")
+        self.assertEqual(internal.requester_group_ids.mapped("name"), ["All Employees"])
+        self.assertEqual(internal.entry_group_ids.mapped("name"), ["General Helpdesk"])
+        self.assertEqual(
+            sorted(internal.specialist_group_ids.mapped("name")), ["Accounting Department", "HR Department"]
+        )
+        self.assertEqual(internal.supervisor_group_ids.mapped("name"), ["Internal Supervisors"])
+        for channel in external | internal:
+            for group in channel._operator_group_ids():
+                self.assertGreaterEqual(len(group.member_ids), 2, group.name)
+            for group in channel.supervisor_group_ids:
+                self.assertGreaterEqual(len(group.member_ids), 1, group.name)
+        self.assertIn(ref("livechat_groups.user_employee"), internal.requester_group_ids.member_ids)

@@ -1,0 +1,118 @@
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import LivechatGroupsCase
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatGroup(LivechatGroupsCase):
+    def test_administrator_manages_groups(self):
+        Group = self.env["livechat.group"].with_user(self.admin)
+        group = Group.create({"name": "Key Accounts", "user_ids": [Command.link(self.sales_1.id)]})
+        self.assertEqual(group.member_ids, self.sales_1)
+        self.assertEqual(group.company_id, self.env.company)
+
+        group.write({"user_ids": [Command.link(self.sales_2.id)], "description": "Big customers"})
+        self.assertEqual(group.member_ids, self.sales_1 | self.sales_2)
+
+        group.action_archive()
+        self.assertFalse(Group.search([("name", "=", "Key Accounts")]))
+        group.action_unarchive()
+        group.unlink()
+        self.assertFalse(group.exists())
+
+    def test_members_are_union_of_users_and_tied_groups(self):
+        sales_user_group = self.env["res.groups"].create({"name": "Sales / Test User"})
+        seller = self._user("seller", name="Sam Seller")
+        seller.groups_id = [Command.link(sales_user_group.id)]
+        group = self.env["livechat.group"].create(
+            {
+                "name": "Sellers",
+                "user_ids": [Command.link(self.sales_1.id)],
+                "system_group_ids": [Command.link(sales_user_group.id)],
+            }
+        )
+        self.assertEqual(group.member_ids, self.sales_1 | seller)
+        self.assertEqual(group.member_count, 2)
+
+    def test_only_active_internal_users_count(self):
+        portal_group = self.env.ref("base.group_portal")
+        group = self.env["livechat.group"].create(
+            {
+                "name": "Mixed",
+                "user_ids": [Command.set((self.sales_1 | self.sales_2).ids)],
+                "system_group_ids": [Command.link(portal_group.id)],
+            }
+        )
+        self.assertNotIn(self.portal, group.member_ids, "portal users are never members")
+        self.sales_2.active = False
+        group.invalidate_recordset(["member_ids"])
+        self.assertEqual(group.member_ids, self.sales_1)
+        self.assertFalse(
+            self.env["livechat.group"].search([("member_ids", "in", self.sales_2.ids)]),
+            "an archived user is a member of no group",
+        )
+
+    def test_members_follow_tied_group_without_refresh(self):
+        team = self.env["res.groups"].create({"name": "Support Team"})
+        group = self.env["livechat.group"].create(
+            {"name": "Team", "system_group_ids": [Command.link(team.id)]}
+        )
+        Group = self.env["livechat.group"]
+        self.assertFalse(group.member_ids)
+
+        # a user joins the Odoo group, from the user's side
+        self.tech_1.groups_id = [Command.link(team.id)]
+        self.assertEqual(group.member_ids, self.tech_1)
+        self.assertEqual(Group.search([("member_ids", "in", self.tech_1.ids)]) & group, group)
+
+        # another joins from the group's side, then the first one leaves
+        team.users = [Command.link(self.hr_1.id), Command.unlink(self.tech_1.id)]
+        self.assertEqual(group.member_ids, self.hr_1)
+        self.assertFalse(Group.search([("member_ids", "in", self.tech_1.ids), ("id", "=", group.id)]))
+
+    def test_search_members(self):
+        # the demo data has groups too: look only at the scenario's
+        Group = self.env["livechat.group"]
+
+        def search(domain):
+            return Group.search([*domain, ("id", "in", self.scenario_groups.ids)])
+
+        groups_of = search([("member_ids", "in", self.support_1.ids)])
+        self.assertEqual(groups_of, self.group_support | self.group_employees)
+        self.assertEqual(search([("member_ids", "=", self.support_1.id)]), groups_of)
+        self.assertEqual(search([("member_ids", "ilike", "Sonia Sup")]), groups_of)
+        self.assertEqual(
+            search([("member_ids", "not in", self.support_1.ids)]), self.scenario_groups - groups_of
+        )
+        self.assertIn(self.group_sales, search([("member_ids", "!=", self.support_1.id)]))
+        self.assertEqual(search([("member_ids", "not ilike", "Sonia Sup")]), self.scenario_groups - groups_of)
+        with self.assertRaisesRegex(UserError, "operator"):
+            Group.search([("member_ids", ">", 3)])
+
+    def test_operators_and_supervisors_become_livechat_users(self):
+        livechat_user = "im_livechat.im_livechat_group_user"
+        for user in (self.support_1, self.sales_2, self.tech_1, self.ext_supervisor, self.hr_1):
+            self.assertTrue(user.has_group(livechat_user), user.name)
+        self.assertFalse(self.employee.has_group(livechat_user), "requesters need no Live Chat right")
+
+        # a new member of an operator group, by hand
+        newcomer = self._user("newcomer", name="Nina Newcomer")
+        self.group_tech.user_ids = [Command.link(newcomer.id)]
+        self.assertTrue(newcomer.has_group(livechat_user))
+
+        # a new member through a tied Odoo group, when the user joins it
+        team = self.env["res.groups"].create({"name": "Accounting / Team"})
+        self.group_accounting.system_group_ids = [Command.link(team.id)]
+        latecomer = self._user("latecomer", name="Larry Latecomer")
+        self.assertFalse(latecomer.has_group(livechat_user))
+        latecomer.groups_id = [Command.link(team.id)]
+        self.assertTrue(latecomer.has_group(livechat_user))
+
+        # a group that becomes a specialist group of a live chat
+        outsider = self._user("outsider", name="Oscar Outsider")
+        legal = self.env["livechat.group"].create({"name": "Legal", "user_ids": [Command.link(outsider.id)]})
+        self.assertFalse(outsider.has_group(livechat_user), "an unused group grants nothing")
+        self.internal_livechat.specialist_group_ids = [Command.link(legal.id)]
+        self.assertTrue(outsider.has_group(livechat_user))

@@ -1,0 +1,83 @@
+"""Build livechat_groups/README.rst from the fragments in livechat_groups/readme/, in the
+order and with the headings of the OCA template."""
+
+import ast
+import pathlib
+import re
+import sys
+
+ADDON = pathlib.Path(__file__).resolve().parent.parent / "livechat_groups"
+SECTIONS = [
+    ("DESCRIPTION.md", None),
+    ("CONFIGURE.md", "Configuration"),
+    ("USAGE.md", "Usage"),
+    ("ROADMAP.md", "Known issues / Roadmap"),
+    ("CONTRIBUTORS.md", "Contributors"),
+]
+
+
+def md_to_rst(text):
+    """Convert the small Markdown subset our fragments use: emphasis and lists read the same
+    in RST; inline code takes double backquotes; pipe tables become list-tables."""
+    lines, out, table = text.strip().splitlines(), [], []
+
+    def flush_table():
+        if not table:
+            return
+        rows = [
+            [cell.strip() for cell in row.strip("|").split("|")]
+            for row in table
+            if not re.match(r"^\|[-| ]+\|$", row)
+        ]
+        out.append(".. list-table::")
+        out.append("   :header-rows: 1")
+        out.append("")
+        for row in rows:
+            out.append(f"   * - {row[0]}")
+            out.extend(f"     - {cell}" for cell in row[1:])
+        out.append("")
+        table.clear()
+
+    for line in lines:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush_table()
+        line = re.sub(r"`([^`]+)`", r"``\1``", line)
+        out.append(line)
+    flush_table()
+    return "\n".join(out) + "\n"
+
+
+def main():
+    manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
+    title = manifest["name"]
+    parts = [
+        "=" * len(title),
+        title,
+        "=" * len(title),
+        "",
+        f".. |license| image:: https://img.shields.io/badge/license-{manifest['license'].replace('-', '--')}-blue.png",
+        f"   :alt: License: {manifest['license']}",
+        "",
+        f"|license| Odoo {manifest['version'].split('.')[0]}.0 — {manifest['development_status']}",
+        "",
+    ]
+    for filename, heading in SECTIONS:
+        path = ADDON / "readme" / filename
+        if not path.exists():
+            continue
+        if heading:
+            parts += [heading, "=" * len(heading), ""]
+        parts.append(md_to_rst(path.read_text()))
+    text = "\n".join(parts)
+    target = ADDON / "README.rst"
+    if "--check" in sys.argv:
+        if target.read_text() != text:
+            sys.exit("README.rst is out of date: run `python scripts/gen_readme.py`")
+        return
+    target.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# ruff (lint and format check) and pylint-odoo on the addon, scripts and benchmarks.
+# With --fix, ruff rewrites what it can instead.
+source "$(dirname "$0")/common.sh"
+ensure_venv
+cd "$ROOT"
+if [ "${1:-}" = "--fix" ]; then
+    "$VENV/bin/ruff" check --fix .
+    "$VENV/bin/ruff" format .
+    exit 0
+fi
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/pylint" --rcfile=.pylintrc livechat_groups
+"$PY" scripts/gen_readme.py --check
+log "lint: clean"

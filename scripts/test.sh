@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set everything up, then run every test of livechat_groups with Odoo's test runner on a fresh
+# database, tours included in headless Chromium. Fails when a test fails or errors, when no test
+# ran, and when Odoo skipped a test (a skipped tour is not a passing tour).
+source "$(dirname "$0")/common.sh"
+DB=${TEST_DB:-livechat_groups_test}
+HTTP_PORT=${TEST_HTTP_PORT:-8169}
+TAGS=${TEST_TAGS:-/livechat_groups}
+LOG=${TEST_LOG:-$ROOT/var/test.log}
+ensure_venv
+ensure_postgres
+ensure_browser
+mkdir -p "$(dirname "$LOG")"
+dropdb --if-exists "$DB"
+log "running tests ($TAGS) on a fresh database $DB; full log in $LOG"
+set +e
+odoo -d "$DB" -i livechat_groups --test-enable --test-tags="$TAGS" --stop-after-init \
+    --http-port="$HTTP_PORT" --log-level=test --max-cron-threads=0 2>&1 | tee "$LOG" \
+    | grep -E --line-buffered "(ERROR|CRITICAL|FAIL|skipped|Starting|tests when loading|Ran )" 
+status=${PIPESTATUS[0]}
+set -e
+dropdb --if-exists "$DB" || true
+
+report=$(grep -E "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests when loading database" "$LOG" | tail -1)
+[ -n "$report" ] || die "Odoo printed no test report (exit $status): see $LOG"
+failed=$(sed -E 's/.* ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1/' <<<"$report")
+errors=$(sed -E 's/.* ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\2/' <<<"$report")
+total=$(sed -E 's/.* ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\3/' <<<"$report")
+skipped=$(grep -cE "odoo\.addons\.[a-z_.]+: skipped " "$LOG" || true)
+tours=$(grep -cE "livechat_groups\.tests\..*(tour .* succeeded|Tour .* succeeded|start_tour)" "$LOG" || true)
+passed=$((total - failed - errors - skipped)); [ "$passed" -ge 0 ] || passed=0
+log "tours run: $(grep -cE "tour .*succeeded" "$LOG" || true)"
+grep -E "odoo\.addons\.[a-z_.]+: skipped " "$LOG" || true
+echo "tests: $passed passed, $((failed + errors)) failed, $skipped skipped"
+[ "$total" -gt 0 ] || die "no test ran"
+[ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
+[ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
+[ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
+log "all $passed tests passed"
