@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run test pytest lint format pot bench clean
+.PHONY: help setup run test pytest lint format pot clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,9 +28,6 @@ format:  ## Format the Python code with ruff
 
 pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 	bash scripts/pot.sh
-
-bench:  ## Routing benchmark (prints a table)
-	bash scripts/bench.sh
 
 clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups_test

@@ -13,6 +13,7 @@
     "data": [
         "security/livechat_groups_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
         "views/im_livechat_channel_views.xml",
         "views/livechat_groups_menus.xml",

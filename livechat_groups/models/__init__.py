@@ -1,1 +1,9 @@
-from . import im_livechat_channel, livechat_group, res_groups, res_users
+from . import (
+    discuss_channel,
+    im_livechat_channel,
+    livechat_group,
+    livechat_session_transfer,
+    res_groups,
+    res_users,
+    res_users_settings,
+)

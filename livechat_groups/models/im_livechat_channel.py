@@ -1,5 +1,8 @@
+from datetime import datetime
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 
 class ImLivechatChannel(models.Model):
@@ -130,15 +133,190 @@ class ImLivechatChannel(models.Model):
             self._staff_group_ids()._grant_livechat_user_group()
         return res
 
+    @api.depends("entry_group_ids.member_ids.im_status")
+    def _compute_available_operator_ids(self):
+        grouped = self.filtered("entry_group_ids")
+        for channel in grouped:
+            channel.available_operator_ids = channel.entry_group_ids.member_ids.filtered(
+                lambda user: user._is_user_available()
+            )
+        return super(ImLivechatChannel, self - grouped)._compute_available_operator_ids()
+
+    # ------------------------------------------------------------
+    # Stock entry points
+    # ------------------------------------------------------------
+
+    def get_livechat_info(self, username=None):
+        """A grouped live chat is always open: when nobody can answer, the visitor waits in
+        the queue instead of being refused."""
+        info = super().get_livechat_info(username=username)
+        if not info["available"] and self._is_grouped():
+            info["available"] = True
+            info["options"] = dict(
+                self._get_channel_infos(), default_username=username or self.env._("Visitor")
+            )
+        return info
+
+    def _get_livechat_discuss_channel_vals(
+        self,
+        anonymous_name,
+        previous_operator_id=None,
+        chatbot_script=None,
+        user_id=None,
+        country_id=None,
+        lang=None,
+    ):
+        if chatbot_script or not self._is_grouped():
+            return super()._get_livechat_discuss_channel_vals(
+                anonymous_name,
+                previous_operator_id=previous_operator_id,
+                chatbot_script=chatbot_script,
+                user_id=user_id,
+                country_id=country_id,
+                lang=lang,
+            )
+        previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
+        operator, group = self._livechat_route(
+            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
+        )
+        # Stock builds the session around the operator we chose; a waiting session is held
+        # by OdooBot, who tells the visitor where they stand, until an operator takes it.
+        holder = operator or self.env.ref("base.user_root")
+        vals = super(
+            ImLivechatChannel, self.with_context(livechat_groups_operator=holder)
+        )._get_livechat_discuss_channel_vals(
+            anonymous_name,
+            previous_operator_id=previous_operator_id,
+            user_id=user_id,
+            country_id=country_id,
+            lang=lang,
+        )
+        now = fields.Datetime.now()
+        visitor = self.env["res.users"].browse(user_id).display_name if user_id else anonymous_name
+        vals.update(
+            livechat_visitor_name=visitor,
+            livechat_group_id=group.id,
+            livechat_routing_state="assigned" if operator else "queued",
+            livechat_queued_date=now,
+            livechat_assigned_date=now if operator else False,
+        )
+        if not operator:
+            vals["name"] = f"{visitor} ({group.name})"
+        return vals
+
+    def _get_operator(self, previous_operator_id=None, lang=None, country_id=None):
+        if "livechat_groups_operator" in self.env.context:
+            return self.env.context["livechat_groups_operator"]
+        if not self._is_grouped():
+            return super()._get_operator(
+                previous_operator_id=previous_operator_id, lang=lang, country_id=country_id
+            )
+        # e.g. a chatbot's "forward to an operator" step
+        previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
+        operator, __ = self._livechat_route(
+            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
+        )
+        return operator
+
+    # ------------------------------------------------------------
+    # Routing
+    # ------------------------------------------------------------
+
+    def _livechat_route(self, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None):
+        """The routing service: choose who gets a session of this live chat among ``groups``.
+
+        Groups are tried in their sequence order: the first one with an available member who is
+        below the live chat's capacity wins, the next ones take the overflow. Within a group:
+        the previous operator first, then the fewest open sessions, then the visitor's language
+        and country, then whoever was given a session longest ago. In manual routing mode,
+        nobody is chosen. This method only reads: the hand-over writes.
+
+        :param groups: ``livechat.group`` recordset to route to
+        :param previous_operator: ``res.users`` the visitor talked to before, if any
+        :param str lang: the visitor's language code
+        :param int country_id: the visitor's country
+        :param exclude_users: ``res.users`` who must not get the session (e.g. who just left it)
+        :return: ``(res.users, livechat.group)``: the operator (empty when the session must
+            wait) and the group responsible for it (the first group when it waits)
+        """
+        self.ensure_one()
+        groups = groups.sorted()
+        Users = self.env["res.users"]
+        if self.routing_mode == "manual" or not groups:
+            return Users, groups[:1]
+        candidates = (groups.member_ids - (exclude_users or Users)).filtered(
+            lambda user: user._is_user_available()
+        )
+        loads = self._livechat_operator_loads(candidates)
+        capacity = self.max_sessions_per_operator
+        if capacity:
+            candidates = candidates.filtered(lambda user: loads.get(user.id, 0) < capacity)
+        if not candidates:
+            return Users, groups[:1]
+        # sudo: res.users.settings - languages and last assignment of operators, for routing
+        settings = candidates.sudo().res_users_settings_id
+        last_assigned = {s.user_id.id: s.livechat_last_assigned_date or datetime.min for s in settings}
+        langs_of = {s.user_id.id: s.livechat_lang_ids.mapped("code") for s in settings}
+
+        def preference(user):
+            return (
+                loads.get(user.id, 0),
+                not (lang and (user.partner_id.lang == lang or lang in langs_of.get(user.id, []))),
+                not (country_id and user.partner_id.country_id.id == country_id),
+                last_assigned.get(user.id, datetime.min),
+                user.id,
+            )
+
+        for group in groups:
+            eligible = group.member_ids & candidates
+            if not eligible:
+                continue
+            if previous_operator and previous_operator in eligible:
+                return previous_operator, group
+            return min(eligible, key=preference), group
+        return Users, groups[:1]
+
+    def _livechat_operator_loads(self, users):
+        """Count the open sessions of ``users``, across all live chats.
+
+        :return: ``{user_id: number of sessions they hold}``
+        """
+        if not users:
+            return {}
+        # One grouped query over the index on livechat_operator_id; the ORM's _read_group would
+        # go through partners and their users, once per operator.
+        self.env["discuss.channel"].flush_model(["livechat_operator_id", "livechat_routing_state"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT u.id, COUNT(c.id)
+                  FROM res_users u
+                  JOIN discuss_channel c ON c.livechat_operator_id = u.partner_id
+                 WHERE u.id IN %s AND c.livechat_routing_state = 'assigned'
+              GROUP BY u.id
+                """,
+                tuple(users.ids),
+            )
+        )
+        return dict(rows)
+
     # ------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------
 
+    def _livechat_is_supervisor(self, user):
+        """Whether ``user`` supervises this live chat: a member of its supervisor groups, or a
+        Live Chat administrator."""
+        self.ensure_one()
+        return (
+            user.has_group("im_livechat.im_livechat_group_manager")
+            or user in self.supervisor_group_ids.member_ids
+        )
+
     def _is_grouped(self):
         """Whether this live chat routes to its groups; without entry groups it
         behaves as stock Odoo."""
-        self.ensure_one()
-        return bool(self.entry_group_ids)
+        return len(self) == 1 and bool(self.entry_group_ids)
 
     def _operator_group_ids(self):
         """Groups whose members operate the live chats of ``self``."""

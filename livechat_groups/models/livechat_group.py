@@ -208,3 +208,51 @@ class LivechatGroup(models.Model):
             expression.AND([[("member_ids", "in", users.ids)], [("active", "=", True)]])
         )
         groups._grant_livechat_user_group()
+
+    # ------------------------------------------------------------
+    # Queues
+    # ------------------------------------------------------------
+
+    def _livechat_dispatch_queue(self):
+        """Give the waiting sessions of these groups, oldest first, to members who can take
+        them now. Live chats in manual routing mode keep their queue for supervisors."""
+        # sudo: discuss.channel - the dispatcher acts for the system, whoever triggered it
+        sessions = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_group_id", "in", self.ids),
+                    ("livechat_channel_id.routing_mode", "=", "auto"),
+                ],
+                order="livechat_queued_date, id",
+            )
+        )
+        full = self.browse()  # groups whose members can take no more now
+        for session in sessions:
+            groups = session._livechat_queue_groups()
+            if not groups - full:
+                continue
+            user, group = session.livechat_channel_id._livechat_route(
+                groups, country_id=session.country_id.id
+            )
+            if user:
+                session._livechat_hand_over("route", group, user)
+            else:
+                full |= groups
+
+    @api.model
+    def _livechat_dispatch_queues_of(self, users):
+        """An operator just freed some capacity: serve the queues of their groups."""
+        if users:
+            # sudo: livechat.group - finding the groups of the operator who freed capacity
+            self.sudo().search([("member_ids", "in", users.ids)])._livechat_dispatch_queue()
+
+    @api.model
+    def _cron_livechat_dispatch_queues(self):
+        """Serve every queue: operators who came online since take the oldest sessions."""
+        waiting = self.env["discuss.channel"]._read_group(
+            [("livechat_routing_state", "=", "queued")], ["livechat_group_id"]
+        )
+        self.browse([group.id for (group,) in waiting])._livechat_dispatch_queue()

@@ -101,6 +101,36 @@ class LivechatGroupsScenario:
         return new_test_user(cls.env, login=login, groups=groups, password=login, **values)
 
 
+class LivechatGroupsRoutingMixin:
+    """Helpers to start sessions the way the website does, through the real route."""
+
+    def _online(self, *users):
+        """Mark ``users`` online, as their Discuss would."""
+        for user in users:
+            presence = self.env["bus.presence"].search([("user_id", "=", user.id)])
+            if presence:
+                presence.status = "online"
+            else:
+                self.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+
+    def _offline(self, *users):
+        self.env["bus.presence"].search([("user_id", "in", [u.id for u in users])]).status = "offline"
+
+    def _get_session(self, livechat, name="Visitor", previous_operator=None):
+        """Start a session as a website visitor does; return it."""
+        self.url_open("/web/session/logout")  # a new anonymous visitor each time
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {
+                "channel_id": livechat.id,
+                "anonymous_name": name,
+                "previous_operator_id": previous_operator and previous_operator.partner_id.id,
+            },
+        )
+        self.assertTrue(data, "a grouped live chat never refuses a session")
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+
 class LivechatGroupsCase(LivechatGroupsScenario, TransactionCase):
     @classmethod
     def setUpClass(cls):

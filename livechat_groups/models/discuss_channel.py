@@ -1,0 +1,270 @@
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from odoo.addons.mail.tools.discuss import Store
+
+
+class DiscussChannel(models.Model):
+    _inherit = "discuss.channel"
+
+    livechat_group_id = fields.Many2one(
+        comodel_name="livechat.group",
+        string="Responsible Group",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The group now responsible for this live chat session.",
+    )
+    livechat_routing_state = fields.Selection(
+        selection=[("queued", "Waiting"), ("assigned", "In Progress"), ("closed", "Closed")],
+        string="Routing State",
+        index="btree_not_null",
+        help="Waiting: in the queue of its group. In progress: an operator holds it. "
+        "Empty for the sessions of live chats without groups.",
+    )
+    livechat_visitor_name = fields.Char(
+        string="Visitor", help="Who asked: the visitor's name, or the user's when they are logged in."
+    )
+    livechat_queued_date = fields.Datetime(
+        string="Waiting Since", help="When the session last entered a queue."
+    )
+    livechat_assigned_date = fields.Datetime(
+        string="Assigned On", help="When an operator last got the session."
+    )
+    livechat_transfer_ids = fields.One2many(
+        comodel_name="livechat.session.transfer",
+        inverse_name="session_id",
+        string="Routing History",
+    )
+
+    # ------------------------------------------------------------
+    # CRUD and stock hooks
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        sessions = super().create(vals_list)
+        for session in sessions.filtered("livechat_routing_state"):
+            # stock's get_session tells the operator about the new session
+            session._livechat_after_hand_over(
+                "route", self.env["livechat.group"], self.env["res.users"], notify=False
+            )
+        return sessions
+
+    def _close_livechat_session(self, **kwargs):
+        operator = self._livechat_operator_user()
+        res = super()._close_livechat_session(**kwargs)
+        if self.livechat_routing_state in ("queued", "assigned") and not self.livechat_active:
+            # sudo: discuss.channel - the visitor who leaves ends the session's routing too
+            self.sudo().livechat_routing_state = "closed"
+            self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
+        return res
+
+    def _action_unfollow(self, partner=None, guest=None):
+        operator = self._livechat_operator_user()
+        res = super()._action_unfollow(partner=partner, guest=guest)
+        if not operator or partner != operator.partner_id:
+            return res
+        # sudo: discuss.channel - the operator who leaves hands the session back
+        session = self.sudo()
+        if session.livechat_active:
+            # the visitor is still there: the session goes back to its group, not to the leaver
+            user, group = session.livechat_channel_id._livechat_route(
+                session._livechat_queue_groups(), exclude_users=operator, country_id=session.country_id.id
+            )
+            session._livechat_hand_over("requeue", group, user)
+        else:
+            session.livechat_routing_state = "closed"
+        self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
+        return res
+
+    # ------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------
+
+    def action_livechat_take(self):
+        """An operator takes a waiting session of one of their groups."""
+        self.ensure_one()
+        user = self.env.user
+        # sudo: discuss.channel - a waiting session is not yet the operator's; the checks below
+        # decide whether they may take it
+        session = self.sudo()
+        session._livechat_check_open()
+        if session.livechat_routing_state != "queued":
+            raise UserError(self.env._("This session is no longer waiting: someone already took it."))
+        if user not in session.livechat_group_id.member_ids:
+            raise AccessError(
+                self.env._(
+                    "Only the members of %(group)s may take this session.",
+                    group=session.livechat_group_id.name,
+                )
+            )
+        channel = session.livechat_channel_id
+        capacity = channel.max_sessions_per_operator
+        if capacity and channel._livechat_operator_loads(user).get(user.id, 0) >= capacity:
+            raise UserError(
+                self.env._(
+                    "You already hold %(count)s sessions, the most an operator of %(channel)s may hold "
+                    "at once: close one first.",
+                    count=capacity,
+                    channel=channel.name,
+                )
+            )
+        session._livechat_hand_over("take", session.livechat_group_id, user)
+        return True
+
+    def action_livechat_assign(self, user_id):
+        """A supervisor of the live chat (or a Live Chat administrator) gives the session to a
+        member of one of its operator groups; the operator's capacity does not bind them."""
+        self.ensure_one()
+        # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
+        # below decide whether they may
+        session = self.sudo()
+        channel = session.livechat_channel_id
+        if not channel._livechat_is_supervisor(self.env.user):
+            raise AccessError(
+                self.env._(
+                    "Only the supervisors of %(channel)s and Live Chat administrators may assign its sessions.",
+                    channel=channel.name or self.env._("this live chat"),
+                )
+            )
+        session._livechat_check_open()
+        try:
+            user = self.env["res.users"].browse(int(user_id)).exists()
+        except (TypeError, ValueError):
+            user = self.env["res.users"]
+        operator_groups = channel._operator_group_ids()
+        if not user or user not in operator_groups.member_ids:
+            raise UserError(
+                self.env._(
+                    "%(user)s is not a member of the operator groups of %(channel)s (%(groups)s).",
+                    user=user.name or repr(user_id),
+                    channel=channel.name,
+                    groups=", ".join(operator_groups.mapped("name")),
+                )
+            )
+        if session.livechat_routing_state == "assigned" and session.livechat_operator_id == user.partner_id:
+            raise UserError(self.env._("%(user)s already holds this session.", user=user.name))
+        group = session.livechat_group_id
+        if user not in group.member_ids:
+            group = operator_groups.filtered(lambda g: user in g.member_ids).sorted()[:1]
+        session._livechat_hand_over("assign", group, user)
+        return True
+
+    # ------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------
+
+    def _livechat_operator_user(self):
+        """The user who holds this session now (empty when it waits or is not grouped)."""
+        if self.livechat_routing_state != "assigned":
+            return self.env["res.users"]
+        return self.livechat_operator_id.user_ids[:1]
+
+    def _livechat_queue_groups(self):
+        """The groups that may answer this session: every entry group of its live chat while it
+        waits for a general operator, else the group it was forwarded to."""
+        entry_groups = self.livechat_channel_id.entry_group_ids
+        if self.livechat_group_id in entry_groups:
+            return entry_groups
+        return self.livechat_group_id
+
+    def _livechat_check_open(self):
+        if self.channel_type != "livechat" or not self.livechat_routing_state:
+            raise UserError(self.env._("This conversation is not a session of a live chat with groups."))
+        if self.livechat_routing_state == "closed" or not self.livechat_active:
+            raise UserError(self.env._("This session is closed."))
+
+    def _livechat_hand_over(self, kind, group, user, note=None):
+        """Give this session to ``user``, a member of ``group``, or put it in ``group``'s queue
+        when ``user`` is empty; then record the hop and tell those concerned.
+
+        :param str kind: the ``livechat.session.transfer`` kind of this hop
+        """
+        self.ensure_one()
+        from_group, from_user = self.livechat_group_id, self._livechat_operator_user()
+        now = fields.Datetime.now()
+        if user:
+            if user.partner_id not in self.channel_member_ids.partner_id:
+                self._add_members(users=user, open_chat_window=True)
+            self.write(
+                {
+                    "livechat_group_id": group.id,
+                    "livechat_routing_state": "assigned",
+                    "livechat_operator_id": user.partner_id.id,
+                    "livechat_assigned_date": now,
+                    "name": f"{self.livechat_visitor_name} {user.livechat_username or user.name}",
+                }
+            )
+        else:
+            self.write(
+                {
+                    "livechat_group_id": group.id,
+                    "livechat_routing_state": "queued",
+                    "livechat_operator_id": self.env.ref("base.partner_root").id,
+                    "livechat_queued_date": now,
+                    "name": f"{self.livechat_visitor_name} ({group.name})",
+                }
+            )
+        self._livechat_after_hand_over(kind, from_group, from_user, note=note)
+
+    def _livechat_after_hand_over(self, kind, from_group, from_user, note=None, notify=True):
+        """Record the hop that just happened and tell those concerned."""
+        user = self._livechat_operator_user()
+        self.env["livechat.session.transfer"].create(
+            {
+                "session_id": self.id,
+                "kind": kind,
+                "from_group_id": from_group.id,
+                "to_group_id": self.livechat_group_id.id,
+                "from_user_id": from_user.id,
+                "to_user_id": user.id,
+                "note": note,
+            }
+        )
+        if not user:
+            self._livechat_post_queue_notice()
+            return
+        # Writing the operator's settings row makes two transactions that give them a session at
+        # once conflict: the second one is retried and then sees the first one's session.
+        self.env["res.users.settings"]._find_or_create_for_user(
+            user
+        ).livechat_last_assigned_date = self.livechat_assigned_date
+        if not notify:
+            return
+        # the placeholder that held the waiting session leaves it
+        self.channel_member_ids.filtered(lambda m: m.partner_id == self.env.ref("base.partner_root")).unlink()
+        self._broadcast(user.partner_id.ids)
+        self._bus_send_store(
+            self,
+            {
+                "name": self.name,
+                "operator": Store.one(
+                    self.livechat_operator_id, fields=["avatar_128", "user_livechat_username"]
+                ),
+            },
+        )
+
+    def _livechat_post_queue_notice(self):
+        """Tell the visitor that they wait, and their place in the queue."""
+        position = self.search_count(
+            [
+                ("livechat_group_id", "=", self.livechat_group_id.id),
+                ("livechat_routing_state", "=", "queued"),
+                ("livechat_queued_date", "<=", self.livechat_queued_date),
+                ("id", "<=", self.id),
+            ]
+        )
+        body = self.env._(
+            "All our operators are busy: you are number %(position)s in the queue of %(group)s. "
+            "Stay here, we will answer you as soon as possible; what you write now is kept.",
+            position=position,
+            group=self.livechat_group_id.name,
+        )
+        self.message_post(
+            author_id=self.env.ref("base.partner_root").id,
+            body=Markup('<div class="o_mail_notification">%s</div>') % body,
+            message_type="notification",
+            subtype_xmlid="mail.mt_comment",
+        )

@@ -1,0 +1,41 @@
+from odoo import fields, models
+
+
+class LivechatSessionTransfer(models.Model):
+    """One hop in the routing history of a live chat session: who had it, who got it, why."""
+
+    _name = "livechat.session.transfer"
+    _description = "Live Chat Session Transfer"
+    _order = "session_id, id"
+    _rec_name = "kind"
+
+    session_id = fields.Many2one(
+        comodel_name="discuss.channel",
+        required=True,
+        ondelete="cascade",
+        index=True,
+    )
+    livechat_channel_id = fields.Many2one(related="session_id.livechat_channel_id", string="Live Chat")
+    kind = fields.Selection(
+        selection=[
+            ("route", "Routed"),
+            ("forward", "Forwarded"),
+            ("assign", "Assigned"),
+            ("take", "Taken"),
+            ("requeue", "Back in Queue"),
+        ],
+        required=True,
+        help="Routed: the system gave the session to an operator or put it in a queue. "
+        "Forwarded: an operator handed it to another group. Assigned: a supervisor gave it to an "
+        "operator. Taken: an operator took it from the queue. Back in queue: its operator left.",
+    )
+    from_group_id = fields.Many2one(comodel_name="livechat.group", ondelete="set null")
+    to_group_id = fields.Many2one(comodel_name="livechat.group", ondelete="set null")
+    from_user_id = fields.Many2one(comodel_name="res.users", string="From Operator", ondelete="set null")
+    to_user_id = fields.Many2one(
+        comodel_name="res.users",
+        string="To Operator",
+        ondelete="set null",
+        help="Empty when the session went to the group's queue.",
+    )
+    note = fields.Text(help="Shown to operators only.")
