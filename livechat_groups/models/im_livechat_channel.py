@@ -175,10 +175,7 @@ class ImLivechatChannel(models.Model):
                 country_id=country_id,
                 lang=lang,
             )
-        previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
-        operator, group = self._livechat_route(
-            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
-        )
+        operator, group = self._livechat_route_new_session(previous_operator_id, lang, country_id)
         # Stock builds the session around the operator we chose; a waiting session is held
         # by OdooBot, who tells the visitor where they stand, until an operator takes it.
         holder = operator or self.env.ref("base.user_root")
@@ -212,11 +209,7 @@ class ImLivechatChannel(models.Model):
                 previous_operator_id=previous_operator_id, lang=lang, country_id=country_id
             )
         # e.g. a chatbot's "forward to an operator" step
-        previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
-        operator, __ = self._livechat_route(
-            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
-        )
-        return operator
+        return self._livechat_route_new_session(previous_operator_id, lang, country_id)[0]
 
     # ------------------------------------------------------------
     # Routing
@@ -275,6 +268,14 @@ class ImLivechatChannel(models.Model):
                 return previous_operator, group
             return min(eligible, key=preference), group
         return Users, groups[:1]
+
+    def _livechat_route_new_session(self, previous_operator_id, lang, country_id):
+        """Route a new session to the entry groups, with stock's arguments (the previous
+        operator comes as a partner id)."""
+        previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
+        return self._livechat_route(
+            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
+        )
 
     def _livechat_operator_loads(self, users):
         """Count the open sessions of ``users``, across all live chats.
