@@ -101,13 +101,12 @@ class DiscussChannel(models.Model):
                 )
             )
         channel = session.livechat_channel_id
-        capacity = channel.max_sessions_per_operator
-        if capacity and channel._livechat_operator_loads(user).get(user.id, 0) >= capacity:
+        if not channel._livechat_below_capacity(user):
             raise UserError(
                 self.env._(
                     "You already hold %(count)s sessions, the most an operator of %(channel)s may hold "
                     "at once: close one first.",
-                    count=capacity,
+                    count=channel.max_sessions_per_operator,
                     channel=channel.name,
                 )
             )
@@ -227,8 +226,10 @@ class DiscussChannel(models.Model):
             self._livechat_post_queue_notice()
             return
         # Writing the operator's settings row makes two transactions that give them a session at
-        # once conflict: the second one is retried and then sees the first one's session.
-        self.env["res.users.settings"]._find_or_create_for_user(
+        # once conflict: the second one is retried and then sees the first one's session. (Every
+        # user gets their settings row when created, so this finds it rather than creating it.)
+        # sudo: res.users.settings - the routing records when it last served this operator
+        self.env["res.users.settings"].sudo()._find_or_create_for_user(
             user
         ).livechat_last_assigned_date = self.livechat_assigned_date
         if not notify:

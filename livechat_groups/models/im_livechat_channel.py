@@ -218,10 +218,11 @@ class ImLivechatChannel(models.Model):
     def _livechat_route(self, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None):
         """The routing service: choose who gets a session of this live chat among ``groups``.
 
-        Groups are tried in their sequence order: the first one with an available member who is
-        below the live chat's capacity wins, the next ones take the overflow. Within a group:
-        the previous operator first, then the fewest open sessions, then the visitor's language
-        and country, then whoever was given a session longest ago. In manual routing mode,
+        Only available members below the live chat's capacity can be chosen. The previous
+        operator comes first when they can be. Otherwise groups are tried in their sequence
+        order: the first one with such a member wins, the next ones take the overflow; within
+        it, the fewest open sessions, then the visitor's language and country, then whoever was
+        given a session longest ago. In manual routing mode,
         nobody is chosen. This method only reads: the hand-over writes.
 
         :param groups: ``livechat.group`` recordset to route to
@@ -241,11 +242,11 @@ class ImLivechatChannel(models.Model):
             lambda user: user._is_user_available()
         )
         loads = self._livechat_operator_loads(candidates)
-        capacity = self.max_sessions_per_operator
-        if capacity:
-            candidates = candidates.filtered(lambda user: loads.get(user.id, 0) < capacity)
+        candidates = self._livechat_below_capacity(candidates, loads)
         if not candidates:
             return Users, groups[:1]
+        if previous_operator and previous_operator in candidates:
+            return previous_operator, groups.filtered(lambda g: previous_operator in g.member_ids)[:1]
         # sudo: res.users.settings - languages and last assignment of operators, for routing
         settings = candidates.sudo().res_users_settings_id
         last_assigned = {s.user_id.id: s.livechat_last_assigned_date or datetime.min for s in settings}
@@ -261,12 +262,8 @@ class ImLivechatChannel(models.Model):
             )
 
         for group in groups:
-            eligible = group.member_ids & candidates
-            if not eligible:
-                continue
-            if previous_operator and previous_operator in eligible:
-                return previous_operator, group
-            return min(eligible, key=preference), group
+            if eligible := group.member_ids & candidates:
+                return min(eligible, key=preference), group
         return Users, groups[:1]
 
     def _livechat_route_new_session(self, previous_operator_id, lang, country_id):
@@ -276,6 +273,18 @@ class ImLivechatChannel(models.Model):
         return self._livechat_route(
             self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
         )
+
+    def _livechat_below_capacity(self, users, loads=None):
+        """Return the ``users`` who may get one more session of this live chat.
+
+        :param dict loads: their open sessions, from :meth:`_livechat_operator_loads`
+        """
+        capacity = self.max_sessions_per_operator
+        if not capacity:
+            return users
+        if loads is None:
+            loads = self._livechat_operator_loads(users)
+        return users.filtered(lambda user: loads.get(user.id, 0) < capacity)
 
     def _livechat_operator_loads(self, users):
         """Count the open sessions of ``users``, across all live chats.

@@ -15,7 +15,6 @@ class LivechatSessionTransfer(models.Model):
         ondelete="cascade",
         index=True,
     )
-    livechat_channel_id = fields.Many2one(related="session_id.livechat_channel_id", string="Live Chat")
     kind = fields.Selection(
         selection=[
             ("route", "Routed"),

@@ -1,4 +1,6 @@
-from odoo import Command
+from datetime import timedelta
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -35,11 +37,39 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         first = self._get_session(self.livechat, "Ann")
         second = self._get_session(self.livechat, "Bob")
         self.assertEqual((first | second).livechat_operator_id, (self.support_1 | self.support_2).partner_id)
-        third = self._get_session(self.livechat, "Cid")
-        self.assertEqual(third.livechat_operator_id, first.livechat_operator_id, "the one idle longest")
         self.assertEqual(first.livechat_transfer_ids.mapped("kind"), ["route"])
         self.assertEqual(first.livechat_transfer_ids.to_user_id.partner_id, first.livechat_operator_id)
         self.assertEqual(first.livechat_visitor_name, "Ann")
+
+    def _served_at(self, user, **delta):
+        self.env["res.users.settings"]._find_or_create_for_user(user).livechat_last_assigned_date = (
+            fields.Datetime.now() - timedelta(**delta)
+        )
+
+    def test_ties_go_to_the_longest_idle(self):
+        self._online(self.support_1, self.support_2)
+        self._served_at(self.support_1, minutes=1)
+        self._served_at(self.support_2, hours=1)
+        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_2)
+        self._served_at(self.support_2, seconds=1)
+        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_1)
+
+    def test_language_then_country_break_ties(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self._online(self.support_1, self.support_2)
+        self._served_at(self.support_1, hours=1)  # support_1 would win on idleness alone
+        self._served_at(self.support_2, minutes=1)
+        self.support_2.partner_id.lang = "fr_FR"
+        self.assertEqual(self.livechat._livechat_route(self.group_support, lang="fr_FR")[0], self.support_2)
+        belgium = self.env.ref("base.be")
+        self.support_2.partner_id.country_id = belgium
+        self.assertEqual(
+            self.livechat._livechat_route(self.group_support, country_id=belgium.id)[0], self.support_2
+        )
+        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_1)
+        # load comes before language: a busier French speaker loses
+        self._get_session(self.livechat, "Ann", previous_operator=self.support_2)
+        self.assertEqual(self.livechat._livechat_route(self.group_support, lang="fr_FR")[0], self.support_1)
 
     def test_offline_members_get_nothing_and_visitor_waits(self):
         self._online(self.sales_1)  # online, but not in an entry group
@@ -76,6 +106,19 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         busy_user = busy.user_ids
         session = self._get_session(self.livechat, "Ann again", previous_operator=busy_user)
         self.assertHeldBy(session, busy_user, self.group_support)
+
+    def test_previous_operator_even_in_an_overflow_group(self):
+        overflow = self.env["livechat.group"].create(
+            {"name": "Overflow", "sequence": 50, "user_ids": [Command.link(self.tech_1.id)]}
+        )
+        self.livechat.specialist_group_ids = [Command.unlink(self.group_tech.id)]
+        self.livechat.entry_group_ids = [Command.link(overflow.id)]
+        self._online(self.support_1, self.tech_1)
+        session = self._get_session(self.livechat, "Ann", previous_operator=self.tech_1)
+        self.assertHeldBy(session, self.tech_1, overflow)
+        self._offline(self.tech_1)
+        session = self._get_session(self.livechat, "Ann", previous_operator=self.tech_1)
+        self.assertHeldBy(session, self.support_1, self.group_support)
 
     def test_queue_drains_when_an_operator_frees_a_place(self):
         self.livechat.max_sessions_per_operator = 1
