@@ -226,8 +226,8 @@ class DiscussChannel(models.Model):
             self._livechat_post_queue_notice()
             return
         # Writing the operator's settings row makes two transactions that give them a session at
-        # once conflict: the second one is retried and then sees the first one's session. (Every
-        # user gets their settings row when created, so this finds it rather than creating it.)
+        # once conflict: the second one is retried and then sees the first one's session. The row
+        # exists for any user the routing picks: they are online, and their web client created it.
         # sudo: res.users.settings - the routing records when it last served this operator
         self.env["res.users.settings"].sudo()._find_or_create_for_user(
             user

@@ -3,6 +3,7 @@ from . import (
     test_im_livechat_channel,
     test_livechat_group,
     test_livechat_group_access,
+    test_notification,
     test_routing,
     test_stock_livechat,
     test_tours,
