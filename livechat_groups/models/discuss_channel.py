@@ -228,10 +228,12 @@ class DiscussChannel(models.Model):
         # Writing the operator's settings row makes two transactions that give them a session at
         # once conflict: the second one is retried and then sees the first one's session. The row
         # exists for any user the routing picks: they are online, and their web client created it.
+        # Flushed at once so that the conflict comes before get_session creates the visitor's
+        # guest: Odoo's retry rolls the guest back but keeps it in the request's context.
         # sudo: res.users.settings - the routing records when it last served this operator
-        self.env["res.users.settings"].sudo()._find_or_create_for_user(
-            user
-        ).livechat_last_assigned_date = self.livechat_assigned_date
+        settings = self.env["res.users.settings"].sudo()._find_or_create_for_user(user)
+        settings.livechat_last_assigned_date = self.livechat_assigned_date
+        settings.flush_recordset()
         if not notify:
             return
         # the placeholder that held the waiting session leaves it
