@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up, then run every test of livechat_groups with Odoo's test runner on a fresh
-# database, tours included in headless Chromium. Fails when a test fails or errors, when no test
-# ran, and when Odoo skipped a test (a skipped tour is not a passing tour).
+# database, tours included in headless Chromium, then the concurrency checks against a real
+# multi-worker server (scripts/concurrency_check.py). Fails when a test or check fails or errors,
+# when no test ran, and when Odoo skipped a test (a skipped tour is not a passing tour).
 source "$(dirname "$0")/common.sh"
 DB=${TEST_DB:-livechat_groups_test}
 HTTP_PORT=${TEST_HTTP_PORT:-8169}
@@ -30,9 +31,21 @@ skipped=$(grep -cE "odoo\.addons\.[a-z_.]+: skipped " "$LOG" || true)
 passed=$((total - failed - errors - skipped)); [ "$passed" -ge 0 ] || passed=0
 log "tours run: $(grep -cE "tour .*succeeded" "$LOG" || true)"
 grep -E "odoo\.addons\.[a-z_.]+: skipped " "$LOG" || true
-echo "tests: $passed passed, $((failed + errors)) failed, $skipped skipped"
+
+# The races Odoo's test runner cannot show: a real server with several workers.
+log "concurrency checks against a multi-worker server"
+set +e
+"$PY" "$ROOT/scripts/concurrency_check.py" 2>&1 | grep -v "security risk" | tee "$ROOT/var/concurrency.log"
+set -e
+checks=$(grep -E "^checks: [0-9]+ passed, [0-9]+ failed" "$ROOT/var/concurrency.log" | tail -1)
+[ -n "$checks" ] || die "the concurrency checks printed no result: see var/concurrency.log"
+checks_passed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$checks")
+checks_failed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$checks")
+
+echo "tests: $((passed + checks_passed)) passed, $((failed + errors + checks_failed)) failed, $skipped skipped"
 [ "$total" -gt 0 ] || die "no test ran"
 [ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
 [ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
+[ "$checks_failed" -eq 0 ] || die "$checks_failed concurrency check(s) failed: see var/concurrency.log"
 [ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
-log "all $passed tests passed"
+log "all $passed tests and $checks_passed concurrency checks passed"

@@ -1,0 +1,250 @@
+"""Concurrency proof against a real multi-worker Odoo server (run by scripts/test.sh).
+
+Odoo's test runner serves HTTP from one thread inside one transaction, so it cannot show
+what several workers do at once. This script builds its own database, starts Odoo with
+several workers on loopback, and checks two races:
+
+1. N simultaneous visitors call /im_livechat/get_session on a live chat whose operators can
+   hold C sessions in all: exactly C sessions are assigned, N - C wait, none is lost or
+   duplicated, and no operator holds more than the live chat allows.
+2. Several operators take the same waiting session at the same instant: exactly one wins,
+   the others are told it is no longer waiting, and the session has one operator.
+
+Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
+Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+DB = os.environ.get("DB", "livechat_groups_concurrency")
+PORT = int(os.environ.get("PORT", "8269"))
+WORKERS = int(os.environ.get("WORKERS", "4"))
+OPERATORS = 5
+CAPACITY = 2  # per operator: 10 in all
+VISITORS = 30
+TAKERS = 5
+BASE = f"http://127.0.0.1:{PORT}"
+
+SETUP = f"""
+from odoo import Command
+users = env["res.users"].create([
+    {{"name": f"Racer {{i}}", "login": f"racer{{i}}", "password": f"racer{{i}}",
+      "groups_id": [Command.link(env.ref("base.group_user").id)]}}
+    for i in range({OPERATORS})
+])
+group = env["livechat.group"].create({{"name": "Racers", "user_ids": [Command.set(users.ids)]}})
+livechat = env["im_livechat.channel"].create({{
+    "name": "Race Live Chat", "user_ids": [Command.clear()],
+    "entry_group_ids": [Command.set(group.ids)], "max_sessions_per_operator": {CAPACITY},
+}})
+manual = env["im_livechat.channel"].create({{
+    "name": "Race Manual Live Chat", "user_ids": [Command.clear()], "routing_mode": "manual",
+    "entry_group_ids": [Command.set(group.ids)],
+}})
+for user in users:
+    env["bus.presence"].create({{"user_id": user.id, "status": "online"}})
+env["ir.config_parameter"].set_param("livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}}")
+env.cr.commit()
+"""
+
+
+def odoo(*args, command=(), **kwargs):
+    return subprocess.run(
+        [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", DB, *args],
+        check=True,
+        **kwargs,
+    )
+
+
+def sql(query):
+    out = subprocess.run(["psql", "-d", DB, "-tAc", query], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def jsonrpc(session, route, params):
+    response = session.post(
+        f"{BASE}{route}", json={"jsonrpc": "2.0", "method": "call", "params": params}, timeout=120
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def at_once(count, fn):
+    """Run ``fn(i)`` in ``count`` threads released together; return the results."""
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait()
+        return fn(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def main():
+    subprocess.run(["dropdb", "--if-exists", DB], check=True)
+    print(f"building {DB} ...", flush=True)
+    odoo("-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
+    odoo("--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
+    race_id, manual_id = map(
+        int,
+        sql("select value from ir_config_parameter where key='livechat_groups.race_channel_ids'").split(","),
+    )
+
+    with tempfile.NamedTemporaryFile(prefix="odoo-concurrency-", suffix=".log", delete=False) as log:
+        server = subprocess.Popen(
+            [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", "-d", DB, f"--db-filter=^{DB}$",
+             f"--http-port={PORT}", f"--gevent-port={PORT + 3}", "--http-interface=127.0.0.1",
+             f"--workers={WORKERS}", "--max-cron-threads=0", "--limit-time-real=300"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        results = []
+        try:
+            for _ in range(120):
+                try:
+                    if requests.get(f"{BASE}/web/login", timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                time.sleep(1)
+            else:
+                raise SystemExit(f"Odoo did not start: see {log.name}")
+
+            # 1. simultaneous visitors
+            def visit(index):
+                data = jsonrpc(requests.Session(), "/im_livechat/get_session",
+                               {"channel_id": race_id, "anonymous_name": f"Visitor {index}"})  # fmt: skip
+                if "error" in data:
+                    return ("error", data["error"]["data"]["name"])
+                return ("ok", data["result"]["discuss.channel"][0]["id"])
+
+            started = time.monotonic()
+            answers = at_once(VISITORS, visit)
+            elapsed = time.monotonic() - started
+            session_ids = [value for status, value in answers if status == "ok"]
+            states = dict(
+                line.split("|")
+                for line in sql(f"select livechat_routing_state, count(*) from discuss_channel where livechat_channel_id={race_id} group by 1").splitlines()
+            )  # fmt: skip
+            worst = sql(
+                f"select coalesce(max(n), 0) from (select count(*) n from discuss_channel where livechat_channel_id={race_id}"
+                " and livechat_routing_state='assigned' group by livechat_operator_id) t"
+            )
+            total = OPERATORS * CAPACITY
+            results.append(
+                (
+                    "every visitor got a session",
+                    len(session_ids) == VISITORS,
+                    f"{len(session_ids)}/{VISITORS} answered, errors: {[v for s, v in answers if s != 'ok']}",
+                )
+            )
+            results.append(
+                (
+                    "no session created twice",
+                    len(set(session_ids)) == VISITORS
+                    and sql(f"select count(*) from discuss_channel where livechat_channel_id={race_id}")
+                    == str(VISITORS),
+                    f"{len(set(session_ids))} distinct",
+                )
+            )
+            results.append(
+                (
+                    f"exactly {total} assigned, {VISITORS - total} waiting",
+                    states.get("assigned") == str(total) and states.get("queued") == str(VISITORS - total),
+                    f"states {states}",
+                )
+            )
+            results.append(
+                (f"no operator above {CAPACITY}", int(worst) <= CAPACITY, f"busiest holds {worst}")
+            )
+            results.append(
+                (
+                    "one route row per session",
+                    sql(
+                        f"select count(*) from livechat_session_transfer t join discuss_channel c on c.id=t.session_id where c.livechat_channel_id={race_id}"
+                    )
+                    == str(VISITORS),
+                    "",
+                )
+            )
+
+            # 2. simultaneous takers of one waiting session
+            patient = jsonrpc(
+                requests.Session(),
+                "/im_livechat/get_session",
+                {"channel_id": manual_id, "anonymous_name": "Patient"},
+            )
+            waiting = patient["result"]["discuss.channel"][0]["id"]
+            takers = []
+            for index in range(TAKERS):
+                session = requests.Session()
+                jsonrpc(
+                    session,
+                    "/web/session/authenticate",
+                    {"db": DB, "login": f"racer{index}", "password": f"racer{index}"},
+                )
+                takers.append(session)
+
+            def take(index):
+                data = jsonrpc(takers[index], "/web/dataset/call_kw/discuss.channel/action_livechat_take",
+                               {"model": "discuss.channel", "method": "action_livechat_take", "args": [[waiting]], "kwargs": {}})  # fmt: skip
+                return "won" if "result" in data else data["error"]["data"]["name"]
+
+            outcomes = at_once(TAKERS, take)
+            operators = sql(
+                f"select count(*) from discuss_channel_member m join res_users u on u.partner_id=m.partner_id where m.channel_id={waiting} and u.login like 'racer%'"
+            )
+            takes = sql(
+                f"select count(*) from livechat_session_transfer where session_id={waiting} and kind='take'"
+            )
+            results.append(
+                (
+                    "one taker wins",
+                    outcomes.count("won") == 1
+                    and all(o == "odoo.exceptions.UserError" for o in outcomes if o != "won"),
+                    f"outcomes {outcomes}",
+                )
+            )
+            results.append(
+                (
+                    "the session has one operator and one take",
+                    operators == "1" and takes == "1",
+                    f"operators {operators}, take rows {takes}",
+                )
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    with open(log.name) as server_log:
+        lines = server_log.readlines()
+    retries = sum("tries left, try again" in line for line in lines)
+    exhausted = sum("maximum number of tries reached" in line for line in lines)
+    subprocess.run(["dropdb", "--if-exists", DB], check=False)
+    failed = sum(not ok for _, ok, _ in results)
+    if failed:
+        print(f"server log: {log.name}")
+    else:
+        os.unlink(log.name)
+
+    print(
+        f"{VISITORS} simultaneous get_session on {WORKERS} workers: {elapsed:.2f} s; concurrency retries: {retries}, exhausted: {exhausted}"
+    )
+    for name, ok, detail in results:
+        print(f"check {'ok    ' if ok else 'FAILED'} {name}{'  (' + detail + ')' if detail else ''}")
+    print(f"checks: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
