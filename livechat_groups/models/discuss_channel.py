@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.sql import create_index
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -19,7 +20,6 @@ class DiscussChannel(models.Model):
     livechat_routing_state = fields.Selection(
         selection=[("queued", "Waiting"), ("assigned", "In Progress"), ("closed", "Closed")],
         string="Routing State",
-        index="btree_not_null",
         help="Waiting: in the queue of its group. In progress: an operator holds it. "
         "Empty for the sessions of live chats without groups.",
     )
@@ -37,6 +37,27 @@ class DiscussChannel(models.Model):
         inverse_name="session_id",
         string="Routing History",
     )
+
+    def init(self):
+        res = super().init()
+        # The routing counts each candidate operator's open sessions for every new session, and
+        # the queue job reads each group's waiting sessions oldest first: both stay small while
+        # the history grows, so each gets a partial index.
+        create_index(
+            self.env.cr,
+            "discuss_channel_livechat_open_operator_index",
+            self._table,
+            ["livechat_operator_id"],
+            where="livechat_routing_state = 'assigned'",
+        )
+        create_index(
+            self.env.cr,
+            "discuss_channel_livechat_queue_index",
+            self._table,
+            ["livechat_group_id", "livechat_queued_date", "id"],
+            where="livechat_routing_state = 'queued'",
+        )
+        return res
 
     # ------------------------------------------------------------
     # CRUD and stock hooks

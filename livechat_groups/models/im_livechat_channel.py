@@ -241,23 +241,20 @@ class ImLivechatChannel(models.Model):
         candidates = (groups.member_ids - (exclude_users or Users)).filtered(
             lambda user: user._is_user_available()
         )
-        loads = self._livechat_operator_loads(candidates)
-        candidates = self._livechat_below_capacity(candidates, loads)
+        stats = self._livechat_operator_stats(candidates, lang=lang)
+        candidates = self._livechat_below_capacity(candidates, stats)
         if not candidates:
             return Users, groups[:1]
         if previous_operator and previous_operator in candidates:
             return previous_operator, groups.filtered(lambda g: previous_operator in g.member_ids)[:1]
-        # sudo: res.users.settings - languages and last assignment of operators, for routing
-        settings = candidates.sudo().res_users_settings_id
-        last_assigned = {s.user_id.id: s.livechat_last_assigned_date or datetime.min for s in settings}
-        langs_of = {s.user_id.id: s.livechat_lang_ids.mapped("code") for s in settings}
 
         def preference(user):
+            load, last_assigned, speaks, user_country_id = stats[user.id]
             return (
-                loads.get(user.id, 0),
-                not (lang and (user.partner_id.lang == lang or lang in langs_of.get(user.id, []))),
-                not (country_id and user.partner_id.country_id.id == country_id),
-                last_assigned.get(user.id, datetime.min),
+                load,
+                not (lang and speaks),
+                not (country_id and user_country_id == country_id),
+                last_assigned or datetime.min,
                 user.id,
             )
 
@@ -274,41 +271,56 @@ class ImLivechatChannel(models.Model):
             self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
         )
 
-    def _livechat_below_capacity(self, users, loads=None):
+    def _livechat_below_capacity(self, users, stats=None):
         """Return the ``users`` who may get one more session of this live chat.
 
-        :param dict loads: their open sessions, from :meth:`_livechat_operator_loads`
+        :param dict stats: their figures, from :meth:`_livechat_operator_stats`
         """
         capacity = self.max_sessions_per_operator
         if not capacity:
             return users
-        if loads is None:
-            loads = self._livechat_operator_loads(users)
-        return users.filtered(lambda user: loads.get(user.id, 0) < capacity)
+        if stats is None:
+            stats = self._livechat_operator_stats(users)
+        return users.filtered(lambda user: stats[user.id][0] < capacity)
 
-    def _livechat_operator_loads(self, users):
-        """Count the open sessions of ``users``, across all live chats.
+    def _livechat_operator_stats(self, users, lang=None):
+        """What the routing weighs for each of ``users``, in one query whatever their number:
+        the ORM would read partners, settings and their languages by batches of records, and
+        count sessions through partners.
 
-        :return: ``{user_id: number of sessions they hold}``
+        :param str lang: the visitor's language code, if known
+        :return: ``{user_id: (open sessions across all live chats, last assignment or None,
+            whether they speak ``lang`` (main or additional live chat language), country id)}``
         """
         if not users:
             return {}
-        # One grouped query over the index on livechat_operator_id; the ORM's _read_group would
-        # go through partners and their users, once per operator.
-        self.env["discuss.channel"].flush_model(["livechat_operator_id", "livechat_routing_state"])
+        self.env.flush_all()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT u.id, COUNT(c.id)
+                SELECT u.id,
+                       (SELECT COUNT(*) FROM discuss_channel c
+                         WHERE c.livechat_operator_id = u.partner_id
+                           AND c.livechat_routing_state = 'assigned'),
+                       s.livechat_last_assigned_date,
+                       p.lang = %(lang)s OR EXISTS (
+                           SELECT 1 FROM res_lang_res_users_settings_rel r
+                             JOIN res_lang l ON l.id = r.res_lang_id
+                            WHERE r.res_users_settings_id = s.id AND l.code = %(lang)s),
+                       p.country_id
                   FROM res_users u
-                  JOIN discuss_channel c ON c.livechat_operator_id = u.partner_id
-                 WHERE u.id IN %s AND c.livechat_routing_state = 'assigned'
-              GROUP BY u.id
+                  JOIN res_partner p ON p.id = u.partner_id
+             LEFT JOIN res_users_settings s ON s.user_id = u.id
+                 WHERE u.id IN %(ids)s
                 """,
-                tuple(users.ids),
+                ids=tuple(users.ids),
+                lang=lang or "",
             )
         )
-        return dict(rows)
+        return {
+            user_id: (load, last_assigned, bool(speaks), country)
+            for user_id, load, last_assigned, speaks, country in rows
+        }
 
     # ------------------------------------------------------------
     # Business methods
