@@ -1,6 +1,9 @@
+from collections import defaultdict
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
+from odoo.tools import SQL
 
 
 class LivechatGroup(models.Model):
@@ -104,12 +107,42 @@ class LivechatGroup(models.Model):
 
     @api.depends("user_ids.active", "user_ids.share", "system_group_ids.users")
     def _compute_member_ids(self):
+        # One query for all the groups: routing computes the members of every entry group for
+        # each new session, and the ORM would read both relations and every user's flags.
+        # It reads membership whoever asks, as the tied groups' members may not be readable.
+        members_of = defaultdict(list)
+        if self.ids:
+            self.env["res.users"].flush_model(["active", "share"])
+            self.env["res.groups"].flush_model(["users"])
+            self.flush_model(["user_ids", "system_group_ids"])
+            rows = self.env.execute_query(
+                SQL(
+                    """
+                    SELECT m.group_id, u.id
+                      FROM (SELECT group_id, user_id FROM livechat_group_res_users_rel
+                             WHERE group_id IN %(ids)s
+                             UNION
+                            SELECT t.group_id, r.uid FROM livechat_group_res_groups_rel t
+                              JOIN res_groups_users_rel r ON r.gid = t.res_group_id
+                             WHERE t.group_id IN %(ids)s) m
+                      JOIN res_users u ON u.id = m.user_id
+                     WHERE u.active AND NOT u.share
+                  ORDER BY u.id
+                    """,
+                    ids=tuple(self.ids),
+                )
+            )
+            for group_id, user_id in rows:
+                members_of[group_id].append(user_id)
         for group in self:
-            # sudo: res.groups - membership follows the tied groups even where the
-            # reader may not read who belongs to them.
-            users = group.user_ids | group.sudo().system_group_ids.users
-            members = users.filtered(lambda user: user.active and not user.share)
-            group.member_ids = members
+            members = (
+                members_of[group.id]
+                if group.id
+                else (group.user_ids | group.system_group_ids.users)
+                .filtered(lambda user: user.active and not user.share)
+                .ids
+            )
+            group.member_ids = [Command.set(members)]
             group.member_count = len(members)
 
     def _search_member_ids(self, operator, value):
