@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run test pytest lint format pot clean
+.PHONY: help setup run test pytest lint format pot bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,7 +29,11 @@ format:  ## Format the Python code with ruff
 pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 	bash scripts/pot.sh
 
+bench:  ## Routing benchmark: stock against grouped live chats, 50/500/2000 operators (a table)
+	bash scripts/bench.sh $(ARGS)
+
 clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups_test
 	-dropdb --if-exists livechat_groups
+	-dropdb --if-exists livechat_groups_bench
 	rm -rf var

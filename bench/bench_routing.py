@@ -1,0 +1,201 @@
+"""Routing benchmark: a stock live chat against a grouped one, over the same operators.
+
+Builds (once, in its own database) 2000 operators, a history of past sessions and messages, and
+some sessions still open; then, for 50, 500 and 2000 online operators, times the routing decision
+that /im_livechat/get_session makes (``_get_livechat_discuss_channel_vals``) and counts its SQL
+queries, each run on a cold ORM cache as a new request has. Prints a table.
+
+Usage: python bench/bench_routing.py [--sessions 10000] [--messages-per-session 10] [--runs 60]
+(environment: ODOO_SRC, ADDONS_PATH, BENCH_DB; run by `make bench`).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+DB = os.environ.get("BENCH_DB", "livechat_groups_bench")
+SIZES = (50, 500, 2000)
+
+sys.path.insert(0, ODOO_SRC)
+import odoo  # noqa: E402
+from odoo import SUPERUSER_ID, Command, api  # noqa: E402
+
+
+def build(env, sessions, messages_per_session):
+    """Operators, two live chats per size, and a bulk history copied from one real session."""
+    if env["res.users"].search_count([("login", "=like", "bench_op_%")]) >= max(SIZES):
+        return
+    print(
+        f"building {max(SIZES)} operators, {sessions} sessions, {sessions * messages_per_session} messages ..."
+    )
+    env = env(
+        context=dict(env.context, tracking_disable=True, no_reset_password=True, mail_create_nolog=True)
+    )
+    internal = env.ref("base.group_user")
+    users = env["res.users"]
+    for start in range(0, max(SIZES), 200):
+        users |= env["res.users"].create(
+            [
+                {
+                    "name": f"Bench Operator {i}",
+                    "login": f"bench_op_{i}",
+                    "groups_id": [Command.set(internal.ids)],
+                }
+                for i in range(start, start + 200)
+            ]
+        )
+    env["bus.presence"].create([{"user_id": user.id, "status": "online"} for user in users])
+    for size in SIZES:
+        operators = users[:size]
+        env["im_livechat.channel"].create(
+            {"name": f"Bench Stock {size}", "user_ids": [Command.set(operators.ids)]}
+        )
+        halves = [operators[: size // 2], operators[size // 2 :]]
+        groups = env["livechat.group"].create(
+            [
+                {
+                    "name": f"Bench Entry {size} {index}",
+                    "sequence": index,
+                    "user_ids": [Command.set(half.ids)],
+                }
+                for index, half in enumerate(halves)
+            ]
+        )
+        env["im_livechat.channel"].create(
+            {
+                "name": f"Bench Grouped {size}",
+                "user_ids": [Command.clear()],
+                "entry_group_ids": [Command.set(groups.ids)],
+                "max_sessions_per_operator": 5,
+            }
+        )
+    # One real session and message, then copies of them in bulk: the ORM would take an hour.
+    channel = env["im_livechat.channel"].search([("name", "=", f"Bench Grouped {max(SIZES)}")])
+    template = env["discuss.channel"].create(
+        channel._get_livechat_discuss_channel_vals("Template", previous_operator_id=None)
+    )
+    message = template.message_post(body="Hello, I have a question about my order.", message_type="comment")
+    cr = env.cr
+    cr.flush()
+
+    def columns_of(table):
+        cr.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id'",
+            (table,),
+        )
+        return [name for (name,) in cr.fetchall()]
+
+    columns = columns_of("discuss_channel")
+    overrides = {
+        # spread over the operators; a few percent still open (as if held right now)
+        "livechat_operator_id": f"(SELECT partner_id FROM res_users WHERE login = 'bench_op_' || mod(g, {max(SIZES)}))",
+        "livechat_routing_state": "CASE WHEN mod(g, 25) = 0 THEN 'assigned' ELSE 'closed' END",
+        "livechat_active": "mod(g, 25) = 0",
+        "create_date": "now() at time zone 'UTC' - mod(g, 1440) * interval '3 minutes'",
+        "name": "'Bench session ' || g",
+        "uuid": "md5(random()::text || g)",
+    }
+    # identifiers come from the catalogue and values are parameters
+    names = ", ".join(f'"{column}"' for column in columns)
+    select = ", ".join(overrides.get(column, f't."{column}"') for column in columns)
+    cr.execute(
+        f"INSERT INTO discuss_channel ({names}) "
+        f"SELECT {select} FROM discuss_channel t, generate_series(1, %s) g WHERE t.id = %s",
+        (sessions, template.id),
+    )
+    columns = columns_of("mail_message")
+    overrides = {
+        "res_id": "c.id",
+        "create_date": "c.create_date + g * interval '1 minute'",
+        "date": "c.create_date + g * interval '1 minute'",
+        "message_id": "md5(random()::text || c.id || g)",
+    }
+    names = ", ".join(f'"{column}"' for column in columns)
+    select = ", ".join(overrides.get(column, f'm."{column}"') for column in columns)
+    cr.execute(
+        f"INSERT INTO mail_message ({names}) "
+        f"SELECT {select} FROM mail_message m, discuss_channel c, generate_series(1, %s) g "
+        "WHERE m.id = %s AND c.name LIKE 'Bench session %%'",
+        (messages_per_session, message.id),
+    )
+    cr.execute("ANALYZE discuss_channel; ANALYZE mail_message")
+    cr.commit()
+
+
+def decide(env, channel):
+    """One routing decision of a new session on a cold cache: (milliseconds, queries)."""
+    env.invalidate_all()
+    before = env.cr.sql_log_count
+    start = time.perf_counter()
+    vals = channel._get_livechat_discuss_channel_vals("Visitor", previous_operator_id=None)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert vals, f"{channel.name} refused the session"
+    return elapsed, env.cr.sql_log_count - before
+
+
+def measure(env, channels, runs):
+    """Alternate the decisions of ``channels`` run by run, so that each sees the same machine;
+    return ``{channel: (p50 ms, p95 ms, queries)}``."""
+    samples = {channel: ([], set()) for channel in channels}
+    for channel in channels:
+        decide(env, channel)  # warm the registry's caches (views, access rules)
+    for _ in range(runs):
+        for channel in channels:
+            elapsed, queries = decide(env, channel)
+            samples[channel][0].append(elapsed)
+            samples[channel][1].add(queries)
+    result = {}
+    for channel, (timings, queries) in samples.items():
+        timings.sort()
+        p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+        result[channel] = (statistics.median(timings), p95, "/".join(str(q) for q in sorted(queries)))
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10000)
+    parser.add_argument("--messages-per-session", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=60)
+    args = parser.parse_args()
+
+    odoo.tools.config.parse_config([f"--addons-path={ADDONS_PATH}", "-d", DB, "--log-level=warn"])
+    registry = odoo.modules.registry.Registry(DB)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        build(env, args.sessions, args.messages_per_session)
+        counts = {
+            "sessions": env["discuss.channel"].search_count([("channel_type", "=", "livechat")]),
+            "messages": env["mail.message"].search_count([("model", "=", "discuss.channel")]),
+        }
+        print(
+            f"history: {counts['sessions']} live chat sessions, {counts['messages']} messages; {args.runs} runs per cell"
+        )
+        rows = []
+        for size in SIZES:
+            channels = [
+                env["im_livechat.channel"].search([("name", "=", f"Bench {kind} {size}")])
+                for kind in ("Stock", "Grouped")
+            ]
+            figures = measure(env, channels, args.runs)
+            rows += [
+                (size, kind, *figures[channel])
+                for kind, channel in zip(("stock", "grouped"), channels, strict=False)
+            ]
+        cr.rollback()
+
+    header = ("operators", "live chat", "p50 ms", "p95 ms", "queries")
+    print()
+    print(" | ".join(f"{h:>10}" for h in header))
+    print(" | ".join("-" * 10 for _ in header))
+    for size, kind, p50, p95, queries in rows:
+        print(f"{size:>10} | {kind:>10} | {p50:>10.1f} | {p95:>10.1f} | {queries:>10}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Routing benchmark: builds its own database once (about two minutes), then prints a table of
+# routing latency (p50, p95) and SQL queries per new session, stock against grouped live chats,
+# for 50, 500 and 2000 operators. Arguments go to bench/bench_routing.py (e.g. --runs 100).
+# BENCH_REBUILD=1 drops the benchmark database first.
+source "$(dirname "$0")/common.sh"
+DB=${BENCH_DB:-livechat_groups_bench}
+ensure_venv
+ensure_postgres
+[ -z "${BENCH_REBUILD:-}" ] || dropdb --if-exists "$DB"
+if ! db_exists "$DB"; then
+    log "creating database $DB with livechat_groups (no demo data)"
+    odoo -d "$DB" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
+fi
+BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "$@"
