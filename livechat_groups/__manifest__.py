@@ -15,6 +15,8 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
+        "wizard/livechat_session_forward_views.xml",
+        "views/discuss_channel_views.xml",
         "views/im_livechat_channel_views.xml",
         "views/livechat_groups_menus.xml",
     ],

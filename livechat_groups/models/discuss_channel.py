@@ -150,10 +150,7 @@ class DiscussChannel(models.Model):
                 )
             )
         session._livechat_check_open()
-        try:
-            user = self.env["res.users"].browse(int(user_id)).exists()
-        except (TypeError, ValueError):
-            user = self.env["res.users"]
+        user = self.env["res.users"].browse(self._livechat_id(user_id)).exists()
         operator_groups = channel._operator_group_ids()
         if not user or user not in operator_groups.member_ids:
             raise UserError(
@@ -170,6 +167,82 @@ class DiscussChannel(models.Model):
         if user not in group.member_ids:
             group = operator_groups.filtered(lambda g: user in g.member_ids).sorted()[:1]
         session._livechat_hand_over("assign", group, user)
+        return True
+
+    def action_livechat_forward(self, group_id, note=None, user_id=None, stay=False):
+        """Hand this session to another group of its live chat, or to one member of it, in the
+        same conversation: the new operator joins, then the previous one leaves (unless
+        ``stay``). Without ``user_id``, the routing chooses the member; when nobody can take
+        it, the session waits in that group's queue.
+
+        Allowed to the session's operator, the supervisors of its live chat and Live Chat
+        administrators.
+
+        :param int group_id: a specialist or entry group of the session's live chat
+        :param str note: for the operators only, posted as an internal note
+        :param int user_id: a member of that group who must get the session
+        :param bool stay: whether the forwarding operator stays in the conversation
+        """
+        self.ensure_one()
+        # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
+        # below decide whether the caller may
+        session = self.sudo()
+        session._livechat_check_open()
+        channel = session.livechat_channel_id
+        caller = self.env.user
+        previous = session._livechat_operator_user()
+        if caller != previous and not channel._livechat_is_supervisor(caller):
+            raise AccessError(
+                self.env._(
+                    "Only the operator of this session, the supervisors of %(channel)s and Live Chat "
+                    "administrators may forward it.",
+                    channel=channel.name,
+                )
+            )
+        group = self.env["livechat.group"].browse(self._livechat_id(group_id)).exists()
+        targets = channel._operator_group_ids()
+        if not group or group not in targets:
+            raise UserError(
+                self.env._(
+                    "%(group)s is not a group of %(channel)s: forward the session to one of %(groups)s.",
+                    group=group.name or repr(group_id),
+                    channel=channel.name,
+                    groups=", ".join(targets.sorted().mapped("name")),
+                )
+            )
+        if user_id:
+            user = self.env["res.users"].browse(self._livechat_id(user_id)).exists()
+            if not user or user not in group.member_ids:
+                raise UserError(
+                    self.env._(
+                        "%(user)s is not a member of %(group)s.",
+                        user=user.name or repr(user_id),
+                        group=group.name,
+                    )
+                )
+            if user == previous:
+                raise UserError(self.env._("%(user)s already holds this session.", user=user.name))
+        elif group == session.livechat_group_id:
+            raise UserError(
+                self.env._(
+                    "This session is already with %(group)s: name another member of it, or choose "
+                    "another group.",
+                    group=group.name,
+                )
+            )
+        else:
+            user, group = channel._livechat_route(
+                group, exclude_users=previous, country_id=session.country_id.id
+            )
+        if note and note.strip():
+            session.message_post(body=note.strip(), message_type="comment", subtype_xmlid="mail.mt_note")
+        session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
+        session._livechat_hand_over("forward", group, user, note=(note and note.strip()) or None)
+        if previous and not stay and previous != user:
+            # after the new operator joined, so that the visitor is never left alone
+            session._action_unfollow(partner=previous.partner_id)
+        # the previous operator holds one session fewer
+        self.env["livechat.group"]._livechat_dispatch_queues_of(previous)
         return True
 
     # ------------------------------------------------------------
@@ -189,6 +262,14 @@ class DiscussChannel(models.Model):
         if self.livechat_group_id in entry_groups:
             return entry_groups
         return self.livechat_group_id
+
+    @api.model
+    def _livechat_id(self, value):
+        """``value`` as a record id, or 0 when it is none (a malformed request)."""
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 0
 
     def _livechat_check_open(self):
         if self.channel_type != "livechat" or not self.livechat_routing_state:
@@ -280,12 +361,17 @@ class DiscussChannel(models.Model):
                 ("id", "<=", self.id),
             ]
         )
-        body = self.env._(
-            "All our operators are busy: you are number %(position)s in the queue of %(group)s. "
-            "Stay here, we will answer you as soon as possible; what you write now is kept.",
-            position=position,
-            group=self.livechat_group_id.name,
+        self._livechat_post_notice(
+            self.env._(
+                "All our operators are busy: you are number %(position)s in the queue of %(group)s. "
+                "Stay here, we will answer you as soon as possible; what you write now is kept.",
+                position=position,
+                group=self.livechat_group_id.name,
+            )
         )
+
+    def _livechat_post_notice(self, body):
+        """Post a notice of the routing, by OdooBot, that the visitor and operators see."""
         self.message_post(
             author_id=self.env.ref("base.partner_root").id,
             body=Markup('<div class="o_mail_notification">%s</div>') % body,

@@ -1,5 +1,6 @@
 from . import (
     test_demo_data,
+    test_forward,
     test_im_livechat_channel,
     test_livechat_group,
     test_livechat_group_access,

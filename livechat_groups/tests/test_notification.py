@@ -48,3 +48,11 @@ class TestOperatorNotified(LivechatGroupsRoutingMixin, LivechatGroupsScenario, W
         websocket = self._connect(self.support_1)
         session.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
         self.assertIn(session.id, self._sessions_received(websocket, self.support_1))
+
+    def test_specialist_notified_when_forwarded(self):
+        self._online(self.support_1, self.tech_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        websocket = self._connect(self.tech_1)
+        session.with_user(self.support_1).action_livechat_forward(self.group_tech.id, note="Printer on fire")
+        self.assertEqual(session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertIn(session.id, self._sessions_received(websocket, self.tech_1))

@@ -1,0 +1,237 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
+
+
+@tagged("post_install", "-at_install")
+class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+    """An operator hands a session to specialists, in the same conversation, with a note."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.livechat = cls.external_livechat
+
+    def setUp(self):
+        super().setUp()
+        self._online(self.support_1)
+        self.session = self._get_session(self.livechat, "Ann")
+        self.assertEqual(self.session.livechat_operator_id, self.support_1.partner_id)
+        self.session.with_user(self.support_1).message_post(
+            body="Hello, how can I help?", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+
+    def _forward(self, user, group, **kwargs):
+        return self.session.with_user(user).action_livechat_forward(group.id, **kwargs)
+
+    def _members(self):
+        return self.session.channel_member_ids.partner_id
+
+    def _snapshot(self):
+        session = self.session
+        return (
+            session.livechat_routing_state,
+            session.livechat_group_id,
+            session.livechat_operator_id,
+            self._members(),
+            len(session.livechat_transfer_ids),
+            len(session.message_ids),
+        )
+
+    def test_forward_to_the_least_busy_available_member(self):
+        self._online(self.sales_1, self.sales_2)
+        self._get_session(self.livechat, "Bob")  # support_1 is the only entry operator: no load on sales
+        busy = self.env["discuss.channel"].create(
+            {"name": "busy", "channel_type": "livechat", "livechat_operator_id": self.sales_1.partner_id.id}
+        )
+        busy.livechat_routing_state = "assigned"
+        history = self.session.message_ids
+        self._forward(self.support_1, self.group_sales, note="Wants a quote for 40 seats")
+
+        self.assertEqual(self.session.livechat_routing_state, "assigned")
+        self.assertEqual(self.session.livechat_group_id, self.group_sales)
+        self.assertEqual(self.session.livechat_operator_id, self.sales_2.partner_id, "sales_1 is busier")
+        self.assertIn(self.sales_2.partner_id, self._members())
+        self.assertNotIn(self.support_1.partner_id, self._members(), "the forwarding operator left")
+        self.assertLessEqual(history, self.session.message_ids, "the whole history stays")
+
+        transfer = self.session.livechat_transfer_ids[-1]
+        self.assertRecordValues(
+            transfer,
+            [
+                {
+                    "kind": "forward",
+                    "from_group_id": self.group_support.id,
+                    "to_group_id": self.group_sales.id,
+                    "from_user_id": self.support_1.id,
+                    "to_user_id": self.sales_2.id,
+                    "note": "Wants a quote for 40 seats",
+                    "create_uid": self.support_1.id,
+                }
+            ],
+        )
+        note = self.session.message_ids.filtered(lambda m: "40 seats" in m.body)
+        self.assertEqual(note.author_id, self.support_1.partner_id)
+        self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"), "an internal note")
+        notice = self.session.message_ids.filtered(lambda m: "transferred to" in m.body)
+        self.assertIn("You are transferred to Sales Department.", notice.body)
+        self.assertEqual(notice.author_id, self.env.ref("base.partner_root"))
+        self.assertFalse(notice.subtype_id.internal, "the visitor sees the notice")
+
+    def test_forward_to_a_named_expert(self):
+        self._online(self.sales_1, self.sales_2)
+        self._forward(self.support_1, self.group_sales, user_id=self.sales_1.id)
+        self.assertEqual(self.session.livechat_operator_id, self.sales_1.partner_id)
+        self.assertEqual(self.session.livechat_transfer_ids[-1].to_user_id, self.sales_1)
+
+    def test_named_expert_need_not_be_online(self):
+        self._forward(self.support_1, self.group_tech, user_id=self.tech_1.id)
+        self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
+
+    def test_forward_waits_in_the_target_queue(self):
+        self._forward(self.support_1, self.group_tech, note="Printer on fire")
+        self.assertEqual(self.session.livechat_routing_state, "queued")
+        self.assertEqual(self.session.livechat_group_id, self.group_tech)
+        self.assertNotIn(self.support_1.partner_id, self._members())
+        self.assertTrue(
+            self.session.message_ids.filtered(
+                lambda m: "you are number 1 in the queue of Tech Support" in m.body
+            )
+        )
+        self.assertFalse(self.session.livechat_transfer_ids[-1].to_user_id)
+        # the entry operators do not get it back: it waits for Tech Support
+        self._online(self.support_2)
+        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.assertEqual(self.session.livechat_routing_state, "queued")
+        self._online(self.tech_1)
+        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertEqual(self.session.livechat_group_id, self.group_tech)
+        self.assertEqual(self.session.livechat_transfer_ids.mapped("kind"), ["route", "forward", "route"])
+
+    def test_forwarding_operator_may_stay(self):
+        self._online(self.tech_1)
+        self._forward(self.support_1, self.group_tech, stay=True)
+        self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertIn(self.support_1.partner_id, self._members())
+        # leaving later does not take the session away from its new operator
+        self.session.with_user(self.support_1).action_unfollow()
+        self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertEqual(self.session.livechat_routing_state, "assigned")
+
+    def test_specialist_who_leaves_hands_back_to_the_specialists(self):
+        self._online(self.sales_1, self.sales_2)
+        self._forward(self.support_1, self.group_sales, user_id=self.sales_1.id)
+        self.session.with_user(self.sales_1).action_unfollow()
+        self.assertEqual(self.session.livechat_operator_id, self.sales_2.partner_id)
+        self.assertEqual(self.session.livechat_group_id, self.group_sales)
+
+    def test_forward_back_to_an_entry_group(self):
+        self._online(self.tech_1, self.support_2)
+        self._forward(self.support_1, self.group_tech)
+        self._forward(self.tech_1, self.group_support)
+        self.assertEqual(self.session.livechat_group_id, self.group_support)
+        self.assertEqual(self.session.livechat_operator_id, self.support_2.partner_id, "support_1 is busier")
+
+    def test_forward_within_the_group_to_another_member(self):
+        self._online(self.support_2)
+        self._forward(self.support_1, self.group_support, user_id=self.support_2.id)
+        self.assertEqual(self.session.livechat_operator_id, self.support_2.partner_id)
+
+    def test_supervisors_and_administrators_forward(self):
+        self._online(self.sales_1, self.tech_1)
+        self._forward(self.ext_supervisor, self.group_sales)
+        self.assertEqual(self.session.livechat_operator_id, self.sales_1.partner_id)
+        self.assertNotIn(self.ext_supervisor.partner_id, self._members(), "a supervisor does not join")
+        self.assertNotIn(self.support_1.partner_id, self._members())
+        self._forward(self.admin, self.group_tech, note="Back to tech")
+        self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertEqual(self.session.livechat_transfer_ids[-1].create_uid, self.admin)
+
+    def test_supervisor_forwards_a_waiting_session(self):
+        self._offline(self.support_1)
+        waiting = self._get_session(self.livechat, "Bob")
+        self.assertEqual(waiting.livechat_routing_state, "queued")
+        self._online(self.tech_1)
+        waiting.with_user(self.ext_supervisor).action_livechat_forward(self.group_tech.id)
+        self.assertEqual(waiting.livechat_operator_id, self.tech_1.partner_id)
+        self.assertNotIn(self.env.ref("base.partner_root"), waiting.channel_member_ids.partner_id)
+
+    def test_refusals_change_nothing(self):
+        self._online(self.sales_1, self.support_2)
+        before = self._snapshot()
+        cases = [
+            (
+                self.support_1,
+                UserError,
+                "HR Department is not a group of External Live Chat",
+                (self.group_hr.id,),
+            ),
+            (self.support_1, UserError, "'nope' is not a group of External Live Chat", ("nope",)),
+            (
+                self.support_1,
+                UserError,
+                "Sonia Support is not a member of Sales Department",
+                (self.group_sales.id,),
+                {"user_id": self.support_1.id},
+            ),
+            (
+                self.support_1,
+                UserError,
+                "already with General Support: name another member",
+                (self.group_support.id,),
+            ),
+            (
+                self.support_1,
+                UserError,
+                "Sonia Support already holds this session",
+                (self.group_support.id,),
+                {"user_id": self.support_1.id},
+            ),
+            (self.support_2, AccessError, "Only the operator of this session", (self.group_sales.id,)),
+            (self.sales_1, AccessError, "Only the operator of this session", (self.group_sales.id,)),
+            (self.int_supervisor, AccessError, "supervisors of External Live Chat", (self.group_sales.id,)),
+            (self.employee, AccessError, "Only the operator of this session", (self.group_sales.id,)),
+        ]
+        for user, exception, message, args, *kwargs in cases:
+            with self.subTest(user=user.name, message=message):
+                with self.assertRefused(exception, message):
+                    self.session.with_user(user).action_livechat_forward(
+                        *args, **(kwargs[0] if kwargs else {})
+                    )
+                self.assertEqual(self._snapshot(), before)
+
+    def test_closed_session_is_refused(self):
+        self.session._close_livechat_session()
+        with self.assertRefused(UserError, "This session is closed"):
+            self._forward(self.support_1, self.group_sales)
+        self.assertEqual(self.session.livechat_group_id, self.group_support)
+
+    def test_visitor_does_not_see_the_note(self):
+        self._online(self.sales_1)
+        guest = self.session.channel_member_ids.guest_id
+        self._forward(self.support_1, self.group_sales, note="Secret: VIP customer")
+        self.url_open("/web/session/logout")
+        self.opener.cookies["dgid"] = guest._format_auth_cookie()
+        data = self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": self.session.id})
+        bodies = [message["body"] for message in data["data"]["mail.message"]]
+        self.assertTrue(any("You are transferred to Sales Department." in body for body in bodies))
+        self.assertFalse(any("VIP customer" in body for body in bodies), "the note stays with operators")
+        self.assertTrue(any("Hello, how can I help?" in body for body in bodies))
+
+    def test_forward_wizard(self):
+        self._online(self.sales_1, self.sales_2)
+        wizard = (
+            self.env["livechat.session.forward"]
+            .with_user(self.support_1)
+            .create({"session_id": self.session.id, "group_id": self.group_sales.id})
+        )
+        self.assertEqual(wizard.allowed_group_ids, self.group_support | self.group_sales | self.group_tech)
+        self.assertEqual(wizard.member_ids, self.sales_1 | self.sales_2)
+        self.assertIn("Selma Sales", wizard.member_overview)
+        self.assertIn("Available", wizard.member_overview)
+        wizard.write({"user_id": self.sales_2.id, "note": "  Needs a discount  "})
+        wizard.action_forward()
+        self.assertEqual(self.session.livechat_operator_id, self.sales_2.partner_id)
+        self.assertEqual(self.session.livechat_transfer_ids[-1].note, "Needs a discount")
