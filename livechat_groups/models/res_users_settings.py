@@ -10,3 +10,10 @@ class ResUsersSettings(models.Model):
         "the one who waited longest gets the next session. Writing it also serializes two "
         "requests that would give the same operator a session at once.",
     )
+
+    def _format_settings(self, fields_to_format):
+        # the routing's own record, not a setting of the web client (which could not even
+        # serialize a datetime into the page)
+        return super()._format_settings(
+            [name for name in fields_to_format if name != "livechat_last_assigned_date"]
+        )

@@ -41,6 +41,15 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(first.livechat_transfer_ids.to_user_id.partner_id, first.livechat_operator_id)
         self.assertEqual(first.livechat_visitor_name, "Ann")
 
+    def test_operator_who_got_a_session_opens_the_web_client(self):
+        self._online(self.support_1)
+        self._get_session(self.livechat, "Ann")
+        settings = self.env["res.users.settings"]._find_or_create_for_user(self.support_1)
+        self.assertTrue(settings.livechat_last_assigned_date)
+        self.assertNotIn("livechat_last_assigned_date", settings._res_users_settings_format())
+        self.authenticate(self.support_1.login, self.support_1.login)
+        self.assertEqual(self.url_open("/odoo/discuss").status_code, 200)
+
     def _served_at(self, user, **delta):
         self.env["res.users.settings"]._find_or_create_for_user(user).livechat_last_assigned_date = (
             fields.Datetime.now() - timedelta(**delta)
