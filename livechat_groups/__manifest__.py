@@ -26,6 +26,9 @@
         "demo/im_livechat_channel_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "livechat_groups/static/src/**/*",
+        ],
         "web.assets_tests": [
             "livechat_groups/static/tests/tours/**/*",
         ],

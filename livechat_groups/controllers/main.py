@@ -8,11 +8,13 @@ class LivechatGroupsController(LivechatController):
     @http.route()
     def livechat_init(self, channel_id):
         """A grouped live chat shows its button even when nobody is online: the visitor
-        waits in the queue instead of being refused."""
+        waits in the queue instead of being refused. An internal live chat never shows it."""
         result = super().livechat_init(channel_id)
         rule = result.get("rule") or {}
         # sudo: im_livechat.channel - visitors may know whether a live chat takes requests
         channel = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
-        if not result["available_for_me"] and channel._is_grouped() and rule.get("action") != "hide_button":
+        if channel.audience == "internal":
+            result.update(available_for_me=False, rule={})
+        elif not result["available_for_me"] and channel._is_grouped() and rule.get("action") != "hide_button":
             result["available_for_me"] = True
         return result

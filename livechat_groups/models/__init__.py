@@ -3,6 +3,7 @@ from . import (
     im_livechat_channel,
     livechat_group,
     livechat_session_transfer,
+    mail_message,
     res_groups,
     res_users,
     res_users_settings,

@@ -26,6 +26,14 @@ class DiscussChannel(models.Model):
     livechat_visitor_name = fields.Char(
         string="Visitor", help="Who asked: the visitor's name, or the user's when they are logged in."
     )
+    livechat_requester_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Requester",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The logged-in user who asked (an employee, in an internal live chat); empty for "
+        "anonymous visitors. Requesters never see the operators' internal notes.",
+    )
     livechat_queued_date = fields.Datetime(
         string="Waiting Since", help="When the session last entered a queue."
     )
@@ -235,7 +243,7 @@ class DiscussChannel(models.Model):
                 group, exclude_users=previous, country_id=session.country_id.id
             )
         if note and note.strip():
-            session.message_post(body=note.strip(), message_type="comment", subtype_xmlid="mail.mt_note")
+            session._livechat_post_operator_note(note.strip())
         session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
         session._livechat_hand_over("forward", group, user, note=(note and note.strip()) or None)
         if previous and not stay and previous != user:
@@ -369,6 +377,37 @@ class DiscussChannel(models.Model):
                 group=self.livechat_group_id.name,
             )
         )
+
+    def _livechat_post_operator_note(self, body):
+        """Post an internal note that the session's operators see and its requester does not:
+        a guest never reads notes, and the live update goes to the staff members only."""
+        return self.with_context(livechat_groups_note=True).message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_note"
+        )
+
+    def _livechat_staff_partners(self):
+        """The members who work on this session: internal users, but not its requester."""
+        partners = self.channel_member_ids.partner_id - self.livechat_requester_id
+        return partners.filtered(lambda partner: partner.user_ids and not partner.partner_share)
+
+    def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
+        recipients = super()._notify_get_recipients(message, msg_vals=msg_vals, **kwargs)
+        if self.env.context.get("livechat_groups_note"):
+            # nor is it pushed to the requester's devices
+            staff = set(self._livechat_staff_partners().ids)
+            recipients = [recipient for recipient in recipients if recipient["id"] in staff]
+        return recipients
+
+    def _bus_send(self, notification_type, message, /, *, subchannel=None):
+        if (
+            self.env.context.get("livechat_groups_note")
+            and notification_type == "discuss.channel/new_message"
+            and subchannel is None
+        ):
+            # an operators' note is not sent to the whole conversation
+            self.ensure_one()
+            return self._livechat_staff_partners()._bus_send(notification_type, message)
+        return super()._bus_send(notification_type, message, subchannel=subchannel)
 
     def _livechat_post_notice(self, body):
         """Post a notice of the routing, by OdooBot, that the visitor and operators see."""

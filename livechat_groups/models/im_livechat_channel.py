@@ -1,8 +1,10 @@
 from datetime import datetime
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
+
+from odoo.addons.mail.tools.discuss import Store
 
 
 class ImLivechatChannel(models.Model):
@@ -148,9 +150,13 @@ class ImLivechatChannel(models.Model):
 
     def get_livechat_info(self, username=None):
         """A grouped live chat is always open: when nobody can answer, the visitor waits in
-        the queue instead of being refused."""
+        the queue instead of being refused. An internal live chat is never open to website
+        visitors: its requesters start sessions from Discuss."""
         info = super().get_livechat_info(username=username)
-        if not info["available"] and self._is_grouped():
+        if self.audience == "internal":
+            info["available"] = False
+            info.pop("options", None)
+        elif not info["available"] and self._is_grouped():
             info["available"] = True
             info["options"] = dict(
                 self._get_channel_infos(), default_username=username or self.env._("Visitor")
@@ -166,6 +172,9 @@ class ImLivechatChannel(models.Model):
         country_id=None,
         lang=None,
     ):
+        if self.audience == "internal" and not self.env.context.get("livechat_groups_requester"):
+            # the website's get_session never opens an internal live chat: see livechat_start_session
+            return False
         if chatbot_script or not self._is_grouped():
             return super()._get_livechat_discuss_channel_vals(
                 anonymous_name,
@@ -175,7 +184,10 @@ class ImLivechatChannel(models.Model):
                 country_id=country_id,
                 lang=lang,
             )
-        operator, group = self._livechat_route_new_session(previous_operator_id, lang, country_id)
+        requester = self.env["res.users"].browse(user_id)
+        operator, group = self._livechat_route_new_session(
+            previous_operator_id, lang, country_id, exclude_users=requester
+        )
         # Stock builds the session around the operator we chose; a waiting session is held
         # by OdooBot, who tells the visitor where they stand, until an operator takes it.
         holder = operator or self.env.ref("base.user_root")
@@ -189,9 +201,10 @@ class ImLivechatChannel(models.Model):
             lang=lang,
         )
         now = fields.Datetime.now()
-        visitor = self.env["res.users"].browse(user_id).display_name if user_id else anonymous_name
+        visitor = requester.display_name if requester else anonymous_name
         vals.update(
             livechat_visitor_name=visitor,
+            livechat_requester_id=requester.partner_id.id,
             livechat_group_id=group.id,
             livechat_routing_state="assigned" if operator else "queued",
             livechat_queued_date=now,
@@ -210,6 +223,67 @@ class ImLivechatChannel(models.Model):
             )
         # e.g. a chatbot's "forward to an operator" step
         return self._livechat_route_new_session(previous_operator_id, lang, country_id)[0]
+
+    # ------------------------------------------------------------
+    # Internal live chats
+    # ------------------------------------------------------------
+
+    @api.model
+    def livechat_requester_channels(self):
+        """The internal live chats the current user may write to, for Discuss.
+
+        :return: ``[{"id", "name"}]``, in name order
+        """
+        # sudo: im_livechat.channel - employees may not read the groups that decide it
+        channels = self.sudo().search([("audience", "=", "internal")], order="name, id")
+        return [
+            {"id": channel.id, "name": channel.name}
+            for channel in channels
+            if channel._livechat_is_requester(self.env.user)
+        ]
+
+    def livechat_start_session(self):
+        """A requester starts a session of this internal live chat from Discuss, or finds the
+        one they already have open; it is routed like a visitor's.
+
+        :return: the session's store data, for Discuss to open it
+        """
+        self.ensure_one()
+        user = self.env.user
+        # sudo: im_livechat.channel - employees may not read the groups that decide it
+        channel = self.sudo()
+        if channel.audience != "internal" or not channel._livechat_is_requester(user):
+            raise AccessError(
+                self.env._(
+                    "Only the members of the requester groups of an internal live chat may start a "
+                    "session with it from Discuss, and %(user)s is not one of %(channel)s.",
+                    user=user.name,
+                    channel=channel.name,
+                )
+            )
+        # sudo: discuss.channel - the requester may not read their session while it waits
+        Session = self.env["discuss.channel"].sudo()
+        session = Session.search(
+            [
+                ("livechat_channel_id", "=", channel.id),
+                ("livechat_requester_id", "=", user.partner_id.id),
+                ("livechat_active", "=", True),
+            ],
+            order="id desc",
+            limit=1,
+        )
+        if not session:
+            vals = channel.with_context(livechat_groups_requester=True)._get_livechat_discuss_channel_vals(
+                user.name, user_id=user.id, country_id=user.country_id.id, lang=user.lang
+            )
+            session = Session.create(vals)  # the routing never picks the requester: they are a member
+            session._broadcast(session.livechat_operator_id.ids)
+        return Store(self.env["discuss.channel"].browse(session.id)).get_result()
+
+    def _livechat_is_requester(self, user):
+        """Whether ``user`` may start a session of this internal live chat."""
+        self.ensure_one()
+        return self.audience == "internal" and user in self.requester_group_ids.member_ids
 
     # ------------------------------------------------------------
     # Routing
@@ -263,12 +337,16 @@ class ImLivechatChannel(models.Model):
                 return min(eligible, key=preference), group
         return Users, groups[:1]
 
-    def _livechat_route_new_session(self, previous_operator_id, lang, country_id):
+    def _livechat_route_new_session(self, previous_operator_id, lang, country_id, exclude_users=None):
         """Route a new session to the entry groups, with stock's arguments (the previous
         operator comes as a partner id)."""
         previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
         return self._livechat_route(
-            self.entry_group_ids, previous_operator=previous_operator, lang=lang, country_id=country_id
+            self.entry_group_ids,
+            previous_operator=previous_operator,
+            lang=lang,
+            country_id=country_id,
+            exclude_users=exclude_users,
         )
 
     def _livechat_below_capacity(self, users, stats=None):

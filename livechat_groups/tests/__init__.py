@@ -2,6 +2,7 @@ from . import (
     test_demo_data,
     test_forward,
     test_im_livechat_channel,
+    test_internal_livechat,
     test_livechat_group,
     test_livechat_group_access,
     test_notification,

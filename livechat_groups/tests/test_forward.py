@@ -1,3 +1,5 @@
+import json
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -219,6 +221,12 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertTrue(any("You are transferred to Sales Department." in body for body in bodies))
         self.assertFalse(any("VIP customer" in body for body in bodies), "the note stays with operators")
         self.assertTrue(any("Hello, how can I help?" in body for body in bodies))
+        # nor is it pushed live to the conversation, which the visitor's widget listens to
+        pushed = self.env["bus.bus"].sudo().search([("message", "like", "VIP customer")])
+        self.assertTrue(pushed, "the operators get the note live")
+        targets = [json.loads(notification.channel)[1:] for notification in pushed]
+        self.assertNotIn(["discuss.channel", self.session.id], targets)
+        self.assertIn(["res.partner", self.support_1.partner_id.id], targets)
 
     def test_forward_wizard(self):
         self._online(self.sales_1, self.sales_2)

@@ -97,4 +97,5 @@ class LivechatSessionForward(models.TransientModel):
         self.session_id.action_livechat_forward(
             self.group_id.id, note=self.note, user_id=self.user_id.id, stay=self.stay
         )
-        return {"type": "ir.actions.act_window_close"}
+        # tell Discuss whether the forwarding operator left the conversation
+        return {"type": "ir.actions.act_window_close", "infos": {"left": not self.stay}}
