@@ -9,6 +9,9 @@ several workers on loopback, and checks two races:
    duplicated, and no operator holds more than the live chat allows.
 2. Several operators take the same waiting session at the same instant: exactly one wins,
    the others are told it is no longer waiting, and the session has one operator.
+3. Its operator forwards that session to a colleague while an administrator assigns it to
+   another, at the same instant: the two are serialized, every call that succeeded wrote one
+   hop, and the session ends with the operator of the last hop.
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -221,6 +224,46 @@ def main():
                     "the session has one operator and one take",
                     operators == "1" and takes == "1",
                     f"operators {operators}, take rows {takes}",
+                )
+            )
+
+            # 3. a forward and an assignment of the same session at once
+            winner = outcomes.index("won")
+            forward_to, assign_to = [i for i in range(TAKERS) if i != winner][:2]
+            admin = requests.Session()
+            jsonrpc(admin, "/web/session/authenticate", {"db": DB, "login": "admin", "password": "admin"})
+            user_id = {i: int(sql(f"select id from res_users where login='racer{i}'")) for i in range(TAKERS)}
+            group_id = int(sql("select min(id) from livechat_group"))
+            hops_before = int(
+                sql(f"select count(*) from livechat_session_transfer where session_id={waiting}")
+            )
+
+            def steer(index):
+                if index == 0:
+                    session, method, args = takers[winner], "action_livechat_forward", [[waiting], group_id]
+                    kwargs = {"user_id": user_id[forward_to]}
+                else:
+                    session, method, args = admin, "action_livechat_assign", [[waiting], user_id[assign_to]]
+                    kwargs = {}
+                data = jsonrpc(session, f"/web/dataset/call_kw/discuss.channel/{method}",
+                               {"model": "discuss.channel", "method": method, "args": args, "kwargs": kwargs})  # fmt: skip
+                return "won" if "result" in data else data["error"]["data"]["name"]
+
+            steered = at_once(2, steer)
+            hops = sql(f"select count(*) from livechat_session_transfer where session_id={waiting}")
+            last_ok = sql(
+                f"select c.livechat_operator_id = u.partner_id from discuss_channel c, livechat_session_transfer t"
+                f" join res_users u on u.id = t.to_user_id where c.id={waiting} and t.session_id={waiting}"
+                " order by t.id desc limit 1"
+            )
+            results.append(
+                (
+                    "a forward and an assignment at once are serialized",
+                    steered.count("won") >= 1
+                    and int(hops) - hops_before == steered.count("won")
+                    and last_ok == "t"
+                    and all(o in ("won", "odoo.exceptions.AccessError") for o in steered),
+                    f"outcomes {steered}, new hops {int(hops) - hops_before}",
                 )
             )
         finally:
