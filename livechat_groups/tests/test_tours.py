@@ -87,3 +87,14 @@ class TestDiscussTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.start_tour(
             self._discuss(session), "livechat_groups_employee_reads_answer", login=self.employee.login
         )
+
+    def test_supervisor_forwards_from_the_session_form(self):
+        self._online(self.support_1, self.tech_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        self.start_tour(
+            f"/odoo/action-im_livechat.discuss_channel_action/{session.id}",
+            "livechat_groups_forward_from_form",
+            login=self.admin.login,
+        )
+        self.assertEqual(session.livechat_operator_id, self.tech_1.partner_id)
+        self.assertEqual(session.livechat_transfer_ids[-1].create_uid, self.admin)

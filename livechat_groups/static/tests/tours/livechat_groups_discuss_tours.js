@@ -3,12 +3,12 @@ import { registry } from "@web/core/registry";
 const tours = registry.category("web_tour.tours");
 const FORWARD = ".o-mail-Discuss-header button[name='livechat-groups-forward']";
 
-/** Fill the Forward dialog: the group, a look at who can answer, the note; then forward. */
-function forwardSteps(group, member, note) {
+/** Open the Forward dialog with ``opener``, pick the group, look at who can answer, write the note, forward. */
+function forwardSteps(opener, group, member, note) {
     return [
         {
             content: "Open the Forward dialog",
-            trigger: FORWARD,
+            trigger: opener,
             run: "click",
         },
         {
@@ -33,6 +33,13 @@ function forwardSteps(group, member, note) {
             trigger: ".modal button[name=action_forward]",
             run: "click",
         },
+    ];
+}
+
+/** Forward from the Discuss header; then the operator is out of the conversation. */
+function forwardFromDiscussSteps(group, member, note) {
+    return [
+        ...forwardSteps(FORWARD, group, member, note),
         {
             content: "The dialog closed, and the forwarding operator left the conversation",
             trigger: `body:not(:has(.modal)):not(:has(${FORWARD}))`,
@@ -47,7 +54,7 @@ tours.add("livechat_groups_forward_from_discuss", {
             content: "The visitor's question is in the conversation",
             trigger: ".o-mail-Message:contains(I need a quote for 40 seats)",
         },
-        ...forwardSteps("Sales Department", "Selma Sales", "Wants a quote, big account"),
+        ...forwardFromDiscussSteps("Sales Department", "Selma Sales", "Wants a quote, big account"),
     ],
 });
 
@@ -108,7 +115,7 @@ tours.add("livechat_groups_helpdesk_forwards_to_hr", {
         {
             trigger: ".o-mail-Message:contains(how do I declare it?)",
         },
-        ...forwardSteps("HR Department", "Hector Hr", "Sick leave, three days"),
+        ...forwardFromDiscussSteps("HR Department", "Hector Hr", "Sick leave, three days"),
     ],
 });
 
@@ -146,6 +153,25 @@ tours.add("livechat_groups_employee_reads_answer", {
         {
             content: "The operators' note is not shown to the employee",
             trigger: ".o-mail-Thread:not(:has(.o-mail-Message:contains(Sick leave, three days)))",
+        },
+    ],
+});
+
+/** A supervisor forwards a session from its form, and reads its routing history there. */
+tours.add("livechat_groups_forward_from_form", {
+    steps: () => [
+        {
+            content: "The session is with General Support",
+            trigger: ".o_field_widget[name=livechat_group_id]:contains(General Support)",
+        },
+        ...forwardSteps(".o_form_view .o_form_statusbar button:contains(Forward)", "Tech Support", "Theo Tech", "Printer on fire"),
+        {
+            content: "The form shows the new group",
+            trigger: ".o_field_widget[name=livechat_group_id]:contains(Tech Support)",
+        },
+        {
+            content: "The routing history lists the forward, with its note",
+            trigger: ".o_field_widget[name=livechat_transfer_ids] .o_data_row:contains(Forwarded):contains(Printer on fire)",
         },
     ],
 });
