@@ -1,5 +1,6 @@
 import json
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -246,3 +247,22 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         wizard.action_forward()
         self.assertEqual(self.session.livechat_operator_id, self.sales_2.partner_id)
         self.assertEqual(self.session.livechat_transfer_ids[-1].note, "Needs a discount")
+
+    def test_queries_per_forward_do_not_grow_with_the_group(self):
+        def queries_to_forward(member_count):
+            users = self.env["res.users"]
+            for index in range(member_count):
+                users |= self._user(f"crowd_{member_count}_{index}", name=f"Crowd {member_count} {index}")
+            group = self.env["livechat.group"].create(
+                {"name": f"Crowd {member_count}", "user_ids": [Command.set(users.ids)]}
+            )
+            self.livechat.specialist_group_ids |= group
+            self._online(self.support_1, *users)
+            session = self._get_session(self.livechat, f"Crowd visitor {member_count}")
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            session.with_user(self.support_1).action_livechat_forward(group.id, note="Over to you")
+            self.assertIn(session.livechat_operator_id, users.partner_id)
+            return self.env.cr.sql_log_count - before
+
+        self.assertEqual(queries_to_forward(3), queries_to_forward(30))
