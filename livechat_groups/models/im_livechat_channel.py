@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
@@ -276,6 +276,13 @@ class ImLivechatChannel(models.Model):
             vals = channel.with_context(livechat_groups_requester=True)._get_livechat_discuss_channel_vals(
                 user.name, user_id=user.id, country_id=user.country_id.id, lang=user.lang
             )
+            if not vals:
+                # a live chat without entry groups routes as stock does, and refuses when nobody is online
+                raise UserError(
+                    self.env._(
+                        "Nobody can answer in %(channel)s right now: try again later.", channel=channel.name
+                    )
+                )
             session = Session.create(vals)  # the routing never picks the requester: they are a member
             session._broadcast(session.livechat_operator_id.ids)
         return Store(self.env["discuss.channel"].browse(session.id)).get_result()

@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
@@ -77,6 +77,18 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         session = self._start(self.helpdesk_1)
         self.assertEqual(session.livechat_routing_state, "queued")
         self.assertEqual(session.livechat_requester_id, self.helpdesk_1.partner_id)
+
+    def test_internal_live_chat_without_groups_refuses_when_nobody_is_online(self):
+        self.livechat.entry_group_ids = False
+        self.livechat.user_ids = self.helpdesk_1
+        with self.assertRefused(UserError, "Nobody can answer in Internal Live Chat right now"):
+            self.livechat.with_user(self.employee).livechat_start_session()
+        self._online(self.helpdesk_1)
+        session = self.env["discuss.channel"].browse(
+            self.livechat.with_user(self.employee).livechat_start_session()["discuss.channel"][0]["id"]
+        )
+        self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
+        self.assertFalse(session.livechat_routing_state, "stock routing")
 
     def test_employee_waits_and_is_told(self):
         session = self._start(self.employee)
