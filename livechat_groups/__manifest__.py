@@ -16,8 +16,10 @@
         "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
         "wizard/livechat_session_forward_views.xml",
+        "wizard/livechat_session_assign_views.xml",
         "views/discuss_channel_views.xml",
         "views/im_livechat_channel_views.xml",
+        "views/livechat_supervision_views.xml",
         "views/livechat_groups_menus.xml",
     ],
     "demo": [
@@ -26,6 +28,9 @@
         "demo/im_livechat_channel_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "livechat_groups/static/src/views/**/*",
+        ],
         "web.assets_tests": [
             "livechat_groups/static/tests/tours/**/*",
         ],

@@ -7,5 +7,7 @@ from . import (
     test_notification,
     test_routing,
     test_stock_livechat,
+    test_supervision_access,
+    test_supervision_board,
     test_tours,
 )
