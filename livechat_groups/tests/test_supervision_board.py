@@ -55,7 +55,7 @@ class TestSupervisionBoard(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     # ------------------------------------------------------------
 
     def test_board_shows_the_supervised_live_chats(self):
-        internal = self._get_session(self.internal_livechat, "Eve")
+        internal = self._queued_session(self.internal_livechat, "Eve")
         self.assertEqual(self._board(self.ext_supervisor), self.waiting)
         self.assertEqual(self._board(self.int_supervisor), internal)
         self.assertEqual(self._board(self.admin), self.waiting | internal)
