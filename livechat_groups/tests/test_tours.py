@@ -94,3 +94,13 @@ class TestSupervisionTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.assertEqual(
             cid.livechat_operator_id, self.support_1.partner_id, "joining does not take the session"
         )
+
+    def test_supervisor_reads_the_figures(self):
+        self._online(self.support_1)
+        self._get_session(self.external_livechat, "Ann").with_user(
+            self.ext_supervisor
+        ).action_livechat_assign(self.support_1.id)
+        self._queued_session(self.internal_livechat, "Eve")
+        self.start_tour(
+            "/odoo/livechat-group-figures", "livechat_groups_figures", login=self.ext_supervisor.login
+        )

@@ -229,3 +229,31 @@ registry.category("web_tour.tours").add("livechat_groups_board_join", {
         },
     ],
 });
+
+/** A supervisor reads the figures of their live chat's groups. */
+registry.category("web_tour.tours").add("livechat_groups_figures", {
+    steps: () => [
+        {
+            content: "The pivot shows the waiting time's 90th percentile of each live chat",
+            trigger: ".o_pivot .o_pivot_measure_row:contains(90th Percentile)",
+        },
+        {
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Count)",
+        },
+        {
+            trigger: ".o_pivot th:contains(External Live Chat)",
+        },
+        {
+            content: "Nothing of the live chats they do not supervise",
+            trigger: ".o_pivot:not(:has(th:contains(Internal Live Chat)))",
+        },
+        {
+            content: "The graph too",
+            trigger: ".o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            trigger: ".o_graph_renderer canvas",
+        },
+    ],
+});
