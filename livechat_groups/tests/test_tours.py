@@ -104,3 +104,14 @@ class TestSupervisionTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.start_tour(
             "/odoo/livechat-group-figures", "livechat_groups_figures", login=self.ext_supervisor.login
         )
+
+    def test_supervisor_assigns_with_the_dialog(self):
+        self._online(self.support_2)
+        dan = self._get_session(self.external_livechat, "Dan")
+        self.start_tour(
+            "/odoo/livechat-supervision",
+            "livechat_groups_board_assign_dialog",
+            login=self.ext_supervisor.login,
+        )
+        self.assertEqual(dan.livechat_operator_id, self.support_2.partner_id)
+        self.assertEqual(dan.livechat_transfer_ids[-1].create_uid, self.ext_supervisor)

@@ -207,6 +207,10 @@ registry.category("web_tour.tours").add("livechat_groups_board_drag_assign", {
 registry.category("web_tour.tours").add("livechat_groups_board_join", {
     steps: () => [
         {
+            content: "A supervisor who is no administrator has the Supervision menu",
+            trigger: ".o_main_navbar .o_menu_sections button:contains(Supervision)",
+        },
+        {
             content: "Join Cid's session",
             trigger: `${IN_PROGRESS} .o_kanban_record:contains(Cid) .o_livechat_groups_join`,
             run: "click",
@@ -254,6 +258,37 @@ registry.category("web_tour.tours").add("livechat_groups_figures", {
         },
         {
             trigger: ".o_graph_renderer canvas",
+        },
+    ],
+});
+
+/** A supervisor assigns a waiting session with the Assign dialog, which shows who is available. */
+registry.category("web_tour.tours").add("livechat_groups_board_assign_dialog", {
+    steps: () => [
+        {
+            content: "Assign Dan's waiting session",
+            trigger: `${WAITING} .o_kanban_record:contains(Dan) .o_livechat_groups_assign`,
+            run: "click",
+        },
+        {
+            content: "The dialog lists the operators, the available ones first",
+            trigger: ".modal .o_livechat_groups_members tbody tr:first-child:contains(Simon Support):contains(Available)",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=user_id] input",
+            run: "edit Simon",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item:contains(Simon Support)",
+            run: "click",
+        },
+        {
+            trigger: ".modal-footer button[name=action_assign]",
+            run: "click",
+        },
+        {
+            content: "The card is in progress",
+            trigger: `body:not(:has(.modal)) ${IN_PROGRESS} .o_kanban_record:contains(Dan)`,
         },
     ],
 });
