@@ -27,6 +27,7 @@
         "demo/res_users_demo.xml",
         "demo/livechat_group_demo.xml",
         "demo/im_livechat_channel_demo.xml",
+        "demo/discuss_channel_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -58,7 +58,8 @@ class TestSupervisionBoard(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         internal = self._queued_session(self.internal_livechat, "Eve")
         self.assertEqual(self._board(self.ext_supervisor), self.waiting)
         self.assertEqual(self._board(self.int_supervisor), internal)
-        self.assertEqual(self._board(self.admin), self.waiting | internal)
+        ours = [("livechat_channel_id", "in", (self.external_livechat | self.internal_livechat).ids)]
+        self.assertEqual(self._board(self.admin, ours), self.waiting | internal)
         self.assertFalse(self._board(self.support_1), "an operator supervises nothing")
 
     def test_columns(self):
