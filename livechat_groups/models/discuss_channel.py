@@ -52,7 +52,8 @@ class DiscussChannel(models.Model):
         readonly=False,
         index="btree_not_null",
         group_expand="_read_group_livechat_operator_user_id",
-        help="The operator who holds the session now; empty while it waits. Setting it (for "
+        help="The operator who holds the session now (or held it last, once closed); empty "
+        "while it waits. Setting it (for "
         "example by moving a card to an operator's column on the supervision board) assigns the "
         "session, which only the supervisors of its live chat and Live Chat administrators may do.",
     )
@@ -110,8 +111,12 @@ class DiscussChannel(models.Model):
 
     @api.depends("livechat_routing_state", "livechat_operator_id")
     def _compute_livechat_operator_user_id(self):
+        # a closed session keeps the operator who held it last, for the board and the figures
+        odoobot = self.env.ref("base.partner_root")
         for session in self:
-            session.livechat_operator_user_id = session._livechat_operator_user()
+            operator = session.livechat_operator_id
+            held = session.livechat_routing_state in ("assigned", "closed") and operator != odoobot
+            session.livechat_operator_user_id = operator.user_ids[:1] if held else False
 
     @api.model
     def _read_group_livechat_operator_user_id(self, users, domain):

@@ -137,7 +137,7 @@ class TestSessionReport(LivechatGroupsCase):
         domain = [("livechat_channel_id", "in", channels), *(domain or [])]
         rows = Report.read_group(domain, fields, groupby, lazy=False)
         return {
-            (row[groupby[0]][1] if groupby else None): {
+            (row[groupby[0]][1] if groupby and row[groupby[0]] else None): {
                 "sessions": row["__count"],
                 "waiting": row["waiting_time"],
                 "waiting_p90": row["waiting_time_p90"],
@@ -194,6 +194,19 @@ class TestSessionReport(LivechatGroupsCase):
         self.assertFigures(
             figures["General Support"], {"sessions": 3, "waiting": 6, "forwards": 0, "resolved": 100}
         )
+
+    def test_figures_per_operator(self):
+        figures = self._figures(["operator_id"])
+        self.assertEqual(
+            {name: row["sessions"] for name, row in figures.items()},
+            {
+                "Sonia Support": 2,  # S1 and S3, closed: the operator who held them last
+                "Selma Sales": 1,
+                "Theo Tech": 1,
+                None: 1,  # S4 still waits
+            },
+        )
+        self.assertFigures(figures["Sonia Support"], {"waiting": 6, "first_reply": 7.5})
 
     def test_p90_of_a_total_is_computed_not_averaged(self):
         total = self._figures([])[None]
