@@ -74,7 +74,11 @@ class DiscussChannel(models.Model):
         compute="_compute_livechat_board",
         help="The session has waited longer than the waiting alert of its live chat.",
     )
-    livechat_board_color = fields.Integer(string="Board Colour", compute="_compute_livechat_board")
+    livechat_board_color = fields.Integer(
+        string="Board Colour",
+        compute="_compute_livechat_board",
+        help="The colour of the session's card on the supervision board: red when it waited too long.",
+    )
     livechat_last_message = fields.Char(
         string="Last Message",
         compute="_compute_livechat_board",
