@@ -16,14 +16,18 @@
         "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
         "wizard/livechat_session_forward_views.xml",
+        "wizard/livechat_session_assign_views.xml",
         "views/discuss_channel_views.xml",
         "views/im_livechat_channel_views.xml",
+        "views/livechat_supervision_views.xml",
+        "report/livechat_session_report_views.xml",
         "views/livechat_groups_menus.xml",
     ],
     "demo": [
         "demo/res_users_demo.xml",
         "demo/livechat_group_demo.xml",
         "demo/im_livechat_channel_demo.xml",
+        "demo/discuss_channel_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

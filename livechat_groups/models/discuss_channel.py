@@ -1,7 +1,10 @@
+from textwrap import shorten
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL, html2plaintext
 from odoo.tools.sql import create_index
 
 from odoo.addons.mail.tools.discuss import Store
@@ -20,6 +23,7 @@ class DiscussChannel(models.Model):
     livechat_routing_state = fields.Selection(
         selection=[("queued", "Waiting"), ("assigned", "In Progress"), ("closed", "Closed")],
         string="Routing State",
+        group_expand="_read_group_livechat_routing_state",
         help="Waiting: in the queue of its group. In progress: an operator holds it. "
         "Empty for the sessions of live chats without groups.",
     )
@@ -45,6 +49,52 @@ class DiscussChannel(models.Model):
         inverse_name="session_id",
         string="Routing History",
     )
+    livechat_closed_date = fields.Datetime(string="Closed On", help="When the session's routing ended.")
+
+    # the supervision board
+    livechat_operator_user_id = fields.Many2one(
+        comodel_name="res.users",
+        string="Held By",
+        compute="_compute_livechat_operator_user_id",
+        store=True,
+        readonly=False,
+        index="btree_not_null",
+        group_expand="_read_group_livechat_operator_user_id",
+        help="The operator who holds the session now (or held it last, once closed); empty "
+        "while it waits. Setting it (for "
+        "example by moving a card to an operator's column on the supervision board) assigns the "
+        "session, which only the supervisors of its live chat and Live Chat administrators may do.",
+    )
+    livechat_supervised = fields.Boolean(
+        string="Supervised by Me",
+        compute="_compute_livechat_supervised",
+        search="_search_livechat_supervised",
+        help="Sessions of the live chats you supervise (every grouped live chat for Live Chat "
+        "administrators).",
+    )
+    livechat_board_minutes = fields.Integer(
+        string="Minutes",
+        compute="_compute_livechat_board",
+        help="How long a waiting session has waited, or how long the session has lasted.",
+    )
+    livechat_board_overdue = fields.Boolean(
+        string="Waited Too Long",
+        compute="_compute_livechat_board",
+        help="The session has waited longer than the waiting alert of its live chat.",
+    )
+    livechat_board_color = fields.Integer(
+        string="Board Colour",
+        compute="_compute_livechat_board",
+        help="The colour of the session's card on the supervision board: red when it waited too long.",
+    )
+    livechat_last_message = fields.Char(
+        string="Last Message",
+        compute="_compute_livechat_board",
+        help="The last message written in the session.",
+    )
+    livechat_forward_count = fields.Integer(
+        string="Forwards", compute="_compute_livechat_board", help="How many times the session was forwarded."
+    )
 
     def init(self):
         res = super().init()
@@ -68,6 +118,107 @@ class DiscussChannel(models.Model):
         return res
 
     # ------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------
+
+    @api.depends("livechat_routing_state", "livechat_operator_id")
+    def _compute_livechat_operator_user_id(self):
+        # a closed session keeps the operator who held it last, for the board and the figures
+        odoobot = self.env.ref("base.partner_root")
+        for session in self:
+            operator = session.livechat_operator_id
+            held = session.livechat_routing_state in ("assigned", "closed") and operator != odoobot
+            session.livechat_operator_user_id = operator.user_ids[:1] if held else False
+
+    @api.model
+    def _read_group_livechat_operator_user_id(self, users, domain):
+        """On the board grouped by operator, every operator of the live chats the user
+        supervises has a column, so that a waiting session can be dropped on anyone."""
+        # sudo: im_livechat.channel - reading which groups operate the supervised live chats
+        channels = self.env["im_livechat.channel"].sudo().search(self._livechat_supervised_channel_domain())
+        return users | channels._operator_group_ids().member_ids
+
+    @api.model
+    def _read_group_livechat_routing_state(self, states, domain):
+        """The board always shows its three columns, even empty."""
+        return [value for value, _label in self._fields["livechat_routing_state"].selection]
+
+    def _compute_livechat_supervised(self):
+        supervised = self.search([("id", "in", self.ids), ("livechat_supervised", "=", True)])
+        for session in self:
+            session.livechat_supervised = session in supervised
+
+    def _search_livechat_supervised(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Supervised sessions are searched with = True or = False only."))
+        # sudo: im_livechat.channel - which live chats the user supervises is read from their groups
+        channels = self.env["im_livechat.channel"].sudo()._search(self._livechat_supervised_channel_domain())
+        domain = [("livechat_routing_state", "!=", False), ("livechat_channel_id", "in", channels)]
+        return domain if (operator == "=") == value else ["!", *domain]
+
+    @api.model
+    def _livechat_supervised_channel_domain(self):
+        """The live chats the current user supervises: every grouped one for administrators."""
+        if self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+            return [("entry_group_ids", "!=", False)]
+        return [("supervisor_group_ids.member_ids", "in", self.env.uid)]
+
+    @api.depends(
+        "livechat_routing_state",
+        "livechat_queued_date",
+        "livechat_closed_date",
+        "livechat_channel_id.wait_alert_minutes",
+    )
+    def _compute_livechat_board(self):
+        now = fields.Datetime.now()
+        stats = self._livechat_board_stats()
+        for session in self:
+            state = session.livechat_routing_state
+            if state == "queued":
+                start, end = session.livechat_queued_date, now
+            else:
+                start, end = session.create_date, session.livechat_closed_date or now
+            minutes = int((end - start).total_seconds() // 60) if start and end else 0
+            threshold = session.livechat_channel_id.wait_alert_minutes
+            overdue = state == "queued" and bool(threshold) and minutes >= threshold
+            last_body, forwards = stats.get(session.id, (None, 0))
+            session.livechat_board_minutes = minutes
+            session.livechat_board_overdue = overdue
+            session.livechat_board_color = 1 if overdue else 0  # red
+            session.livechat_last_message = shorten(html2plaintext(last_body or ""), 80, placeholder="…")
+            session.livechat_forward_count = forwards
+
+    def _livechat_board_stats(self):
+        """The last message and the number of forwards of each session of ``self``, in one
+        query: the board reads them for every card, and the ORM would read each session's
+        messages and history.
+
+        :return: ``{session_id: (last message body (html) or None, number of forwards)}``
+        """
+        ids = tuple(self.filtered("livechat_routing_state").ids)
+        if not ids:
+            return {}
+        self.env["mail.message"].flush_model(["model", "res_id", "message_type", "body"])
+        self.env["livechat.session.transfer"].flush_model(["session_id", "kind"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT c.id,
+                       (SELECT m.body FROM mail_message m
+                         WHERE m.model = 'discuss.channel' AND m.res_id = c.id
+                           AND m.message_type = 'comment'
+                      ORDER BY m.id DESC LIMIT 1),
+                       (SELECT COUNT(*) FROM livechat_session_transfer t
+                         WHERE t.session_id = c.id AND t.kind = 'forward')
+                  FROM discuss_channel c
+                 WHERE c.id IN %(ids)s
+                """,
+                ids=ids,
+            )
+        )
+        return {session_id: (body, forwards) for session_id, body, forwards in rows}
+
+    # ------------------------------------------------------------
     # CRUD and stock hooks
     # ------------------------------------------------------------
 
@@ -79,15 +230,45 @@ class DiscussChannel(models.Model):
             session._livechat_after_hand_over(
                 "route", self.env["livechat.group"], self.env["res.users"], notify=False
             )
+        sessions._livechat_notify_board()
         return sessions
+
+    def write(self, vals):
+        if "livechat_operator_user_id" in vals:
+            # The supervision board moved a card to an operator's column: that is an assignment,
+            # with all its checks, never a plain write of the operator.
+            vals = dict(vals)
+            user_id = vals.pop("livechat_operator_user_id")
+            for session in self:
+                if not user_id:
+                    raise UserError(
+                        self.env._(
+                            "A session cannot be put back in the queue by hand: assign it to an "
+                            "operator, or forward it to a group."
+                        )
+                    )
+                session.action_livechat_assign(user_id)
+            if not vals:
+                return True
+        if not self.env.su and {"livechat_group_id", "livechat_routing_state"} & vals.keys():
+            raise AccessError(
+                self.env._(
+                    "The group and the routing state of a live chat session change only when it is "
+                    "taken, assigned, forwarded or closed."
+                )
+            )
+        if vals.get("livechat_routing_state") == "closed":
+            vals = dict(vals, livechat_closed_date=fields.Datetime.now())
+        res = super().write(vals)
+        if "livechat_routing_state" in vals:
+            self._livechat_notify_board()
+        return res
 
     def _close_livechat_session(self, **kwargs):
         operator = self._livechat_operator_user()
         res = super()._close_livechat_session(**kwargs)
         if self.livechat_routing_state in ("queued", "assigned") and not self.livechat_active:
-            # sudo: discuss.channel - the visitor who leaves ends the session's routing too
-            self.sudo().livechat_routing_state = "closed"
-            self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
+            self._livechat_end_routing(operator)
         return res
 
     def _action_unfollow(self, partner=None, guest=None):
@@ -253,9 +434,88 @@ class DiscussChannel(models.Model):
         self.env["livechat.group"]._livechat_dispatch_queues_of(previous)
         return True
 
+    def action_livechat_join(self):
+        """A supervisor of the live chat (or a Live Chat administrator) enters the conversation:
+        they become a member of it, and Discuss opens on it."""
+        self.ensure_one()
+        # sudo: discuss.channel - a supervisor joins a session they are not a member of yet; the
+        # check below decides whether they may
+        session = self.sudo()
+        session._livechat_check_supervisor("join")
+        session._livechat_check_open()
+        if self.env.user.partner_id not in session.channel_member_ids.partner_id:
+            session._add_members(users=self.env.user)
+        return {
+            "type": "ir.actions.client",
+            "tag": "mail.action_discuss",
+            "context": {"active_id": f"{self._name}_{self.id}"},
+        }
+
+    def action_livechat_close(self):
+        """A supervisor of the live chat (or a Live Chat administrator) ends the session: the
+        visitor is told, and the operator is free for the next one."""
+        self.ensure_one()
+        # sudo: discuss.channel - a supervisor closes a session they are not a member of; the
+        # check below decides whether they may
+        session = self.sudo()
+        session._livechat_check_supervisor("close")
+        session._livechat_check_open()
+        operator = session._livechat_operator_user()
+        session._livechat_post_notice(self.env._("%(user)s closed this session.", user=self.env.user.name))
+        session.livechat_active = False
+        session._livechat_end_routing(operator)
+        return True
+
     # ------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------
+
+    def _livechat_check_supervisor(self, action):
+        """Raise unless the current user supervises this session's live chat.
+
+        :param str action: what they try to do: ``join`` or ``close``
+        """
+        channel = self.livechat_channel_id
+        if channel and channel._livechat_is_supervisor(self.env.user):
+            return
+        name = channel.name or self.env._("this live chat")
+        if action == "join":
+            message = self.env._(
+                "Only the supervisors of %(channel)s and Live Chat administrators may join its "
+                "sessions from the supervision board.",
+                channel=name,
+            )
+        else:
+            message = self.env._(
+                "Only the supervisors of %(channel)s and Live Chat administrators may close its "
+                "sessions from the supervision board.",
+                channel=name,
+            )
+        raise AccessError(message)
+
+    def _livechat_end_routing(self, operator):
+        """The session is over: it leaves the board's open columns, and its operator can take
+        the next waiting session."""
+        # sudo: discuss.channel - the end of a session ends its routing, whoever ended it
+        self.sudo().livechat_routing_state = "closed"
+        self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
+
+    def _livechat_notify_board(self):
+        """Tell the supervision boards that these sessions changed: the supervisors of their
+        live chats and the Live Chat administrators reload their board."""
+        sessions = self.filtered("livechat_routing_state")
+        if not sessions:
+            return
+        # sudo: res.groups, livechat.group - who supervises is not for the caller to read
+        managers = self.env.ref("im_livechat.im_livechat_group_manager").sudo().users
+        for channel, channel_sessions in sessions.sudo().grouped("livechat_channel_id").items():
+            users = (channel.supervisor_group_ids.member_ids | managers).filtered(
+                lambda user: user.active and not user.share
+            )
+            users.partner_id._bus_send(
+                "livechat_groups.session_update",
+                {"livechat_channel_id": channel.id, "session_ids": channel_sessions.ids},
+            )
 
     def _livechat_operator_user(self):
         """The user who holds this session now (empty when it waits or is not grouped)."""

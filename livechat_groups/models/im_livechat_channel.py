@@ -65,12 +65,23 @@ class ImLivechatChannel(models.Model):
         default=0,
         help="How many open sessions an operator of the groups handles at once; " "0 means no limit.",
     )
+    wait_alert_minutes = fields.Integer(
+        string="Waiting Alert (minutes)",
+        default=5,
+        help="On the supervision board, a session that has waited this many minutes in a queue "
+        "turns red; 0 never warns.",
+    )
 
     _sql_constraints = [
         (
             "max_sessions_per_operator_positive",
             "CHECK(max_sessions_per_operator >= 0)",
             "The maximum number of sessions per operator cannot be negative (0 means no limit).",
+        ),
+        (
+            "wait_alert_minutes_positive",
+            "CHECK(wait_alert_minutes >= 0)",
+            "The waiting alert cannot be negative (0 never warns).",
         ),
     ]
 

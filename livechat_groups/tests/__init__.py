@@ -7,6 +7,9 @@ from . import (
     test_livechat_group_access,
     test_notification,
     test_routing,
+    test_session_report,
     test_stock_livechat,
+    test_supervision_access,
+    test_supervision_board,
     test_tours,
 )

@@ -1,7 +1,7 @@
 import shutil
 from contextlib import contextmanager
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import HttpCase, TransactionCase, new_test_user
 
 
@@ -112,6 +112,23 @@ class LivechatGroupsRoutingMixin:
                 presence.status = "online"
             else:
                 self.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+
+    def _queued_session(self, livechat, name):
+        """A session waiting in the first entry group of ``livechat``, made by the ORM: for an
+        internal live chat, whose sessions do not start from the website."""
+        return self.env["discuss.channel"].create(
+            {
+                "name": name,
+                "channel_type": "livechat",
+                "livechat_channel_id": livechat.id,
+                "livechat_active": True,
+                "livechat_visitor_name": name,
+                "livechat_group_id": livechat.entry_group_ids[:1].id,
+                "livechat_routing_state": "queued",
+                "livechat_operator_id": self.env.ref("base.partner_root").id,
+                "livechat_queued_date": fields.Datetime.now(),
+            }
+        )
 
     def _offline(self, *users):
         self.env["bus.presence"].search([("user_id", "in", [u.id for u in users])]).status = "offline"

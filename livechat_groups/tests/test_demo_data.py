@@ -28,3 +28,18 @@ class TestDemoData(TransactionCase):
             for group in channel.supervisor_group_ids:
                 self.assertGreaterEqual(len(group.member_ids), 1, group.name)
         self.assertIn(ref("livechat_groups.user_employee"), internal.requester_group_ids.member_ids)
+
+    def test_supervision_board(self):
+        """The External Supervisors' board has something to show: two visitors wait, one of
+        them too long, and gary answers a third."""
+        ref = self.env.ref
+        elena = ref("livechat_groups.user_ext_supervisor")
+        board = self.env["discuss.channel"].with_user(elena).search([("livechat_supervised", "=", True)])
+        marc, julia, noah = (ref(f"livechat_groups.session_{name}") for name in ("marc", "julia", "noah"))
+        self.assertLessEqual(marc | julia | noah, board)
+        self.assertEqual((marc | julia).mapped("livechat_routing_state"), ["queued", "queued"])
+        self.assertTrue(marc.with_user(elena).livechat_board_overdue)
+        self.assertFalse(julia.with_user(elena).livechat_board_overdue)
+        self.assertEqual(marc.with_user(elena).livechat_last_message, "My order #4512 has not arrived yet.")
+        self.assertEqual(noah.livechat_operator_user_id, ref("livechat_groups.user_support_1"))
+        self.assertEqual(noah.livechat_transfer_ids.mapped("kind"), ["route", "assign"])

@@ -1,3 +1,4 @@
+import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 
 // The save and discard buttons are hidden (not removed) once the record is saved.
@@ -126,6 +127,168 @@ registry.category("web_tour.tours").add("livechat_groups_user_reads_groups", {
         },
         {
             trigger: ".o_form_view .o_field_widget[name=name]:not(:has(input))",
+        },
+    ],
+});
+
+const WAITING = ".o_kanban_group:has(.o_column_title:contains(Waiting))";
+const IN_PROGRESS = ".o_kanban_group:has(.o_column_title:contains(In Progress))";
+
+/**
+ * A supervisor opens the board: the waiting sessions are there; a session assigned elsewhere
+ * moves by itself (bus); grouped by operator, dropping a waiting card on an operator assigns it.
+ */
+registry.category("web_tour.tours").add("livechat_groups_board_drag_assign", {
+    steps: () => [
+        {
+            content: "The board shows the waiting sessions",
+            trigger: `${WAITING} .o_kanban_record:contains(Ann)`,
+        },
+        {
+            trigger: `${WAITING} .o_kanban_record:contains(Bob) .o_livechat_groups_assign`,
+        },
+        {
+            content: "Another supervisor assigns Bob's session, elsewhere",
+            trigger: ".o_livechat_groups_board",
+            run: async () => {
+                const call = (model, method, args) =>
+                    rpc(`/web/dataset/call_kw/${model}/${method}`, { model, method, args, kwargs: {} });
+                const [bob] = await call("discuss.channel", "search_read", [
+                    [["livechat_visitor_name", "=", "Bob"]],
+                    ["id"],
+                ]);
+                const [sonia] = await call("res.users", "search_read", [
+                    [["login", "=", "lcg_support_1"]],
+                    ["id"],
+                ]);
+                // a plain RPC: only the bus can tell the board
+                await call("discuss.channel", "action_livechat_assign", [[bob.id], sonia.id]);
+            },
+        },
+        {
+            content: "The board moved the card by itself, without a reload",
+            trigger: `${IN_PROGRESS} .o_kanban_record:contains(Bob)`,
+        },
+        {
+            content: "Group the board by operator",
+            trigger: ".o_control_panel .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            trigger: ".o_group_by_menu .o_menu_item:contains(Operator)",
+            run: "click",
+        },
+        {
+            content: "Every operator of the live chat has a column",
+            trigger: ".o_kanban_group:has(.o_column_title:contains(Selma Sales))",
+        },
+        {
+            content: "Drop Ann's waiting session on Selma",
+            trigger: ".o_kanban_group:not(:has(.o_column_title:contains(Selma Sales))) .o_kanban_record.o_draggable:contains(Ann)",
+            async run(helpers) {
+                await helpers.drag_and_drop(".o_kanban_group:has(.o_column_title:contains(Selma Sales))", {
+                    position: { top: 80, left: 40 },
+                    relative: true,
+                });
+            },
+        },
+        {
+            content: "The card moved to Selma's column",
+            trigger: ".o_kanban_group:has(.o_column_title:contains(Selma Sales)) .o_kanban_record:contains(Ann)",
+        },
+        {
+            content: "and stays there once the board reloaded from the server",
+            trigger: ".o_kanban_group:has(.o_column_title:contains(Selma Sales)) .o_kanban_record:contains(Ann):contains(Sales Department)",
+        },
+    ],
+});
+
+/** A supervisor joins a session from the board: Discuss opens on it, and they can write. */
+registry.category("web_tour.tours").add("livechat_groups_board_join", {
+    steps: () => [
+        {
+            content: "A supervisor who is no administrator has the Supervision menu",
+            trigger: ".o_main_navbar .o_menu_sections button:contains(Supervision)",
+        },
+        {
+            content: "Join Cid's session",
+            trigger: `${IN_PROGRESS} .o_kanban_record:contains(Cid) .o_livechat_groups_join`,
+            run: "click",
+        },
+        {
+            content: "Discuss shows the conversation",
+            trigger: ".o-mail-Discuss .o-mail-Message:contains(My printer is on fire)",
+        },
+        {
+            content: "The supervisor writes in it",
+            trigger: ".o-mail-Discuss .o-mail-Composer-input",
+            run: "edit Hello Cid, I am the supervisor",
+        },
+        {
+            trigger: ".o-mail-Discuss .o-mail-Composer-input",
+            run: "press Enter",
+        },
+        {
+            trigger: ".o-mail-Discuss .o-mail-Message:contains(I am the supervisor)",
+        },
+    ],
+});
+
+/** A supervisor reads the figures of their live chat's groups. */
+registry.category("web_tour.tours").add("livechat_groups_figures", {
+    steps: () => [
+        {
+            content: "The pivot shows the waiting time's 90th percentile of each live chat",
+            trigger: ".o_pivot .o_pivot_measure_row:contains(90th Percentile)",
+        },
+        {
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Count)",
+        },
+        {
+            trigger: ".o_pivot th:contains(External Live Chat)",
+        },
+        {
+            content: "Nothing of the live chats they do not supervise",
+            trigger: ".o_pivot:not(:has(th:contains(Internal Live Chat)))",
+        },
+        {
+            content: "The graph too",
+            trigger: ".o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            trigger: ".o_graph_renderer canvas",
+        },
+    ],
+});
+
+/** A supervisor assigns a waiting session with the Assign dialog, which shows who is available. */
+registry.category("web_tour.tours").add("livechat_groups_board_assign_dialog", {
+    steps: () => [
+        {
+            content: "Assign Dan's waiting session",
+            trigger: `${WAITING} .o_kanban_record:contains(Dan) .o_livechat_groups_assign`,
+            run: "click",
+        },
+        {
+            content: "The dialog lists the operators, the available ones first",
+            trigger: ".modal .o_livechat_groups_members tbody tr:first-child:contains(Simon Support):contains(Available)",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=user_id] input",
+            run: "edit Simon",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item:contains(Simon Support)",
+            run: "click",
+        },
+        {
+            trigger: ".modal-footer button[name=action_assign]",
+            run: "click",
+        },
+        {
+            content: "The card is in progress",
+            trigger: `body:not(:has(.modal)) ${IN_PROGRESS} .o_kanban_record:contains(Dan)`,
         },
     ],
 });

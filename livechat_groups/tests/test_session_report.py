@@ -1,0 +1,237 @@
+from datetime import datetime, timedelta
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import LivechatGroupsCase
+
+T0 = datetime(2026, 1, 5, 9, 0, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestSessionReport(LivechatGroupsCase):
+    """Live Chat > Supervision > Group Figures, checked on sessions whose every hop and reply
+    happened at a known minute."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.second_livechat = cls.env["im_livechat.channel"].create(
+            {
+                "name": "Second Live Chat",
+                "user_ids": [Command.clear()],
+                "routing_mode": "manual",
+                "entry_group_ids": [Command.set(cls.group_tech.ids)],
+                "supervisor_group_ids": [Command.set(cls.group_int_supervisors.ids)],
+            }
+        )
+        cls.external_livechat.routing_mode = "manual"
+        ext = cls.external_livechat
+        # S1 waits 2 minutes, support_1 takes it and replies at 3; closed in General Support
+        s1 = cls._session(ext, "S1")
+        cls._at(2, s1.with_user(cls.support_1).action_livechat_take)
+        cls._reply(s1, cls.support_1, 3)
+        cls._close(s1)
+        # S2 goes to support_2 at once, who replies at 1, then forwards it to Sales at 5: not
+        # resolved in its entry group
+        s2 = cls._session(ext, "S2", operator=cls.support_2)
+        cls._reply(s2, cls.support_2, 1)
+        cls._at(
+            5,
+            lambda: s2.with_user(cls.support_2).action_livechat_forward(
+                cls.group_sales.id, user_id=cls.sales_1.id
+            ),
+        )
+        cls._close(s2)
+        # S3 waits 10 minutes for the supervisor to assign it; the supervisor writes at 4 (no
+        # operator's reply), the operator replies at 12
+        s3 = cls._session(ext, "S3")
+        cls._reply(s3, cls.ext_supervisor, 4)
+        cls._at(10, lambda: s3.with_user(cls.ext_supervisor).action_livechat_assign(cls.support_1.id))
+        cls._reply(s3, cls.support_1, 12)
+        cls._close(s3)
+        # S4 still waits: no waiting time yet, not resolved yet
+        cls._session(ext, "S4")
+        # S5, on the second live chat, waits 20 minutes
+        s5 = cls._session(cls.second_livechat, "S5")
+        cls._at(20, s5.with_user(cls.tech_1).action_livechat_take)
+        cls._reply(s5, cls.tech_1, 21)
+        cls._close(s5)
+        cls.env.flush_all()
+
+    @classmethod
+    def _session(cls, livechat, visitor, operator=None):
+        """A session of ``livechat`` that started at T0, waiting or given to ``operator``."""
+        group = livechat.entry_group_ids[:1]
+        session = cls.env["discuss.channel"].create(
+            {
+                "name": visitor,
+                "channel_type": "livechat",
+                "livechat_channel_id": livechat.id,
+                "livechat_active": True,
+                "livechat_visitor_name": visitor,
+                "livechat_group_id": group.id,
+                "livechat_routing_state": "assigned" if operator else "queued",
+                "livechat_operator_id": (
+                    operator.partner_id if operator else cls.env.ref("base.partner_root")
+                ).id,
+                "livechat_queued_date": T0,
+                "livechat_assigned_date": operator and T0,
+                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})]
+                if operator
+                else [],
+            }
+        )
+        cls._set_date("discuss_channel", session.ids, 0)
+        cls._set_date("livechat_session_transfer", session.livechat_transfer_ids.ids, 0)
+        return session
+
+    @classmethod
+    def _at(cls, minute, action):
+        """Run ``action`` (a hand-over) as if it happened ``minute`` minutes after T0."""
+        before = cls.env["livechat.session.transfer"].search([]).ids
+        action()
+        cls.env.flush_all()
+        new = cls.env["livechat.session.transfer"].search([("id", "not in", before)])
+        cls._set_date("livechat_session_transfer", new.ids, minute)
+
+    @classmethod
+    def _reply(cls, session, user, minute):
+        """A message in ``session`` at ``minute``: by ``user``, or by the visitor when None."""
+        message = session.message_post(
+            body=f"Message at {minute}",
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            author_id=user.partner_id.id if user else False,
+            author_guest_id=False,
+        )
+        cls._set_date("mail_message", message.ids, minute)
+
+    @classmethod
+    def _close(cls, session):
+        session.with_user(cls.admin).action_livechat_close()
+
+    @classmethod
+    def _set_date(cls, table, ids, minute):
+        cls.env.flush_all()
+        cls.env.cr.execute(
+            SQL(
+                "UPDATE %s SET create_date = %s WHERE id IN %s",
+                SQL.identifier(table),
+                T0 + timedelta(minutes=minute),
+                tuple(ids),
+            )
+        )
+        cls.env.invalidate_all()
+
+    def _figures(self, groupby, user=None, domain=None):
+        """The figures as the pivot asks for them: ``read_group`` with each field's aggregator."""
+        Report = self.env["livechat.session.report"]
+        if user:
+            Report = Report.with_user(user)
+        fields = ["waiting_time:avg", "waiting_time_p90:p90", "first_reply_time:avg", "forward_count:avg"]
+        fields.append("resolved_in_entry:avg")
+        channels = (self.external_livechat | self.second_livechat).ids
+        domain = [("livechat_channel_id", "in", channels), *(domain or [])]
+        rows = Report.read_group(domain, fields, groupby, lazy=False)
+        return {
+            (row[groupby[0]][1] if groupby and row[groupby[0]] else None): {
+                "sessions": row["__count"],
+                "waiting": row["waiting_time"],
+                "waiting_p90": row["waiting_time_p90"],
+                "first_reply": row["first_reply_time"],
+                "forwards": row["forward_count"],
+                "resolved": row["resolved_in_entry"],
+            }
+            for row in rows
+        }
+
+    def assertFigures(self, actual, expected):
+        for key, value in expected.items():
+            with self.subTest(figure=key):
+                if value is None:
+                    self.assertFalse(actual[key])
+                else:
+                    self.assertAlmostEqual(actual[key], value, places=2)
+
+    def test_figures_per_live_chat(self):
+        figures = self._figures(["livechat_channel_id"])
+        self.assertFigures(
+            figures["External Live Chat"],
+            {
+                "sessions": 4,
+                "waiting": (2 + 0 + 10) / 3,  # S4 still waits: not counted
+                "waiting_p90": 8.4,  # percentile_cont(0.9) of 0, 2, 10
+                "first_reply": (3 + 1 + 12) / 3,  # the supervisor's message at 4 is no reply
+                "forwards": 1 / 4,
+                "resolved": 200 / 3,  # of the 3 closed sessions, S2 ended in Sales
+            },
+        )
+        self.assertFigures(
+            figures["Second Live Chat"],
+            {
+                "sessions": 1,
+                "waiting": 20,
+                "waiting_p90": 20,
+                "first_reply": 21,
+                "forwards": 0,
+                "resolved": 100,
+            },
+        )
+
+    def test_figures_per_group(self):
+        figures = self._figures(["group_id"])
+        self.assertEqual(
+            set(figures), {"General Support", "Tech Support"}, "the groups the requests came in through"
+        )
+        self.assertFigures(figures["General Support"], {"sessions": 4, "waiting_p90": 8.4})
+        figures = self._figures(["final_group_id"])
+        self.assertFigures(
+            figures["Sales Department"], {"sessions": 1, "waiting": 0, "forwards": 1, "resolved": 0}
+        )
+        self.assertFigures(
+            figures["General Support"], {"sessions": 3, "waiting": 6, "forwards": 0, "resolved": 100}
+        )
+
+    def test_figures_per_operator(self):
+        figures = self._figures(["operator_id"])
+        self.assertEqual(
+            {name: row["sessions"] for name, row in figures.items()},
+            {
+                "Sonia Support": 2,  # S1 and S3, closed: the operator who held them last
+                "Selma Sales": 1,
+                "Theo Tech": 1,
+                None: 1,  # S4 still waits
+            },
+        )
+        self.assertFigures(figures["Sonia Support"], {"waiting": 6, "first_reply": 7.5})
+
+    def test_p90_of_a_total_is_computed_not_averaged(self):
+        total = self._figures([])[None]
+        # 0, 2, 10 and 20: 10 + 0.7 * (20 - 10); the mean of the live chats' p90s would be 14.2
+        self.assertFigures(total, {"sessions": 5, "waiting": 8, "waiting_p90": 17})
+
+    def test_figures_per_day(self):
+        rows = self.env["livechat.session.report"].read_group(
+            [("livechat_channel_id", "=", self.external_livechat.id)],
+            ["waiting_time_p90:p90"],
+            ["date:day"],
+        )
+        self.assertEqual(len(rows), 1)
+        self.assertAlmostEqual(rows[0]["waiting_time_p90"], 8.4, places=2)
+
+    def test_who_reads_the_figures(self):
+        self.assertEqual(
+            set(self._figures(["livechat_channel_id"], user=self.ext_supervisor)), {"External Live Chat"}
+        )
+        self.assertEqual(
+            set(self._figures(["livechat_channel_id"], user=self.int_supervisor)), {"Second Live Chat"}
+        )
+        self.assertEqual(len(self._figures(["livechat_channel_id"], user=self.admin)), 2)
+        self.assertFalse(
+            self._figures(["livechat_channel_id"], user=self.support_1), "operators supervise nothing"
+        )
+        with self.assertRaises(AccessError):
+            self._figures(["livechat_channel_id"], user=self.employee)
