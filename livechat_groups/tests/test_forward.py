@@ -265,4 +265,7 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             self.assertIn(session.livechat_operator_id, users.partner_id)
             return self.env.cr.sql_log_count - before
 
-        self.assertEqual(queries_to_forward(3), queries_to_forward(30))
+        # One query more or less depends on which of Odoo's caches earlier tests left warm; a
+        # query per member would show as 27 more.
+        small, large = queries_to_forward(3), queries_to_forward(30)
+        self.assertLessEqual(abs(large - small), 1, f"{small} queries for 3 members, {large} for 30")
