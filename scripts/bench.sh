@@ -11,5 +11,8 @@ ensure_postgres
 if ! db_exists "$DB"; then
     log "creating database $DB with livechat_groups (no demo data)"
     odoo -d "$DB" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
+else
+    log "updating livechat_groups in $DB"
+    odoo -d "$DB" -u livechat_groups --stop-after-init --log-level=warn
 fi
 BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "$@"

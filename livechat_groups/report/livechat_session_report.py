@@ -135,6 +135,13 @@ class LivechatSessionReport(models.Model):
             )
         )
 
+    def _read_group(self, *args, **kwargs):
+        # PostgreSQL's JIT compiles this view's per-session lateral joins for each pivot read, and
+        # the compilation costs ten times the query: 0.8 s instead of 70 ms over 10,000 sessions
+        # (make bench). It is switched off for the rest of this read-only transaction only.
+        self.env.cr.execute("SET LOCAL jit = off")
+        return super()._read_group(*args, **kwargs)
+
     def _read_group_select(self, aggregate_spec, query):
         fname, __, func = models.parse_read_group_spec(aggregate_spec)
         if func != "p90":
