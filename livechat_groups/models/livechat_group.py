@@ -218,19 +218,23 @@ class LivechatGroup(models.Model):
         )
 
     def _grant_livechat_user_group(self):
-        """Give Live Chat / User to the members of operator and supervisor groups.
+        """Give Live Chat / User to the members of operator and supervisor groups, and Live
+        Chat / Supervisor to the members of supervisor groups.
 
-        Operators need it to see their sessions in Discuss as live chats, and supervisors
-        to reach the Live Chat menu. Nothing is ever revoked here: the right may have
-        been given by hand, and removing it belongs to the user administrator.
+        Operators need the first to see their sessions in Discuss as live chats, supervisors
+        the second to reach Live Chat > Supervision. Nothing is ever revoked here: the right
+        may have been given by hand, and removing it belongs to the user administrator.
         """
         staff = self.sudo()._get_staff_groups()
-        livechat_user = self.env.ref("im_livechat.im_livechat_group_user")
-        missing = staff.member_ids - livechat_user.sudo().users
-        if missing:
+        supervisors = staff.filtered("supervisor_channel_ids")
+        for right, groups in (
+            (self.env.ref("im_livechat.im_livechat_group_user"), staff),
+            (self.env.ref("livechat_groups.group_livechat_supervisor"), supervisors),
+        ):
             # sudo: res.groups - the rights follow from putting users in an operator or
             # supervisor group, which only Live Chat administrators may do.
-            livechat_user.sudo().write({"users": [Command.link(user.id) for user in missing]})
+            if missing := groups.member_ids - right.sudo().users:
+                right.sudo().write({"users": [Command.link(user.id) for user in missing]})
 
     @api.model
     def _grant_livechat_user_group_for_users(self, users):

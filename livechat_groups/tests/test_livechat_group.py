@@ -116,3 +116,21 @@ class TestLivechatGroup(LivechatGroupsCase):
         self.assertFalse(outsider.has_group(livechat_user), "an unused group grants nothing")
         self.internal_livechat.specialist_group_ids = [Command.link(legal.id)]
         self.assertTrue(outsider.has_group(livechat_user))
+
+    def test_supervisors_and_only_they_become_supervisors(self):
+        supervisor = "livechat_groups.group_livechat_supervisor"
+        self.assertTrue(self.ext_supervisor.has_group(supervisor))
+        self.assertTrue(self.int_supervisor.has_group(supervisor))
+        self.assertTrue(self.admin.has_group(supervisor), "administrators supervise every live chat")
+        for user in (self.support_1, self.sales_1, self.hr_1, self.livechat_user, self.employee):
+            self.assertFalse(user.has_group(supervisor), f"{user.name} does not supervise")
+        # an operator group that becomes a supervisor group of another live chat
+        self.external_livechat.supervisor_group_ids = [Command.link(self.group_hr.id)]
+        self.assertTrue(self.hr_1.has_group(supervisor))
+
+    def test_supervision_menu_is_for_supervisors(self):
+        menu = self.env.ref("livechat_groups.livechat_supervision_menu")
+        for user, sees in ((self.ext_supervisor, True), (self.admin, True), (self.support_1, False)):
+            with self.subTest(user=user.name):
+                visible = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
+                self.assertEqual(menu.id in visible, sees)
