@@ -639,21 +639,23 @@ class DiscussChannel(models.Model):
         )
 
     def _livechat_post_operator_note(self, body):
-        """Post an internal note that the session's operators see and its requester does not:
-        a guest never reads notes, and the live update goes to the staff members only."""
-        return self.with_context(livechat_groups_note=True).message_post(
-            body=body, message_type="comment", subtype_xmlid="mail.mt_note"
-        )
+        """Post an internal note for the session's operators (see :meth:`_notify_thread`)."""
+        return self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_note")
 
     def _livechat_staff_partners(self):
         """The members who work on this session: internal users, but not its requester."""
         partners = self.channel_member_ids.partner_id - self.livechat_requester_id
         return partners.filtered(lambda partner: partner.user_ids and not partner.partner_share)
 
+    def _notify_thread(self, message, msg_vals=False, **kwargs):
+        # an internal note of a live chat session is for its staff: neither the live update of
+        # the conversation nor a push reaches the visitor or the employee who asked
+        channel = self.with_context(livechat_groups_note=True) if message._livechat_is_staff_note() else self
+        return super(DiscussChannel, channel)._notify_thread(message, msg_vals=msg_vals, **kwargs)
+
     def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals=msg_vals, **kwargs)
         if self.env.context.get("livechat_groups_note"):
-            # nor is it pushed to the requester's devices
             staff = set(self._livechat_staff_partners().ids)
             recipients = [recipient for recipient in recipients if recipient["id"] in staff]
         return recipients
@@ -664,7 +666,6 @@ class DiscussChannel(models.Model):
             and notification_type == "discuss.channel/new_message"
             and subchannel is None
         ):
-            # an operators' note is not sent to the whole conversation
             self.ensure_one()
             return self._livechat_staff_partners()._bus_send(notification_type, message)
         return super()._bus_send(notification_type, message, subchannel=subchannel)

@@ -12,6 +12,26 @@ class MailMessage(models.Model):
             domain = self._livechat_requester_domain() + list(domain)
         return super()._search(domain, offset, limit, order)
 
+    def _bus_send(self, notification_type, message, /, *, subchannel=None):
+        """The updates of a live chat session's internal note (edit, reaction, pin...) go to
+        its staff, not to the whole conversation as other messages' do."""
+        notes = self.filtered(lambda message: message._livechat_is_staff_note())
+        for note in notes:
+            # sudo: discuss.channel - who works on the session is not for the caller to read
+            session = self.env["discuss.channel"].sudo().browse(note.res_id)
+            session._livechat_staff_partners()._bus_send(notification_type, message, subchannel=subchannel)
+        return super(MailMessage, self - notes)._bus_send(notification_type, message, subchannel=subchannel)
+
+    def _livechat_is_staff_note(self):
+        """Whether this message is an internal note of a live chat session."""
+        self.ensure_one()
+        if self.model != "discuss.channel" or not self.res_id:
+            return False
+        # sudo: mail.message.subtype, discuss.channel - reading what kind of message this is
+        message = self.sudo()
+        is_note = message.is_internal or message.subtype_id.internal
+        return is_note and self.env["discuss.channel"].sudo().browse(self.res_id).channel_type == "livechat"
+
     @api.model
     def _livechat_requester_domain(self):
         # sudo: discuss.channel - only the ids of the user's own requests, as a subquery

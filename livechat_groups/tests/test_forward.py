@@ -231,6 +231,21 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         targets = [json.loads(notification.channel)[1:] for notification in pushed]
         self.assertNotIn(["discuss.channel", self.session.id], targets)
         self.assertIn(["res.partner", self.support_1.partner_id.id], targets)
+        # nor are its edits and reactions
+        note = self.session.message_ids.filtered(lambda m: "VIP customer" in m.body)
+        last = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+        self.session._message_update_content(note, "Secret: VIP customer since 2019")
+        note._message_reaction("👍", "add", self.sales_1.partner_id, self.env["mail.guest"])
+        self.env.cr.precommit.run()  # the bus writes its notifications when the transaction commits
+        updates = self.env["bus.bus"].sudo().search([("id", ">", last)])
+        self.assertTrue(updates)
+        self.assertNotIn(
+            ["discuss.channel", self.session.id], [json.loads(update.channel)[1:] for update in updates]
+        )
+        self.assertIn(
+            ["res.partner", self.sales_1.partner_id.id],
+            [json.loads(update.channel)[1:] for update in updates],
+        )
 
     def test_forward_wizard(self):
         self._online(self.sales_1, self.sales_2)
