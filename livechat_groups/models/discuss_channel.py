@@ -1,3 +1,4 @@
+import re
 from textwrap import shorten
 
 from markupsafe import Markup
@@ -8,6 +9,9 @@ from odoo.tools import SQL, html2plaintext
 from odoo.tools.sql import create_index
 
 from odoo.addons.mail.tools.discuss import Store
+
+# the visitor's place in a queue notice
+QUEUE_POSITION = re.compile(r'(<span class="o_livechat_groups_position">)\d+(</span>)')
 
 
 class DiscussChannel(models.Model):
@@ -43,6 +47,13 @@ class DiscussChannel(models.Model):
     )
     livechat_assigned_date = fields.Datetime(
         string="Assigned On", help="When an operator last got the session."
+    )
+    livechat_queue_notice_id = fields.Many2one(
+        comodel_name="mail.message",
+        string="Queue Notice",
+        ondelete="set null",
+        readonly=True,
+        help="OdooBot's message telling the waiting visitor their place, kept up to date as the queue moves.",
     )
     livechat_transfer_ids = fields.One2many(
         comodel_name="livechat.session.transfer",
@@ -496,8 +507,11 @@ class DiscussChannel(models.Model):
     def _livechat_end_routing(self, operator):
         """The session is over: it leaves the board's open columns, and its operator can take
         the next waiting session."""
+        left_queue = self.livechat_group_id if self.livechat_routing_state == "queued" else None
         # sudo: discuss.channel - the end of a session ends its routing, whoever ended it
         self.sudo().livechat_routing_state = "closed"
+        if left_queue:
+            self._livechat_refresh_queue_notices(left_queue)
         self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
 
     def _livechat_notify_board(self):
@@ -553,6 +567,7 @@ class DiscussChannel(models.Model):
         """
         self.ensure_one()
         from_group, from_user = self.livechat_group_id, self._livechat_operator_user()
+        left_queue = self.livechat_routing_state == "queued" and from_group
         now = fields.Datetime.now()
         if user:
             if user.partner_id not in self.channel_member_ids.partner_id:
@@ -577,6 +592,8 @@ class DiscussChannel(models.Model):
                 }
             )
         self._livechat_after_hand_over(kind, from_group, from_user, note=note)
+        if left_queue and not self.env.context.get("livechat_groups_defer_queue_notices"):
+            self._livechat_refresh_queue_notices(from_group)
 
     def _livechat_after_hand_over(self, kind, from_group, from_user, note=None, notify=True):
         """Record the hop that just happened and tell those concerned."""
@@ -629,14 +646,40 @@ class DiscussChannel(models.Model):
                 ("id", "<=", self.id),
             ]
         )
-        self._livechat_post_notice(
+        self.livechat_queue_notice_id = self._livechat_post_notice(self._livechat_queue_notice_body(position))
+
+    def _livechat_queue_notice_body(self, position):
+        # the place is marked so that the notice can be kept up to date in its own language
+        return Markup(
             self.env._(
                 "All our operators are busy: you are number %(position)s in the queue of %(group)s. "
-                "Stay here, we will answer you as soon as possible; what you write now is kept.",
-                position=position,
-                group=self.livechat_group_id.name,
+                "Stay here, we will answer you as soon as possible; what you write now is kept."
             )
+        ) % {
+            "position": Markup('<span class="o_livechat_groups_position">%s</span>') % position,
+            "group": self.livechat_group_id.name,
+        }
+
+    @api.model
+    def _livechat_refresh_queue_notices(self, groups):
+        """Someone left the queues of ``groups``: the visitors behind them moved up, and their
+        notice says so (the same message, its place rewritten, rather than a new one each time)."""
+        # sudo: discuss.channel, mail.message - the queue moves for everyone who waits in it
+        waiting = self.sudo().search(
+            [("livechat_routing_state", "=", "queued"), ("livechat_group_id", "in", groups.ids)],
+            order="livechat_queued_date, id",
         )
+        for _group, sessions in waiting.grouped("livechat_group_id").items():
+            for position, session in enumerate(sessions, start=1):
+                notice = session.livechat_queue_notice_id
+                if not notice:
+                    continue
+                # on the plain text of the stored HTML: re on Markup would escape the groups
+                html = str.__str__(notice.body)
+                body = QUEUE_POSITION.sub(rf"\g<1>{position}\g<2>", html)
+                if body != html:
+                    notice.body = Markup(body)
+                    notice._bus_send_store(notice, {"body": notice.body, "write_date": notice.write_date})
 
     def _livechat_post_operator_note(self, body):
         """Post an internal note for the session's operators (see :meth:`_notify_thread`)."""
@@ -672,7 +715,7 @@ class DiscussChannel(models.Model):
 
     def _livechat_post_notice(self, body):
         """Post a notice of the routing, by OdooBot, that the visitor and operators see."""
-        self.message_post(
+        return self.message_post(
             author_id=self.env.ref("base.partner_root").id,
             body=Markup('<div class="o_mail_notification">%s</div>') % body,
             message_type="notification",

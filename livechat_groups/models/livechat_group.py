@@ -267,6 +267,9 @@ class LivechatGroup(models.Model):
             )
         )
         full = self.browse()  # groups whose members can take no more now
+        # the notices of those still waiting are rewritten once, at the end
+        sessions = sessions.with_context(livechat_groups_defer_queue_notices=True)
+        served = False
         for session in sessions:
             groups = session._livechat_queue_groups()
             if not groups - full:
@@ -276,8 +279,11 @@ class LivechatGroup(models.Model):
             )
             if user:
                 session._livechat_hand_over("route", group, user)
+                served = True
             else:
                 full |= groups
+        if served:
+            self.env["discuss.channel"]._livechat_refresh_queue_notices(self)
 
     @api.model
     def _livechat_dispatch_queues_of(self, users):

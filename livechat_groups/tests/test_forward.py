@@ -3,6 +3,7 @@ import json
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import html2plaintext
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
 
@@ -102,7 +103,7 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertNotIn(self.support_1.partner_id, self._members())
         self.assertTrue(
             self.session.message_ids.filtered(
-                lambda m: "you are number 1 in the queue of Tech Support" in m.body
+                lambda m: "you are number 1 in the queue of Tech Support" in html2plaintext(m.body)
             )
         )
         self.assertFalse(self.session.livechat_transfer_ids[-1].to_user_id)

@@ -1,6 +1,7 @@
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import html2plaintext
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
 
@@ -93,7 +94,9 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     def test_employee_waits_and_is_told(self):
         session = self._start(self.employee)
         self.assertEqual(session.livechat_routing_state, "queued")
-        self.assertIn("you are number 1 in the queue of General Helpdesk", session.message_ids[0].body)
+        self.assertIn(
+            "you are number 1 in the queue of General Helpdesk", html2plaintext(session.message_ids[0].body)
+        )
         self._online(self.helpdesk_1)
         self.env["livechat.group"]._cron_livechat_dispatch_queues()
         self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)

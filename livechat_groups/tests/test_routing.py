@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import html2plaintext
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
 
@@ -30,7 +31,7 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertTrue(session.livechat_queued_date)
         self.assertFalse(session.livechat_assigned_date)
         notice = session.message_ids[:1]
-        self.assertIn(f"you are number {position} in the queue of {group.name}", notice.body)
+        self.assertIn(f"you are number {position} in the queue of {group.name}", html2plaintext(notice.body))
 
     def test_least_busy_available_member(self):
         self._online(self.support_1, self.support_2)
@@ -49,6 +50,31 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertNotIn("livechat_last_assigned_date", settings._res_users_settings_format())
         self.authenticate(self.support_1.login, self.support_1.login)
         self.assertEqual(self.url_open("/odoo/discuss").status_code, 200)
+
+    def test_waiting_visitors_are_told_when_they_move_up(self):
+        ann, bob, cid, dan = (self._get_session(self.livechat, name) for name in ("Ann", "Bob", "Cid", "Dan"))
+        notices = (ann | bob | cid | dan).livechat_queue_notice_id
+        self.assertEqual(len(notices), 4, "one notice each")
+
+        def places():
+            self.env.invalidate_all()
+            return [html2plaintext(n.body).split("you are number ")[1].split(" ")[0] for n in notices]
+
+        self.assertEqual(places(), ["1", "2", "3", "4"])
+        messages = len(cid.message_ids)
+        ann._close_livechat_session()  # the first visitor leaves
+        self.assertEqual(places(), ["1", "1", "2", "3"])
+        self._online(self.support_1)
+        bob.with_user(self.support_1).action_livechat_take()  # an operator takes the first one
+        self.assertEqual(places()[2:], ["1", "2"])
+        self.assertEqual(len(cid.message_ids), messages, "the notice is rewritten, not posted again")
+        self.assertIn(
+            "you are number 1 in the queue of General Support", html2plaintext(cid.message_ids[-1].body)
+        )
+        # the queue job serves one more (support_1 has room for one) and rewrites the rest once
+        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.assertEqual(cid.livechat_operator_id, self.support_1.partner_id)
+        self.assertEqual(places()[3], "1")
 
     def _served_at(self, user, **delta):
         self.env["res.users.settings"]._find_or_create_for_user(user).livechat_last_assigned_date = (
@@ -88,7 +114,9 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertWaiting(session, self.group_support, 1)
         self.assertEqual(session.livechat_transfer_ids.mapped("kind"), ["route"])
         self.assertFalse(session.livechat_transfer_ids.to_user_id)
-        self.assertEqual(self._get_session(self.livechat, "Bob").message_ids[:1].body.count("number 2"), 1)
+        self.assertEqual(
+            html2plaintext(self._get_session(self.livechat, "Bob").message_ids[:1].body).count("number 2"), 1
+        )
 
     def test_overflow_to_second_entry_group(self):
         overflow = self.env["livechat.group"].create(
