@@ -10,6 +10,21 @@ from odoo.tools.sql import create_index
 
 from odoo.addons.mail.tools.discuss import Store
 
+# what only the routing writes on a session of a grouped live chat
+ROUTING_FIELDS = {
+    "livechat_group_id",
+    "livechat_routing_state",
+    "livechat_operator_id",
+    "livechat_requester_id",
+    "livechat_visitor_name",
+    "livechat_queued_date",
+    "livechat_assigned_date",
+    "livechat_closed_date",
+    "livechat_queue_notice_id",
+    "livechat_active",
+    "livechat_channel_id",
+}
+
 # the visitor's place in a queue notice
 QUEUE_POSITION = re.compile(r'(<span class="o_livechat_groups_position">)\d+(</span>)')
 
@@ -216,8 +231,10 @@ class DiscussChannel(models.Model):
                 """
                 SELECT c.id,
                        (SELECT m.body FROM mail_message m
+                     LEFT JOIN mail_message_subtype st ON st.id = m.subtype_id
                          WHERE m.model = 'discuss.channel' AND m.res_id = c.id
                            AND m.message_type = 'comment'
+                           AND m.is_internal IS NOT TRUE AND st.internal IS NOT TRUE
                       ORDER BY m.id DESC LIMIT 1),
                        (SELECT COUNT(*) FROM livechat_session_transfer t
                          WHERE t.session_id = c.id AND t.kind = 'forward')
@@ -261,11 +278,12 @@ class DiscussChannel(models.Model):
                 session.action_livechat_assign(user_id)
             if not vals:
                 return True
-        if not self.env.su and {"livechat_group_id", "livechat_routing_state"} & vals.keys():
+        if not self.env.su and ROUTING_FIELDS & vals.keys() and self.filtered("livechat_routing_state"):
+            # members may write their conversation, not who holds it, who asked or where it waits
             raise AccessError(
                 self.env._(
-                    "The group and the routing state of a live chat session change only when it is "
-                    "taken, assigned, forwarded or closed."
+                    "The routing of a live chat session (its group, operator, requester, state and "
+                    "dates) changes only when it is taken, assigned, forwarded or closed."
                 )
             )
         if vals.get("livechat_routing_state") == "closed":
@@ -297,7 +315,8 @@ class DiscussChannel(models.Model):
             session._livechat_hand_over("requeue", group, user)
         else:
             session.livechat_routing_state = "closed"
-        self.env["livechat.group"]._livechat_dispatch_queues_of(operator)
+        # the leaver's freed place goes to another waiting session, not back to this one
+        self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=session)
         return res
 
     # ------------------------------------------------------------
@@ -441,8 +460,8 @@ class DiscussChannel(models.Model):
         if previous and not stay and previous != user:
             # after the new operator joined, so that the visitor is never left alone
             session._action_unfollow(partner=previous.partner_id)
-        # the previous operator holds one session fewer
-        self.env["livechat.group"]._livechat_dispatch_queues_of(previous)
+        # the previous operator holds one session fewer, for another waiting session than this one
+        self.env["livechat.group"]._livechat_dispatch_queues_of(previous, skip=session)
         return True
 
     def action_livechat_join(self):
@@ -566,6 +585,10 @@ class DiscussChannel(models.Model):
         :param str kind: the ``livechat.session.transfer`` kind of this hop
         """
         self.ensure_one()
+        if user and user.partner_id == self.livechat_requester_id:
+            raise UserError(
+                self.env._("%(user)s asked in this session: they cannot also answer it.", user=user.name)
+            )
         from_group, from_user = self.livechat_group_id, self._livechat_operator_user()
         left_queue = self.livechat_routing_state == "queued" and from_group
         now = fields.Datetime.now()
@@ -638,11 +661,15 @@ class DiscussChannel(models.Model):
 
     def _livechat_post_queue_notice(self):
         """Tell the visitor that they wait, and their place in the queue."""
+        # the queue's order: waiting since, then id
         position = self.search_count(
             [
                 ("livechat_group_id", "=", self.livechat_group_id.id),
                 ("livechat_routing_state", "=", "queued"),
-                ("livechat_queued_date", "<=", self.livechat_queued_date),
+                "|",
+                ("livechat_queued_date", "<", self.livechat_queued_date),
+                "&",
+                ("livechat_queued_date", "=", self.livechat_queued_date),
                 ("id", "<=", self.id),
             ]
         )

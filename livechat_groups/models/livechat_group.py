@@ -250,9 +250,12 @@ class LivechatGroup(models.Model):
     # Queues
     # ------------------------------------------------------------
 
-    def _livechat_dispatch_queue(self):
+    def _livechat_dispatch_queue(self, skip=None):
         """Give the waiting sessions of these groups, oldest first, to members who can take
-        them now. Live chats in manual routing mode keep their queue for supervisors."""
+        them now. Live chats in manual routing mode keep their queue for supervisors.
+
+        :param skip: ``discuss.channel`` sessions not to serve now (one its operator just left)
+        """
         # sudo: discuss.channel - the dispatcher acts for the system, whoever triggered it
         sessions = (
             self.env["discuss.channel"]
@@ -266,6 +269,7 @@ class LivechatGroup(models.Model):
                 order="livechat_queued_date, id",
             )
         )
+        sessions -= skip or sessions.browse()
         full = self.browse()  # groups whose members can take no more now
         # the notices of those still waiting are rewritten once, at the end
         sessions = sessions.with_context(livechat_groups_defer_queue_notices=True)
@@ -286,11 +290,14 @@ class LivechatGroup(models.Model):
             self.env["discuss.channel"]._livechat_refresh_queue_notices(self)
 
     @api.model
-    def _livechat_dispatch_queues_of(self, users):
-        """An operator just freed some capacity: serve the queues of their groups."""
+    def _livechat_dispatch_queues_of(self, users, skip=None):
+        """An operator just freed some capacity: serve the queues of their groups.
+
+        :param skip: ``discuss.channel`` sessions not to serve now (see :meth:`_livechat_dispatch_queue`)
+        """
         if users:
             # sudo: livechat.group - finding the groups of the operator who freed capacity
-            self.sudo().search([("member_ids", "in", users.ids)])._livechat_dispatch_queue()
+            self.sudo().search([("member_ids", "in", users.ids)])._livechat_dispatch_queue(skip=skip)
 
     @api.model
     def _cron_livechat_dispatch_queues(self):

@@ -12,6 +12,26 @@ class MailMessage(models.Model):
             domain = self._livechat_requester_domain() + list(domain)
         return super()._search(domain, offset, limit, order)
 
+    def _get_forbidden_access(self, operation):
+        """Nor may they read such a note by its id."""
+        forbidden = super()._get_forbidden_access(operation)
+        if operation != "read" or self.env.is_superuser() or not self.env.user._is_internal():
+            return forbidden
+        # sudo: discuss.channel, mail.message - which of these are notes of the user's own requests
+        requested = set(
+            self.env["discuss.channel"]
+            .sudo()
+            .search([("livechat_requester_id", "=", self.env.user.partner_id.id)])
+            .ids
+        )
+        if not requested:
+            return forbidden
+        return forbidden | (self - forbidden).sudo().filtered(
+            lambda message: message.model == "discuss.channel"
+            and message.res_id in requested
+            and (message.is_internal or message.subtype_id.internal)
+        ).with_env(self.env)
+
     def _bus_send(self, notification_type, message, /, *, subchannel=None):
         """The updates of a live chat session's internal note (edit, reaction, pin...) go to
         its staff, not to the whole conversation as other messages' do."""

@@ -74,7 +74,8 @@ class LivechatSessionReport(models.Model):
         digits=(16, 1),
         aggregator="avg",
         readonly=True,
-        help="Share of the closed sessions whose last group is the group they came in through.",
+        help="Share of the closed sessions an operator got that ended in an entry group, never forwarded "
+        "to specialists (or forwarded back).",
     )
 
     def init(self):
@@ -100,9 +101,15 @@ class LivechatSessionReport(models.Model):
                            EXTRACT(EPOCH FROM reply.first_reply - LEAST(c.create_date, reply.first_reply)) / 60
                                AS first_reply_time,
                            hop.forwards::float AS forward_count,
-                           -- over closed sessions only: an open one is not resolved yet
-                           CASE WHEN c.livechat_routing_state != 'closed' THEN NULL
-                                WHEN c.livechat_group_id = entry.to_group_id THEN 100.0
+                           -- over closed sessions that an operator got: an open one is not
+                           -- resolved yet, an abandoned one was never answered; an entry group
+                           -- that took the overflow is still an entry group
+                           CASE WHEN c.livechat_routing_state != 'closed' OR hop.first_assigned IS NULL THEN NULL
+                                WHEN EXISTS (
+                                    SELECT 1 FROM im_livechat_channel_entry_group_rel r
+                                     WHERE r.channel_id = c.livechat_channel_id
+                                       AND r.group_id = c.livechat_group_id
+                                ) THEN 100.0
                                 ELSE 0.0 END AS resolved_in_entry
                       FROM discuss_channel c
                       -- the group of the first hop: the request came in through it
@@ -121,9 +128,12 @@ class LivechatSessionReport(models.Model):
                            SELECT MIN(m.create_date) AS first_reply
                              FROM mail_message m
                              JOIN res_users u ON u.partner_id = m.author_id
+                        LEFT JOIN mail_message_subtype st ON st.id = m.subtype_id
                             WHERE m.model = 'discuss.channel'
                               AND m.res_id = c.id
                               AND m.message_type = 'comment'
+                              -- a note between operators (a forward's) is no reply to the visitor
+                              AND m.is_internal IS NOT TRUE AND st.internal IS NOT TRUE
                               AND u.id IN (SELECT t.to_user_id FROM livechat_session_transfer t
                                             WHERE t.session_id = c.id)
                            ) reply ON TRUE

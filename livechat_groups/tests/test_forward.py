@@ -1,6 +1,7 @@
 import json
+from datetime import timedelta
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
@@ -116,6 +117,29 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
         self.assertEqual(self.session.livechat_group_id, self.group_tech)
         self.assertEqual(self.session.livechat_transfer_ids.mapped("kind"), ["route", "forward", "route"])
+
+    def test_forwarding_operator_does_not_get_it_back_from_the_queue(self):
+        self.group_tech.user_ids |= self.support_1  # support_1 is a Tech Support member too
+        self._forward(self.support_1, self.group_tech)
+        self.assertEqual(self.session.livechat_routing_state, "queued", "tech_1 is offline")
+        self.assertNotIn(self.support_1.partner_id, self._members())
+
+    def test_queue_place_follows_the_queue_order(self):
+        self._offline(self.support_1)
+        waiting = self._get_session(self.livechat, "Bob")  # waits in General Support
+        waiting.livechat_queued_date = fields.Datetime.now() - timedelta(minutes=1)  # for a minute now
+        self._forward(self.support_1, self.group_tech)  # the older session joins Tech Support's queue
+        self._forward(self.ext_supervisor, self.group_support)
+        self.assertEqual(self.session.livechat_routing_state, "queued")
+        self.assertGreater(waiting.id, self.session.id)
+        notice = self.session.livechat_queue_notice_id
+        self.assertIn("you are number 2 in the queue of General Support", html2plaintext(notice.body))
+
+    def test_forward_wizard_needs_a_session_one_may_read(self):
+        with self.assertRefused(AccessError, "Channel"):
+            self.env["livechat.session.forward"].with_user(self.sales_1).create(
+                {"session_id": self.session.id, "group_id": self.group_sales.id}
+            )
 
     def test_forwarding_operator_may_stay(self):
         self._online(self.tech_1)

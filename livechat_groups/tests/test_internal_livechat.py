@@ -91,6 +91,24 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
         self.assertFalse(session.livechat_routing_state, "stock routing")
 
+    def test_an_operator_who_asks_reads_no_note_of_their_request(self):
+        """Hector (HR) asks Accounting: a Live Chat user, yet the requester of this session."""
+        self._online(self.helpdesk_1, self.accounting_1)
+        session = self._start(self.hr_1)
+        session.with_user(self.helpdesk_1).action_livechat_forward(
+            self.group_accounting.id, note="Payslip error"
+        )
+        Transfer = self.env["livechat.session.transfer"]
+        self.assertFalse(Transfer.with_user(self.hr_1).search([("session_id", "=", session.id)]))
+        self.assertTrue(Transfer.with_user(self.accounting_1).search([("session_id", "=", session.id)]))
+        self.assertNotIn("Payslip", session.with_user(self.accounting_1).livechat_last_message or "")
+
+    def test_requester_cannot_be_given_their_own_session(self):
+        session = self._start(self.helpdesk_1)
+        with self.assertRefused(UserError, "Hugo Helpdesk asked in this session"):
+            session.with_user(self.int_supervisor).action_livechat_assign(self.helpdesk_1.id)
+        self.assertEqual(session.livechat_routing_state, "queued")
+
     def test_employee_waits_and_is_told(self):
         session = self._start(self.employee)
         self.assertEqual(session.livechat_routing_state, "queued")
@@ -129,6 +147,10 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
                 [("body", "ilike", "Sick leave"), ("res_id", "=", session.id)]
             )
         )
+        note = session.message_ids.filtered(lambda m: "Sick leave question" in m.body)
+        with self.assertRefused(AccessError, "Message"):
+            note.with_user(self.employee).read(["body"])
+        self.assertTrue(note.with_user(self.hr_1).read(["body"]))
         pushed = self.env["bus.bus"].sudo().search([("message", "like", "Sick leave question")])
         self.assertNotIn(f'"res.partner", {self.employee.partner_id.id}]', " ".join(pushed.mapped("channel")))
 

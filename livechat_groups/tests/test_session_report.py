@@ -235,3 +235,27 @@ class TestSessionReport(LivechatGroupsCase):
         )
         with self.assertRaises(AccessError):
             self._figures(["livechat_channel_id"], user=self.employee)
+
+    def test_abandoned_sessions_and_notes(self):
+        """A visitor who left before any operator got them is not 'resolved'; an operators' note
+        is no reply to the visitor."""
+        ext = self.external_livechat
+        abandoned = self._session(ext, "S6")
+        self._close(abandoned)
+        noted = self._session(ext, "S7", operator=self.support_1)
+        self._at(
+            2,
+            lambda: noted.with_user(self.support_1).action_livechat_forward(
+                self.group_sales.id, note="For Sales", user_id=self.sales_1.id
+            ),
+        )
+        note = noted.message_ids.filtered(lambda m: "For Sales" in m.body)
+        self._set_date("mail_message", note.ids, 2)
+        self._reply(noted, self.sales_1, 6)
+        self.env.flush_all()
+        row = self.env["livechat.session.report"].search([("session_id", "=", abandoned.id)])
+        self.assertEqual(row.state, "closed")
+        self.assertFalse(row.resolved_in_entry, "never answered: not counted as resolved")
+        self.assertFalse(row.waiting_time)
+        row = self.env["livechat.session.report"].search([("session_id", "=", noted.id)])
+        self.assertAlmostEqual(row.first_reply_time, 6, places=2)

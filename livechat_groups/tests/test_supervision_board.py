@@ -196,8 +196,15 @@ class TestSupervisionBoard(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     def test_routing_fields_are_not_written_by_hand(self):
         self.waiting.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
         before = self._snapshot(self.waiting)
-        for vals in ({"livechat_routing_state": "closed"}, {"livechat_group_id": self.group_sales.id}):
-            with self.subTest(vals=vals), self.assertRefused(AccessError, "change only when it is taken"):
+        for vals in (
+            {"livechat_routing_state": "closed"},
+            {"livechat_group_id": self.group_sales.id},
+            {"livechat_operator_id": self.support_2.partner_id.id},
+            {"livechat_requester_id": False},
+            {"livechat_queued_date": "2000-01-01 00:00:00"},
+            {"livechat_active": False},
+        ):
+            with self.subTest(vals=vals), self.assertRefused(AccessError, "changes only when it is taken"):
                 # a member of the conversation may write it, but not its routing
                 self.waiting.with_user(self.support_1).write(vals)
         self.assertEqual(self._snapshot(self.waiting), before)

@@ -34,6 +34,14 @@ class LivechatSessionAssign(models.TransientModel):
         help="Who can answer now, and how many sessions each holds.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # the dialog reads the session's live chat and operators as the system does: only for a
+        # session its user may read
+        wizards.session_id.check_access("read")
+        return wizards
+
     @api.depends("livechat_channel_id")
     def _compute_operator_ids(self):
         Forward = self.env["livechat.session.forward"]

@@ -44,6 +44,14 @@ class LivechatSessionForward(models.TransientModel):
         help="Keep following the conversation after the new operator joined.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # the dialog reads the session's live chat and operators as the system does: only for a
+        # session its user may read
+        wizards.session_id.check_access("read")
+        return wizards
+
     @api.depends("livechat_channel_id")
     def _compute_allowed_group_ids(self):
         for wizard in self:
