@@ -12,6 +12,8 @@ several workers on loopback, and checks two races:
 3. Its operator forwards that session to a colleague while an administrator assigns it to
    another, at the same instant: the two are serialized, every call that succeeded wrote one
    hop, and the session ends with the operator of the last hop.
+4. An employee starts the internal live chat twice at once (a double click) while nobody can
+   answer: one session only, which both calls return.
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -57,7 +59,19 @@ manual = env["im_livechat.channel"].create({{
 }})
 for user in users:
     env["bus.presence"].create({{"user_id": user.id, "status": "online"}})
-env["ir.config_parameter"].set_param("livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}}")
+asker, helper = env["res.users"].create([
+    {{"name": name, "login": name.lower(), "password": name.lower(),
+      "groups_id": [Command.link(env.ref("base.group_user").id)]}}
+    for name in ("Asker", "Helper")
+])
+internal = env["im_livechat.channel"].create({{
+    "name": "Race Internal Live Chat", "user_ids": [Command.clear()], "audience": "internal",
+    "requester_group_ids": [Command.create({{"name": "Askers", "user_ids": [Command.set(asker.ids)]}})],
+    "entry_group_ids": [Command.create({{"name": "Helpers", "user_ids": [Command.set(helper.ids)]}})],
+}})
+env["ir.config_parameter"].set_param(
+    "livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}},{{internal.id}}"
+)
 env.cr.commit()
 """
 
@@ -100,7 +114,7 @@ def main():
     print(f"building {DB} ...", flush=True)
     odoo("-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
     odoo("--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
-    race_id, manual_id = map(
+    race_id, manual_id, internal_id = map(
         int,
         sql("select value from ir_config_parameter where key='livechat_groups.race_channel_ids'").split(","),
     )
@@ -264,6 +278,30 @@ def main():
                     and last_ok == "t"
                     and all(o in ("won", "odoo.exceptions.AccessError") for o in steered),
                     f"outcomes {steered}, new hops {int(hops) - hops_before}",
+                )
+            )
+
+            # 4. a double click on an internal live chat
+            asker = requests.Session()
+            jsonrpc(asker, "/web/session/authenticate", {"db": DB, "login": "asker", "password": "asker"})
+
+            def ask(_index):
+                data = jsonrpc(asker, "/web/dataset/call_kw/im_livechat.channel/livechat_start_session",
+                               {"model": "im_livechat.channel", "method": "livechat_start_session",
+                                "args": [[internal_id]], "kwargs": {}})  # fmt: skip
+                return (
+                    data["result"]["discuss.channel"][0]["id"]
+                    if "result" in data
+                    else data["error"]["data"]["name"]
+                )
+
+            asked = at_once(2, ask)
+            opened = sql(f"select count(*) from discuss_channel where livechat_channel_id={internal_id}")
+            results.append(
+                (
+                    "a double click opens one internal session",
+                    opened == "1" and len(set(asked)) == 1 and all(isinstance(a, int) for a in asked),
+                    f"sessions {opened}, answers {asked}",
                 )
             )
         finally:

@@ -272,6 +272,13 @@ class ImLivechatChannel(models.Model):
                     channel=channel.name,
                 )
             )
+        # Two calls of one requester at once (a double click) must not open two sessions: both
+        # write the requester's settings row first, so the second one conflicts, is retried, and
+        # then finds the first one's session.
+        # sudo: res.users.settings - the requester's own row, written by the system
+        settings = self.env["res.users.settings"].sudo()._find_or_create_for_user(user)
+        settings.livechat_last_request_date = fields.Datetime.now()
+        settings.flush_recordset()
         # sudo: discuss.channel - the requester may not read their session while it waits
         Session = self.env["discuss.channel"].sudo()
         session = Session.search(

@@ -1,5 +1,8 @@
 from odoo import fields, models
 
+# the routing's own records, not settings of the web client
+ROUTING_RECORDS = ("livechat_last_assigned_date", "livechat_last_request_date")
+
 
 class ResUsersSettings(models.Model):
     _inherit = "res.users.settings"
@@ -11,9 +14,13 @@ class ResUsersSettings(models.Model):
         "requests that would give the same operator a session at once.",
     )
 
+    livechat_last_request_date = fields.Datetime(
+        string="Last Internal Live Chat Request",
+        help="When this user last asked an internal live chat from Discuss. Writing it also "
+        "serializes two requests of the same user, so that a double click opens one session.",
+    )
+
     def _format_settings(self, fields_to_format):
         # the routing's own record, not a setting of the web client (which could not even
         # serialize a datetime into the page)
-        return super()._format_settings(
-            [name for name in fields_to_format if name != "livechat_last_assigned_date"]
-        )
+        return super()._format_settings([name for name in fields_to_format if name not in ROUTING_RECORDS])

@@ -47,7 +47,9 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self._get_session(self.livechat, "Ann")
         settings = self.env["res.users.settings"]._find_or_create_for_user(self.support_1)
         self.assertTrue(settings.livechat_last_assigned_date)
-        self.assertNotIn("livechat_last_assigned_date", settings._res_users_settings_format())
+        formatted = settings._res_users_settings_format()
+        self.assertNotIn("livechat_last_assigned_date", formatted)
+        self.assertNotIn("livechat_last_request_date", formatted)
         self.authenticate(self.support_1.login, self.support_1.login)
         self.assertEqual(self.url_open("/odoo/discuss").status_code, 200)
 
