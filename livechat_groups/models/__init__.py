@@ -2,6 +2,7 @@ from . import (
     discuss_channel,
     im_livechat_channel,
     livechat_group,
+    livechat_session_dialog,
     livechat_session_transfer,
     mail_message,
     res_groups,
