@@ -307,14 +307,14 @@ class DiscussChannel(models.Model):
             return res
         # sudo: discuss.channel - the operator who leaves hands the session back
         session = self.sudo()
-        if session.livechat_active:
-            # the visitor is still there: the session goes back to its group, not to the leaver
-            user, group = session.livechat_channel_id._livechat_route(
-                session._livechat_queue_groups(), exclude_users=operator, country_id=session.country_id.id
-            )
-            session._livechat_hand_over("requeue", group, user)
-        else:
-            session.livechat_routing_state = "closed"
+        if not session.livechat_active:
+            session._livechat_end_routing(operator)
+            return res
+        # the visitor is still there: the session goes back to its group, not to the leaver
+        user, group = session.livechat_channel_id._livechat_route(
+            session._livechat_queue_groups(), exclude_users=operator, country_id=session.country_id.id
+        )
+        session._livechat_hand_over("requeue", group, user)
         # the leaver's freed place goes to another waiting session, not back to this one
         self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=session)
         return res
@@ -361,13 +361,11 @@ class DiscussChannel(models.Model):
         # below decide whether they may
         session = self.sudo()
         channel = session.livechat_channel_id
-        if not channel._livechat_is_supervisor(self.env.user):
-            raise AccessError(
-                self.env._(
-                    "Only the supervisors of %(channel)s and Live Chat administrators may assign its sessions.",
-                    channel=channel.name or self.env._("this live chat"),
-                )
+        session._livechat_check_supervisor(
+            self.env._(
+                "Only the supervisors of %(channel)s and Live Chat administrators may assign its sessions."
             )
+        )
         session._livechat_check_open()
         user = self.env["res.users"].browse(self._livechat_id(user_id)).exists()
         operator_groups = channel._operator_group_ids()
@@ -471,7 +469,12 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel - a supervisor joins a session they are not a member of yet; the
         # check below decides whether they may
         session = self.sudo()
-        session._livechat_check_supervisor("join")
+        session._livechat_check_supervisor(
+            self.env._(
+                "Only the supervisors of %(channel)s and Live Chat administrators may join its "
+                "sessions from the supervision board."
+            )
+        )
         session._livechat_check_open()
         if self.env.user.partner_id not in session.channel_member_ids.partner_id:
             session._add_members(users=self.env.user)
@@ -488,7 +491,12 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel - a supervisor closes a session they are not a member of; the
         # check below decides whether they may
         session = self.sudo()
-        session._livechat_check_supervisor("close")
+        session._livechat_check_supervisor(
+            self.env._(
+                "Only the supervisors of %(channel)s and Live Chat administrators may close its "
+                "sessions from the supervision board."
+            )
+        )
         session._livechat_check_open()
         operator = session._livechat_operator_user()
         session._livechat_post_notice(self.env._("%(user)s closed this session.", user=self.env.user.name))
@@ -500,28 +508,15 @@ class DiscussChannel(models.Model):
     # Business methods
     # ------------------------------------------------------------
 
-    def _livechat_check_supervisor(self, action):
-        """Raise unless the current user supervises this session's live chat.
+    def _livechat_check_supervisor(self, refusal):
+        """Raise ``refusal`` unless the current user supervises this session's live chat.
 
-        :param str action: what they try to do: ``join`` or ``close``
+        :param str refusal: the translated message, with a ``%(channel)s`` placeholder
         """
         channel = self.livechat_channel_id
         if channel and channel._livechat_is_supervisor(self.env.user):
             return
-        name = channel.name or self.env._("this live chat")
-        if action == "join":
-            message = self.env._(
-                "Only the supervisors of %(channel)s and Live Chat administrators may join its "
-                "sessions from the supervision board.",
-                channel=name,
-            )
-        else:
-            message = self.env._(
-                "Only the supervisors of %(channel)s and Live Chat administrators may close its "
-                "sessions from the supervision board.",
-                channel=name,
-            )
-        raise AccessError(message)
+        raise AccessError(refusal % {"channel": channel.name or self.env._("this live chat")})
 
     def _livechat_end_routing(self, operator):
         """The session is over: it leaves the board's open columns, and its operator can take
@@ -551,10 +546,10 @@ class DiscussChannel(models.Model):
             )
 
     def _livechat_operator_user(self):
-        """The user who holds this session now (empty when it waits or is not grouped)."""
+        """The user who holds this session now (empty when it waits, is closed or is not grouped)."""
         if self.livechat_routing_state != "assigned":
             return self.env["res.users"]
-        return self.livechat_operator_id.user_ids[:1]
+        return self.livechat_operator_user_id
 
     def _livechat_queue_groups(self):
         """The groups that may answer this session: every entry group of its live chat while it

@@ -246,12 +246,11 @@ class ImLivechatChannel(models.Model):
         :return: ``[{"id", "name"}]``, in name order
         """
         # sudo: im_livechat.channel - employees may not read the groups that decide it
-        channels = self.sudo().search([("audience", "=", "internal")], order="name, id")
-        return [
-            {"id": channel.id, "name": channel.name}
-            for channel in channels
-            if channel._livechat_is_requester(self.env.user)
-        ]
+        channels = self.sudo().search(
+            [("audience", "=", "internal"), ("requester_group_ids.member_ids", "in", self.env.uid)],
+            order="name, id",
+        )
+        return [{"id": channel.id, "name": channel.name} for channel in channels]
 
     def livechat_start_session(self):
         """A requester starts a session of this internal live chat from Discuss, or finds the
@@ -263,7 +262,7 @@ class ImLivechatChannel(models.Model):
         user = self.env.user
         # sudo: im_livechat.channel - employees may not read the groups that decide it
         channel = self.sudo()
-        if channel.audience != "internal" or not channel._livechat_is_requester(user):
+        if not channel._livechat_is_requester(user):
             raise AccessError(
                 self.env._(
                     "Only the members of the requester groups of an internal live chat may start a "

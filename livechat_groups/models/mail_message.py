@@ -17,20 +17,23 @@ class MailMessage(models.Model):
         forbidden = super()._get_forbidden_access(operation)
         if operation != "read" or self.env.is_superuser() or not self.env.user._is_internal():
             return forbidden
-        # sudo: discuss.channel, mail.message - which of these are notes of the user's own requests
+        # sudo: mail.message - which of these are notes of live chat sessions, from the cache
+        notes = (self - forbidden).sudo().filtered(lambda message: message._livechat_is_staff_note())
+        if not notes:
+            return forbidden
+        # sudo: discuss.channel - which of their sessions the user asked in
         requested = set(
             self.env["discuss.channel"]
             .sudo()
-            .search([("livechat_requester_id", "=", self.env.user.partner_id.id)])
+            .search(
+                [
+                    ("id", "in", notes.mapped("res_id")),
+                    ("livechat_requester_id", "=", self.env.user.partner_id.id),
+                ]
+            )
             .ids
         )
-        if not requested:
-            return forbidden
-        return forbidden | (self - forbidden).sudo().filtered(
-            lambda message: message.model == "discuss.channel"
-            and message.res_id in requested
-            and (message.is_internal or message.subtype_id.internal)
-        ).with_env(self.env)
+        return forbidden | notes.filtered(lambda message: message.res_id in requested).with_env(self.env)
 
     def _bus_send(self, notification_type, message, /, *, subchannel=None):
         """The updates of a live chat session's internal note (edit, reaction, pin...) go to
