@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate livechat_groups/i18n/livechat_groups.pot from a fresh database without demo data.
 source "$(dirname "$0")/common.sh"
-DB=livechat_groups_pot
+DB=${POT_DB:-livechat_groups_pot}
 ensure_venv
 ensure_postgres
 dropdb --if-exists "$DB"
