@@ -128,7 +128,6 @@ odoo_fetch() {
     log "fetching Odoo 18.0 Community: $ODOO_REF of $ODOO_GIT_URL into $dest (depth 1, about 400 MB)"
     ODOO_FETCH_ERR=$(mktemp)
     trap 'rm -rf -- "$ODOO_FETCH_TMP" "$ODOO_FETCH_ERR"' EXIT
-    trap 'exit 130' INT TERM
     odoo_git_fetch || status=$?
     if [ "$status" -ne 0 ]; then
         reason=$(tr '\r' '\n' <"$ODOO_FETCH_ERR" | grep -E '^(fatal|error|ERROR):' | tail -5 | sed 's/^/    /' || true)
@@ -148,7 +147,7 @@ not 18.0: nothing was left at $dest. Set ODOO_REF to an 18.0 branch, tag or comm
         [ -f "$dest/odoo/release.py" ] || die "could not move the fetched tree into $dest"
         log "another run fetched Odoo into $dest meanwhile: using that one"
     fi
-    trap - INT TERM EXIT
+    trap - EXIT
     rm -rf -- "$ODOO_FETCH_TMP" "$ODOO_FETCH_ERR"
     mkdir -p "$(dirname "$ODOO_FETCH_STAMP")" 2>/dev/null || true
     printf '%s\t%s\t%s\t%s\t%s\n' "$dest" "$commit" "$ODOO_REF" "$ODOO_GIT_URL" "$(date -u +%FT%TZ)" \

@@ -212,6 +212,33 @@ unwritable_goes_to_cache() {
     expect "a second run leaves it untouched" [ "$(fingerprint "$CACHE_TREE")" = "$before" ]
 }
 
+interrupted_fetch_leaves_no_tree() {
+    # A git that pauses once the tree is checked out, so the run can be stopped at the worst time.
+    local dest="$WORK/interrupted/odoo" bin="$WORK/slow-git" pid signal left=0
+    mkdir -p "$bin" "$(dirname "$dest")"
+    printf '#!/usr/bin/env bash\n%q "$@" || exit\n[[ " $* " != *" checkout "* ]] || { touch %q; sleep 60; }\n' \
+        "$(command -v git)" "$WORK/paused" >"$bin/git"
+    chmod +x "$bin/git"
+    for signal in TERM KILL; do
+        rm -f "$WORK/paused"
+        # In a process group of its own, like a run under a terminal that gets Ctrl+C.
+        PATH="$bin:$PATH" ODOO_SRC="$dest" ODOO_GIT_URL="$URL" setsid bash "$SETUP" --odoo >/dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 300); do [ -e "$WORK/paused" ] || sleep 0.1; done
+        expect "the fetch reached its checkout before SIG$signal" [ -e "$WORK/paused" ]
+        kill -"$signal" -- -"$pid"
+        { wait "$pid"; } 2>/dev/null
+        expect "after SIG$signal nothing is at the destination" [ ! -e "$dest" ]
+        # SIGTERM lets the run remove its temporary directory; SIGKILL leaves it to the next run.
+        expect "after SIG$signal, $left temporary directory is left" \
+            [ "$(leftovers "$(dirname "$dest")" | wc -l)" = "$left" ]
+        left=1
+    done
+    setup ODOO_SRC="$dest" ODOO_GIT_URL="$URL"
+    expect "the next run fetches and uses a tree" uses "$dest"
+    expect "the next run removes what SIGKILL left" [ -z "$(leftovers "$(dirname "$dest")")" ]
+}
+
 mkdir -p "$WORK/tmp"
 export TMPDIR="$WORK/tmp"
 check "a missing tree is fetched, pinned and then reused" missing_tree_is_fetched
@@ -224,5 +251,6 @@ check "an unreachable URL fails saying what was tried" unreachable_url_fails_cle
 check "ODOO_REF chooses a tag" ref_chooses_a_tag
 check "ODOO_REF chooses a commit, full or abbreviated" ref_chooses_a_commit
 check "an ODOO_SRC that cannot be written sends Odoo to the cache folder" unwritable_goes_to_cache
+check "a fetch stopped by a signal leaves no tree; the next run fetches again" interrupted_fetch_leaves_no_tree
 echo "setup checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
