@@ -175,3 +175,55 @@ class TestAttack(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.env.invalidate_all()
         self.assertEqual(waiting.livechat_routing_state, "queued")
         self.assertNotIn(self.support_1.partner_id, waiting.channel_member_ids.partner_id)
+
+    # ------------------------------------------------------------
+    # 7. Who asked never reads the notes, nor lets a colleague read them
+    # ------------------------------------------------------------
+
+    def _rpc_answer(self, user, model, method, *args, **kwargs):
+        """Call ``model.method`` as ``user`` over JSON-RPC; return the whole answer."""
+        self.authenticate(user.login, user.login)
+        return self._jsonrpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def test_07_requester_cannot_invite_a_colleague_to_read_the_notes(self):
+        self._online(self.helpdesk_1)
+        data = self._rpc_answer(
+            self.employee, "im_livechat.channel", "livechat_start_session", self.internal_livechat.ids
+        )
+        session = self.env["discuss.channel"].browse(data["result"]["discuss.channel"][0]["id"])
+        self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
+        session.sudo()._livechat_post_operator_note("Secret: known complainer")
+        colleague = self.livechat_user
+        for method, args, kwargs in (
+            ("add_members", [session.ids], {"partner_ids": colleague.partner_id.ids}),
+            (
+                "write",
+                [
+                    session.ids,
+                    {"channel_member_ids": [Command.create({"partner_id": colleague.partner_id.id})]},
+                ],
+                {},
+            ),
+        ):
+            with self.subTest(method=method):
+                answer = self._rpc_answer(self.employee, "discuss.channel", method, *args, **kwargs)
+                self.assertIn("error", answer)
+        self.env.invalidate_all()
+        self.assertNotIn(colleague.partner_id, session.channel_member_ids.partner_id)
+        self.assertFalse(
+            self.env["mail.message"]
+            .with_user(colleague)
+            .search(
+                [
+                    ("model", "=", "discuss.channel"),
+                    ("res_id", "=", session.id),
+                    ("body", "ilike", "complainer"),
+                ]
+            )
+        )
+        # the operator still invites whom they need
+        session.with_user(self.helpdesk_1).add_members(partner_ids=self.accounting_1.partner_id.ids)
+        self.assertIn(self.accounting_1.partner_id, session.channel_member_ids.partner_id)
