@@ -1,4 +1,5 @@
 from . import (
+    test_attack,
     test_demo_data,
     test_forward,
     test_hardening,
