@@ -5,6 +5,8 @@ from . import (
     test_internal_livechat,
     test_livechat_group,
     test_livechat_group_access,
+    test_messenger_protocol,
+    test_messenger_whatsapp,
     test_notification,
     test_routing,
     test_session_report,
