@@ -23,6 +23,7 @@
         "views/discuss_channel_views.xml",
         "views/im_livechat_channel_views.xml",
         "views/livechat_supervision_views.xml",
+        "views/discuss_channel_messenger_views.xml",
         "report/livechat_session_report_views.xml",
         "views/livechat_groups_menus.xml",
     ],

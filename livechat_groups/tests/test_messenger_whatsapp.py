@@ -328,3 +328,29 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
             "A file the customer sent (video) could not be received: the file is larger than",
             "\n".join(self._texts(session)),
         )
+
+
+@tagged("post_install", "-at_install")
+class TestMessengerBoard(LivechatMessengerCase):
+    """The board, the session form and the figures say where the customer writes from."""
+
+    def test_board_and_figures_by_channel(self):
+        self._online(self.support_1)
+        self._write("16505551234", "Hello")
+        website = self._get_session(self.external_livechat, "Web Visitor")
+        session = self._session_of("16505551234")
+        self.assertEqual((session.livechat_medium, website.livechat_medium), ("whatsapp", "website"))
+        Session = self.env["discuss.channel"].with_user(self.ext_supervisor)
+        board = Session.web_search_read(
+            [("id", "in", (session | website).ids)],
+            {"livechat_medium": {}, "livechat_customer_number": {}},
+        )["records"]
+        self.assertEqual(
+            sorted((r["livechat_medium"], r["livechat_customer_number"]) for r in board),
+            [("website", False), ("whatsapp", "+1 650-555-1234")],
+        )
+        Report = self.env["livechat.session.report"].with_user(self.ext_supervisor)
+        figures = dict(
+            Report._read_group([("session_id", "in", (session | website).ids)], ["medium"], ["__count"])
+        )
+        self.assertEqual(figures, {"website": 1, "whatsapp": 1})
