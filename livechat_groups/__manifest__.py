@@ -32,6 +32,7 @@
         "demo/livechat_group_demo.xml",
         "demo/im_livechat_channel_demo.xml",
         "demo/discuss_channel_demo.xml",
+        "demo/livechat_messenger_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -5,6 +5,7 @@ from . import (
     im_livechat_channel_messenger,
     livechat_group,
     livechat_messenger,
+    livechat_messenger_chat,
     livechat_messenger_message,
     livechat_messenger_template,
     livechat_session_dialog,

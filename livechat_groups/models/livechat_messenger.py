@@ -241,16 +241,10 @@ class LivechatMessenger(models.Model):
         row = self.env["livechat.messenger.message"]._messenger_claim_inbound(self, inbound.external_id)
         if not row:
             return None
-        # one customer's messages arriving on two workers at once must open one session
-        self.env.cr.execute(
-            SQL(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                f"livechat.messenger:{self.id}:{inbound.chat_id}",
-            )
-        )
+        chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
         if not session:
-            session = self._messenger_start_session(inbound)
+            session = self._messenger_start_session(inbound, chat)
         attachments = self._messenger_fetch_media(session, inbound)
         body = inbound.text
         message = session.with_context(livechat_messenger_inbound=True).message_post(
@@ -285,10 +279,10 @@ class LivechatMessenger(models.Model):
             )
         )
 
-    def _messenger_start_session(self, inbound):
+    def _messenger_start_session(self, inbound, chat):
         """A new conversation: find or create the customer, and route a session of the live
         chat to its entry groups, as a website visitor's (previous operator first)."""
-        # sudo: discuss.channel - the customer's earlier conversations on this account
+        # sudo: discuss.channel - the customer's last session on this account: its operator first
         previous = (
             self.env["discuss.channel"]
             .sudo()
@@ -301,9 +295,10 @@ class LivechatMessenger(models.Model):
                 limit=1,
             )
         )
-        customer, ambiguous = previous.livechat_messenger_partner_id, self.env["res.partner"]
+        customer, ambiguous = chat.partner_id, self.env["res.partner"]
         if not customer:
             customer, ambiguous = self._messenger_find_customer(inbound)
+            chat.partner_id = customer
         name = customer.name or inbound.name or inbound.chat_id
         # sudo: im_livechat.channel - the routing reads the groups of the live chat
         channel = self.livechat_channel_id.sudo().with_context(lang=False)

@@ -6,6 +6,7 @@ from . import (
     test_livechat_group,
     test_livechat_group_access,
     test_messenger_access,
+    test_messenger_demo,
     test_messenger_protocol,
     test_messenger_telegram,
     test_messenger_whatsapp,
