@@ -9,6 +9,7 @@ from . import (
     test_messenger_demo,
     test_messenger_protocol,
     test_messenger_telegram,
+    test_messenger_tour,
     test_messenger_whatsapp,
     test_notification,
     test_routing,
