@@ -32,7 +32,7 @@ format:  ## Format the Python code with ruff
 pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 	bash scripts/pot.sh
 
-bench:  ## Routing benchmark: stock against grouped live chats, 50/500/2000 operators (a table)
+bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), then the webhook intake
 	bash scripts/bench.sh $(ARGS)
 
 clean:  ## Drop the databases and the test log (the virtualenv stays)

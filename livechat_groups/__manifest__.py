@@ -20,6 +20,7 @@
         "views/livechat_messenger_views.xml",
         "wizard/livechat_session_forward_views.xml",
         "wizard/livechat_session_assign_views.xml",
+        "wizard/livechat_messenger_template_send_views.xml",
         "views/discuss_channel_views.xml",
         "views/im_livechat_channel_views.xml",
         "views/livechat_supervision_views.xml",

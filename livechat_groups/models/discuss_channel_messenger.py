@@ -91,11 +91,11 @@ class DiscussChannel(models.Model):
             )
         return super().write(vals)
 
-    def message_post(self, **kwargs):
-        message = super().message_post(**kwargs)
+    def _notify_thread(self, message, msg_vals=False, **kwargs):
+        # queued before the message is notified, so that Discuss receives it with its state
         if self.livechat_messenger_id and not self.env.context.get("livechat_messenger_inbound"):
             self._livechat_messenger_queue(message)
-        return message
+        return super()._notify_thread(message, msg_vals=msg_vals, **kwargs)
 
     def _livechat_post_notice(self, body):
         # the routing's notices (waiting, transferred, closed) reach a messenger customer too

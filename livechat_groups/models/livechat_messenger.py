@@ -142,8 +142,13 @@ class LivechatMessenger(models.Model):
     def action_test_connection(self):
         """Ask the provider who we are, and say what it answered."""
         self.ensure_one()
+        api = self._messenger_api()
         try:
-            info = self._messenger_api().check()
+            info = api.check()
+            if self.provider == "telegram":
+                # Telegram's webhook is registered through its API, with our secret token
+                # sudo: livechat.messenger - the administrator's own secret, sent to Telegram
+                api.set_webhook(self.sudo().webhook_url, self.sudo().webhook_secret)
         except MessengerError as error:
             raise UserError(
                 self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))

@@ -29,6 +29,12 @@ class TestMessengerTelegram(LivechatMessengerCase):
         self.assertEqual(session.livechat_messenger_partner_id.name, "Tom")
         self.assertEqual(session.livechat_customer_number, "4242")
 
+    def test_test_connection_registers_the_webhook(self):
+        self.messenger.action_test_connection()
+        (request,) = [r for r in self.standin.requests if r.path.endswith("/setWebhook")]
+        self.assertEqual(request.json["secret_token"], self.messenger.webhook_secret)
+        self.assertTrue(request.json["url"].endswith(self.webhook_path))
+
     def test_reply_and_media(self):
         self._online(self.support_1)
         photo = self.standin.add_media(b"\xff\xd8 jpeg", "image/jpeg")

@@ -19,4 +19,14 @@ class TestMessengerTour(LivechatMessengerCase, LivechatGroupsTourCase):
         row = self.Outbox.search([("session_id", "=", session.id), ("direction", "=", "out")])
         status = self.standin.whatsapp_status(row.external_id, "read", "16505551234")
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
+        self.env["livechat.messenger.template"].create(
+            {
+                "messenger_id": self.messenger.id,
+                "name": "follow_up",
+                "body": "Your parcel left our warehouse: it arrives tomorrow.",
+            }
+        )
         self.start_tour(discuss, "livechat_groups_messenger_read", login=self.support_1.login)
+        self._send()
+        template = self.standin.sent()[-1]
+        self.assertEqual((template["type"], template["template"]["name"]), ("template", "follow_up"))

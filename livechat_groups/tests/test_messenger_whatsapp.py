@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .messenger_common import LivechatMessengerCase
@@ -17,6 +18,14 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
         self.assertEqual((response.status_code, response.text), (200, "8675309"))
         self.assertEqual(self.url_open(url + "wrong").status_code, 403)
         self.assertEqual(self.url_open("/livechat_groups/messenger/unknown-token").status_code, 404)
+
+    def test_test_connection(self):
+        result = self.messenger.action_test_connection()
+        self.assertEqual(result["params"]["message"], "Connected to whatsapp as +1 555 0100.")
+        self.assertEqual(self.standin.requests[-1].path, f"/v21.0/{self.standin.phone_number_id}")
+        self.messenger.access_token = "expired"
+        with self.assertRaisesRegex(UserError, "refused our credentials"):
+            self.messenger.action_test_connection()
 
     def test_bad_signatures_write_nothing(self):
         payload = self.standin.whatsapp_payload("16505551234", text="Hello")
@@ -242,7 +251,13 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
             row = self.Outbox.search([("session_id", "=", session.id), ("direction", "=", "out")])
             self.assertEqual(row.state, "failed")
             template = self.messenger.template_ids
-            session.with_user(self.support_1).action_livechat_messenger_send_template(template.id)
+            wizard = (
+                self.env["livechat.messenger.template.send"]
+                .with_user(self.support_1)
+                .create({"session_id": session.id, "template_id": template.id})
+            )
+            self.assertEqual(str(wizard.window_end), "2026-03-03 09:00:00")
+            wizard.action_send()
             self._send()
         (sent,) = self.standin.sent()
         self.assertEqual((sent["type"], sent["template"]["name"]), ("template", "follow_up"))

@@ -26,13 +26,39 @@ tours.add("livechat_groups_messenger_answer", {
     ],
 });
 
-/** Later, the operator sees that the customer read it. */
+/** Later, the operator sees that the customer read it, and follows up with a template. */
 tours.add("livechat_groups_messenger_read", {
     steps: () => [
         {
             content: "WhatsApp said the customer read the answer",
             trigger:
                 ".o-mail-Message:contains(I am checking it now) .o_livechat_groups_delivery:contains(Read by the customer)",
+        },
+        {
+            content: "Send an approved template",
+            trigger: ".o-mail-Discuss-header button[name='livechat-groups-messenger-template']",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=template_id] input",
+            run: "edit follow_up",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item:contains(follow_up)",
+            run: "click",
+        },
+        {
+            content: "The dialog shows what the template says",
+            trigger: ".modal .o_field_widget[name=body]:contains(Your parcel left our warehouse)",
+        },
+        {
+            trigger: ".modal button[name=action_send]",
+            run: "click",
+        },
+        {
+            content: "The template is in the conversation, on its way",
+            trigger:
+                ".o-mail-Message:contains(Your parcel left our warehouse) .o_livechat_groups_delivery:contains(Sending to the customer)",
         },
     ],
 });
