@@ -306,7 +306,7 @@ class LivechatGroup(models.Model):
                 raise UserError(
                     self.env._(
                         "%(group)s is the last entry group of %(channel)s, where sessions are waiting: "
-                        "give the live chat another entry group first, then archive this one.",
+                        "give the live chat another entry group first.",
                         group=session.livechat_group_id.name,
                         channel=channel.name,
                     )
