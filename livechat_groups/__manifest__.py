@@ -9,7 +9,7 @@
     "maintainers": ["livechat-groups"],
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["im_livechat"],
+    "depends": ["im_livechat", "resource"],
     "data": [
         "security/livechat_groups_security.xml",
         "security/ir.model.access.csv",

@@ -4,6 +4,7 @@ from . import (
     livechat_group,
     livechat_session_dialog,
     livechat_session_transfer,
+    livechat_timers,
     mail_message,
     res_groups,
     res_users,

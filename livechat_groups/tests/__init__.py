@@ -1,4 +1,5 @@
 from . import (
+    test_business_hours,
     test_demo_data,
     test_forward,
     test_im_livechat_channel,
@@ -11,5 +12,7 @@ from . import (
     test_stock_livechat,
     test_supervision_access,
     test_supervision_board,
+    test_targets,
+    test_timers,
     test_tours,
 )
