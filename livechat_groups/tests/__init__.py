@@ -14,5 +14,6 @@ from . import (
     test_supervision_board,
     test_targets,
     test_timers,
+    test_timers_tours,
     test_tours,
 )
