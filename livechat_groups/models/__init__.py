@@ -1,4 +1,5 @@
 from . import (
+    chatbot_script_step,
     discuss_channel,
     im_livechat_channel,
     livechat_group,

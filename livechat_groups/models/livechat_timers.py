@@ -311,11 +311,8 @@ class LivechatTimers(models.AbstractModel):
 
         :param str why: what made the timer act, before the routing's own reason
         """
-        decision = session.livechat_channel_id._livechat_route(
-            session._livechat_queue_groups(), exclude_users=operator, country_id=session.country_id.id
-        )
-        user, group = decision
-        session._livechat_hand_over(kind, group, user, reason=f"{why}; {decision.reason}")
+        session._livechat_requeue(operator, why=why, kind=kind)
+        user, group = session._livechat_operator_user(), session.livechat_group_id
         if not user:
             oldest = session.search(
                 [
@@ -331,7 +328,6 @@ class LivechatTimers(models.AbstractModel):
             session._livechat_refresh_queue_notices(group)
         if operator.partner_id in session.channel_member_ids.partner_id:
             session._action_unfollow(partner=operator.partner_id)
-        self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=session)
 
     @api.model
     def _livechat_holder_name(self, session):

@@ -2,6 +2,7 @@ from . import (
     test_business_hours,
     test_demo_data,
     test_forward,
+    test_hardening,
     test_im_livechat_channel,
     test_internal_livechat,
     test_livechat_group,

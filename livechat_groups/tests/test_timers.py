@@ -222,6 +222,21 @@ class TestAwayOperator(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
         self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)
 
+    def test_archived_operator_hands_back_with_a_reason(self):
+        self._online(self.support_1)
+        session = self._new_session("Ann")
+        self._online(self.support_2)
+        self.support_1.action_archive()
+        self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
+        hop = session.livechat_transfer_ids[-1]
+        self.assertEqual(
+            (hop.kind, hop.from_user_id, hop.to_user_id), ("requeue", self.support_1, self.support_2)
+        )
+        self.assertEqual(hop.reason, "least busy of 1 available in General Support: open sessions 0")
+        self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)
+        self._run_timers(T0 + timedelta(hours=1))
+        self.assertEqual(len(session.livechat_transfer_ids), 2, "the timers leave it alone")
+
     def test_nobody_else_waits_in_the_queue(self):
         self._online(self.support_1)
         session = self._new_session("Ann")
