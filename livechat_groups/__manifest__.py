@@ -21,6 +21,7 @@
         "views/im_livechat_channel_views.xml",
         "views/livechat_supervision_views.xml",
         "report/livechat_session_report_views.xml",
+        "views/livechat_session_transfer_views.xml",
         "views/livechat_groups_menus.xml",
     ],
     "demo": [

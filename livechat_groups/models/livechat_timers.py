@@ -9,7 +9,7 @@ from odoo.tools import SQL
 _logger = logging.getLogger(__name__)
 
 # how many sessions one timer handles per run; a full batch runs the timers again at once
-TIMER_BATCH = 200
+TIMER_BATCH = 50
 # a session that used this share of its first-answer target without an answer is at risk
 AT_RISK_SHARE = 0.75
 
@@ -139,9 +139,12 @@ class LivechatTimers(models.AbstractModel):
             for row in self.env.execute_query(SQL(query + " ORDER BY c.id LIMIT %s", condition, TIMER_BATCH))
         ]
         # sudo: discuss.channel - the timers act for the system
+        cr = self.env.cr
         for session in self.env["discuss.channel"].sudo().browse(ids):
+            # a rollback must not send the notifications of what it undid
+            sent_before = len(cr.precommit.data.get("bus.bus.values", ()))
             try:
-                with self.env.cr.savepoint():
+                with cr.savepoint():
                     locked = self.env.execute_query(
                         SQL(query + " AND c.id = %s FOR UPDATE OF c SKIP LOCKED", condition, session.id)
                     )
@@ -152,6 +155,7 @@ class LivechatTimers(models.AbstractModel):
                     "live chat session %s changed meanwhile: left to the worker that changed it", session.id
                 )
                 self.env.invalidate_all()
+                del cr.precommit.data.get("bus.bus.values", [])[sent_before:]
         return len(ids) == TIMER_BATCH
 
     # ------------------------------------------------------------

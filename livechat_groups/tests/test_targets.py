@@ -91,3 +91,10 @@ class TestAnswerTarget(LivechatTimersMixin, LivechatGroupsCase):
         row = self.env["livechat.session.report"].search([("session_id", "=", session.id)])
         self.assertEqual(row.timeout_count, 1)
         self.assertEqual(row.operator_id, self.support_2)
+        # who let it lapse, per operator and group, as a supervisor reads it in Routing Hops
+        lapses = (
+            self.env["livechat.session.transfer"]
+            .with_user(self.ext_supervisor)
+            ._read_group([("kind", "=", "timeout")], ["from_user_id", "from_group_id"], ["__count"])
+        )
+        self.assertEqual(lapses, [(self.support_1, self.group_support, 1)])
