@@ -1,4 +1,5 @@
 from . import (
+    test_attack,
     test_business_hours,
     test_demo_data,
     test_forward,
