@@ -14,13 +14,18 @@ several workers on loopback, and checks two races:
    hop, and the session ends with the operator of the last hop.
 4. An employee starts the internal live chat twice at once (a double click) while nobody can
    answer: one session only, which both calls return.
-5. The timers' no-answer job runs in two workers at the same instant over sessions whose
+5. The same WhatsApp webhook delivered to two workers at once: one message; and two new
+   messages of one new customer at once: one session, one contact.
+6. The timers' no-answer job runs in two workers at the same instant over sessions whose
    operators let them lapse: each lapsed session is reassigned once, never twice.
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
 """
 
+import hashlib
+import hmac
+import json
 import os
 import subprocess
 import sys
@@ -42,9 +47,10 @@ CAPACITY = 2  # per operator: 10 in all
 VISITORS = 30
 TAKERS = 5
 BASE = f"http://127.0.0.1:{PORT}"
-LAPSED = 20  # sessions whose operator did not answer in time, for check 5
+APP_SECRET = "race-secret"
+LAPSED = 20  # sessions whose operator did not answer in time, for check 6
 
-# check 5: sessions whose answer is overdue, held by two of the racers, on a live chat of their own
+# check 6: sessions whose answer is overdue, held by two of the racers, on a live chat of their own
 LAPSE_SETUP = f"""
 from datetime import timedelta
 from odoo import Command, fields
@@ -65,7 +71,7 @@ env["ir.config_parameter"].set_param("livechat_groups.race_lapse_channel_id", li
 env.cr.commit()
 """
 
-# one worker of check 5: ready, wait for the other, then run the no-answer timer at once
+# one worker of check 6: ready, wait for the other, then run the no-answer timer at once
 LAPSE_WORKER = """
 import os, time
 open(os.path.join(BARRIER, f"ready{INDEX}"), "w").close()
@@ -105,6 +111,11 @@ internal = env["im_livechat.channel"].create({{
     "requester_group_ids": [Command.create({{"name": "Askers", "user_ids": [Command.set(asker.ids)]}})],
     "entry_group_ids": [Command.create({{"name": "Helpers", "user_ids": [Command.set(helper.ids)]}})],
 }})
+env["livechat.messenger"].create({{
+    "name": "Race WhatsApp", "livechat_channel_id": livechat.id, "app_secret": "{APP_SECRET}",
+    "access_token": "race", "phone_number_id": "1", "webhook_token": "race-whatsapp",
+    "api_base_url": "http://127.0.0.1:9/v21.0",
+}})
 env["ir.config_parameter"].set_param(
     "livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}},{{internal.id}}"
 )
@@ -131,6 +142,30 @@ def jsonrpc(session, route, params):
     )
     response.raise_for_status()
     return response.json()
+
+
+def whatsapp_webhook(wa_id, wamid, text):
+    """Post one customer's message as Meta does, signed; return the HTTP status."""
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "race", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
+                "contacts": [{"profile": {"name": f"Racer customer {wa_id}"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())),
+                              "type": "text", "text": {"body": text}}],
+            }}]}],
+        }
+    ).encode()  # fmt: skip
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = requests.post(
+        f"{BASE}/livechat_groups/messenger/race-whatsapp",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+        timeout=120,
+    )
+    return response.status_code
 
 
 def at_once(count, fn):
@@ -342,7 +377,41 @@ def main():
                 )
             )
 
-            # 5. the no-answer timer in two workers at the same instant
+            # 5. one webhook delivered twice at once; two messages of a new customer at once
+            statuses = at_once(2, lambda _i: whatsapp_webhook("15550001111", "wamid.race.same", "same body"))
+            copies = sql(
+                "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+                " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550001111'"
+                " and m.message_type = 'comment'"
+            )
+            results.append(
+                (
+                    "the same webhook on two workers at once: one message",
+                    statuses == [200, 200] and copies == "1",
+                    f"answers {statuses}, messages {copies}",
+                )
+            )
+            statuses = at_once(
+                2, lambda i: whatsapp_webhook("15550002222", f"wamid.race.new{i}", f"message {i}")
+            )
+            sessions = sql(
+                "select count(*) from discuss_channel where livechat_messenger_chat_id = '15550002222'"
+            )
+            contacts = sql("select count(*) from res_partner where name = 'Racer customer 15550002222'")
+            messages = sql(
+                "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+                " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550002222'"
+                " and m.message_type = 'comment'"
+            )
+            results.append(
+                (
+                    "two messages of a new customer at once: one session, one contact, both messages",
+                    statuses == [200, 200] and (sessions, contacts, messages) == ("1", "1", "2"),
+                    f"answers {statuses}, sessions {sessions}, contacts {contacts}, messages {messages}",
+                )
+            )
+
+            # 6. the no-answer timer in two workers at the same instant
             odoo("--log-level=warn", command=["shell"], input=LAPSE_SETUP, text=True, capture_output=True)
             lapse_id = int(
                 sql("select value from ir_config_parameter where key='livechat_groups.race_lapse_channel_id'")
