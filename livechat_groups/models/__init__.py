@@ -1,5 +1,6 @@
 from . import (
     discuss_channel,
+    discuss_channel_display,
     im_livechat_channel,
     livechat_group,
     livechat_session_dialog,

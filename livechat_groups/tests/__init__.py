@@ -5,6 +5,7 @@ from . import (
     test_internal_livechat,
     test_livechat_group,
     test_livechat_group_access,
+    test_menu_walk,
     test_notification,
     test_routing,
     test_session_report,
@@ -12,4 +13,6 @@ from . import (
     test_supervision_access,
     test_supervision_board,
     test_tours,
+    test_visitor_reads,
+    test_what_people_see,
 )
