@@ -55,6 +55,9 @@ class DiscussChannel(models.Model):
                     "%(name)s joined the conversation.", name=member.partner_id.name or member.guest_id.name
                 )
             )
+        # posting notifies the members, which may create their settings rows behind the users'
+        # cached ones: the routing reads them right after
+        self.env["res.users"].invalidate_model(["res_users_settings_ids"])
         rest = self - grouped
         if rest:
             members |= super(DiscussChannel, rest)._add_members(
@@ -64,7 +67,10 @@ class DiscussChannel(models.Model):
 
     def _message_post_after_hook(self, message, msg_vals):
         res = super()._message_post_after_hook(message, msg_vals)
-        if self.livechat_routing_state == "queued" and message.message_type == "comment":
+        visitor_wrote = message.author_guest_id or (
+            message.author_id and message.author_id == self.livechat_requester_id
+        )
+        if self.livechat_routing_state == "queued" and message.message_type == "comment" and visitor_wrote:
             self._livechat_move_queue_notice_below(message)
         return res
 

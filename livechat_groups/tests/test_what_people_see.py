@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo.tests import tagged
 
 from .common import LivechatGroupsRoutingMixin, LivechatGroupsTourCase
@@ -98,3 +100,29 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
             login=self.ext_supervisor.login,
         )
         self.assertEqual(bob.livechat_operator_id, self.sales_2.partner_id)
+
+    def test_figures_read_plainly(self):
+        """Finding 10: the figures' names say what they count; durations read mm:ss."""
+        ann = self._get_session(self.external_livechat, "Ann")
+        self._online(self.support_1)
+        ann.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
+        assign = ann.livechat_transfer_ids.filtered(lambda t: t.kind == "assign")
+        self.env.flush_all()
+        # the operator got the session two and a half minutes after the request
+        self.env.cr.execute(
+            "UPDATE livechat_session_transfer SET create_date = %s WHERE id = %s",
+            (ann.create_date + timedelta(minutes=2, seconds=30), assign.id),
+        )
+        self.start_tour(
+            "/odoo/livechat-group-figures",
+            "livechat_groups_figures_read_plainly",
+            login=self.ext_supervisor.login,
+        )
+
+    def test_no_meaningless_controls_on_an_internal_live_chat(self):
+        """Finding 9: no Join, Widget or Channel Rules on a grouped internal live chat."""
+        self.start_tour(
+            f"/odoo/livechat/{self.internal_livechat.id}",
+            "livechat_groups_no_meaningless_controls",
+            login=self.admin.login,
+        )

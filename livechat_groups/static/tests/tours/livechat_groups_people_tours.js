@@ -258,3 +258,41 @@ tours.add("livechat_groups_operator_takes_from_sessions", {
         },
     ],
 });
+
+/** Finding 10: the figures say what they count, and durations read minutes:seconds. */
+tours.add("livechat_groups_figures_read_plainly", {
+    steps: () => [
+        {
+            content: "The share counts closed sessions, and says so",
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Closed in Entry Group (%))",
+        },
+        {
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Waiting Time (mm:ss))",
+        },
+        {
+            content: "A duration reads 02:30, not 2.50",
+            trigger: ".o_pivot td.o_pivot_cell_value:contains(02:30)",
+        },
+    ],
+});
+
+/** Finding 9: an internal grouped live chat shows no stock control that means nothing for it. */
+tours.add("livechat_groups_no_meaningless_controls", {
+    steps: () => [
+        {
+            content: "The page is not only for the website's live chats",
+            trigger: ".o_breadcrumb:contains(Live Chat Channels):not(:contains(Website))",
+        },
+        {
+            trigger: ".o_form_view .o_notebook .nav-link:contains(Groups)",
+        },
+        {
+            content: "No Join: groups route its sessions",
+            trigger: ".o_form_view:not(:has(button[name=action_join])):not(:has(button[name=action_quit]))",
+        },
+        {
+            content: "No widget, no rules, no link to share for an internal live chat",
+            trigger: ".o_form_view .o_notebook:not(:has(.nav-link:contains(Widget))):not(:has(.nav-link:contains(Channel Rules)))",
+        },
+    ],
+});
