@@ -4,12 +4,11 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ODOO_SRC=${ODOO_SRC:-/opt/odoo}
+# Finding or fetching Odoo (resolve_odoo_src): check_odoo_src sets ODOO_SRC, ODOO_BIN, ADDONS_PATH.
+source "$ROOT/scripts/odoo_src.sh"
 # The virtualenv lives outside the clone so that fresh clones (CI) reuse it.
 VENV=${VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/livechat_groups/venv-18.0}
 PY="$VENV/bin/python"
-ODOO_BIN="$ODOO_SRC/odoo-bin"
-ADDONS_PATH="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ROOT"
 PG_VERSION=${PG_VERSION:-15}
 
 log() { printf '\033[1m[livechat_groups]\033[0m %s\n' "$*" >&2; }
@@ -29,20 +28,32 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# The Odoo 18.0 tree, fetched when missing, then the paths that follow from it, exported so that
+# the Python scripts (concurrency_check.py, bench_routing.py) use the same tree.
 check_odoo_src() {
-    [ -f "$ODOO_SRC/odoo/release.py" ] || die "no Odoo 18.0 source tree at $ODOO_SRC.
-  Set ODOO_SRC to an Odoo 18.0 Community tree (odoo-bin, odoo/, addons/), e.g.
-    git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo.git /opt/odoo"
-    grep -q "version_info = (18, 0" "$ODOO_SRC/odoo/release.py" \
-        || die "$ODOO_SRC is not Odoo 18.0 ($(grep '^version_info' "$ODOO_SRC/odoo/release.py"))"
+    resolve_odoo_src
+    ODOO_BIN="$ODOO_SRC/odoo-bin"
+    ADDONS_PATH="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ROOT"
+    export ODOO_SRC ADDONS_PATH
+}
+
+# Make `import odoo` find ODOO_SRC (pytest-odoo, scripts) without writing into the Odoo tree.
+link_odoo_src() {
+    "$PY" - "$ODOO_SRC" <<'PYEOF'
+import sys, sysconfig, pathlib
+pth = pathlib.Path(sysconfig.get_paths()["purelib"], "odoo-src.pth")
+if not pth.exists() or pth.read_text() != sys.argv[1] + "\n":
+    pth.write_text(sys.argv[1] + "\n")
+PYEOF
 }
 
 ensure_venv() {
     check_odoo_src
     local stamp="$VENV/.livechat_groups.stamp" want
     want=$(cat "$ODOO_SRC/requirements.txt" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -c1-16)
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PY" -c "import odoo" 2>/dev/null; then
-        return
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$PY" ]; then
+        link_odoo_src
+        if "$PY" -c "import odoo" 2>/dev/null; then return; fi
     fi
     log "preparing the virtualenv $VENV (first time: a few minutes)"
     [ -x "$PY" ] || python3 -m venv "$VENV"
@@ -54,11 +65,7 @@ ensure_venv() {
     PIP_CONSTRAINT="$constraints" "$PY" -m pip install -q --upgrade "pip<25" wheel "setuptools<70"
     PIP_CONSTRAINT="$constraints" "$PY" -m pip install -q -r "$VENV/odoo-requirements.txt" \
         -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt"
-    # Make `import odoo` work (pytest-odoo, scripts) without writing into the Odoo tree.
-    "$PY" - "$ODOO_SRC" <<'PYEOF'
-import sys, sysconfig, pathlib
-pathlib.Path(sysconfig.get_paths()["purelib"], "odoo-src.pth").write_text(sys.argv[1] + "\n")
-PYEOF
+    link_odoo_src
     echo "$want" >"$stamp"
 }
 

@@ -132,7 +132,7 @@ def main():
                 try:
                     if requests.get(f"{BASE}/web/login", timeout=5).ok:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not up, or slow on a busy machine
                     pass
                 time.sleep(1)
             else:

@@ -3,11 +3,23 @@
 # database, tours included in headless Chromium, then the concurrency checks against a real
 # multi-worker server (scripts/concurrency_check.py). Fails when a test or check fails or errors,
 # when no test ran, and when Odoo skipped a test (a skipped tour is not a passing tour).
+# First, in seconds, the checks of the set-up itself (scripts/setup_check.sh: finding or fetching Odoo).
 source "$(dirname "$0")/common.sh"
 DB=${TEST_DB:-livechat_groups_test}
 HTTP_PORT=${TEST_HTTP_PORT:-8169}
 TAGS=${TEST_TAGS:-/livechat_groups}
 LOG=${TEST_LOG:-$ROOT/var/test.log}
+
+log "set-up checks: finding or fetching Odoo, against a local fake repository"
+mkdir -p "$ROOT/var"
+set +e
+bash "$ROOT/scripts/setup_check.sh" 2>&1 | tee "$ROOT/var/setup_check.log"
+set -e
+setup=$(grep -E "^setup checks: [0-9]+ passed, [0-9]+ failed" "$ROOT/var/setup_check.log" | tail -1)
+[ -n "$setup" ] || die "the set-up checks printed no result: see var/setup_check.log"
+setup_passed=$(sed -E 's/setup checks: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$setup")
+setup_failed=$(sed -E 's/setup checks: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$setup")
+
 ensure_venv
 ensure_postgres
 ensure_browser
@@ -42,10 +54,12 @@ checks=$(grep -E "^checks: [0-9]+ passed, [0-9]+ failed" "$ROOT/var/concurrency.
 checks_passed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$checks")
 checks_failed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$checks")
 
-echo "tests: $((passed + checks_passed)) passed, $((failed + errors + checks_failed)) failed, $skipped skipped"
+echo "tests: $((passed + checks_passed + setup_passed)) passed, \
+$((failed + errors + checks_failed + setup_failed)) failed, $skipped skipped"
 [ "$total" -gt 0 ] || die "no test ran"
 [ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
 [ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
 [ "$checks_failed" -eq 0 ] || die "$checks_failed concurrency check(s) failed: see var/concurrency.log"
+[ "$setup_failed" -eq 0 ] || die "$setup_failed set-up check(s) failed: see var/setup_check.log"
 [ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
-log "all $passed tests and $checks_passed concurrency checks passed"
+log "all $passed tests, $checks_passed concurrency checks and $setup_passed set-up checks passed"

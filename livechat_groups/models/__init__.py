@@ -1,4 +1,5 @@
 from . import (
+    chatbot_script_step,
     discuss_channel,
     discuss_channel_display,
     im_livechat_channel,

@@ -10,20 +10,21 @@ from odoo.tools.sql import create_index
 
 from odoo.addons.mail.tools.discuss import Store
 
-# what only the routing writes on a session of a grouped live chat
+# what only the routing writes, on any conversation: a forged value would count against an
+# operator's capacity or put a conversation in a queue
 ROUTING_FIELDS = {
     "livechat_group_id",
     "livechat_routing_state",
-    "livechat_operator_id",
     "livechat_requester_id",
     "livechat_visitor_name",
     "livechat_queued_date",
     "livechat_assigned_date",
     "livechat_closed_date",
     "livechat_queue_notice_id",
-    "livechat_active",
-    "livechat_channel_id",
+    "livechat_operator_user_id",  # written through the assignment only, see write()
 }
+# stock's fields that the routing also decides on the sessions of a grouped live chat
+STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id"}
 
 # the visitor's place in a queue notice
 QUEUE_POSITION = re.compile(r'(<span class="o_livechat_groups_position">)\d+(</span>)')
@@ -252,6 +253,8 @@ class DiscussChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su and any(ROUTING_FIELDS & vals.keys() for vals in vals_list):
+            raise AccessError(self._livechat_routing_fields_refusal())
         sessions = super().create(vals_list)
         for session in sessions.filtered("livechat_routing_state"):
             # stock's get_session tells the operator about the new session
@@ -278,20 +281,47 @@ class DiscussChannel(models.Model):
                 session.action_livechat_assign(user_id)
             if not vals:
                 return True
-        if not self.env.su and ROUTING_FIELDS & vals.keys() and self.filtered("livechat_routing_state"):
+        if not self.env.su and (
+            ROUTING_FIELDS & vals.keys()
+            or (STOCK_ROUTING_FIELDS & vals.keys() and self.sudo().filtered("livechat_routing_state"))
+        ):
             # members may write their conversation, not who holds it, who asked or where it waits
-            raise AccessError(
-                self.env._(
-                    "The routing of a live chat session (its group, operator, requester, state and "
-                    "dates) changes only when it is taken, assigned, forwarded or closed."
-                )
-            )
+            raise AccessError(self._livechat_routing_fields_refusal())
         if vals.get("livechat_routing_state") == "closed":
             vals = dict(vals, livechat_closed_date=fields.Datetime.now())
         res = super().write(vals)
         if "livechat_routing_state" in vals:
             self._livechat_notify_board()
         return res
+
+    @api.returns("mail.message", lambda value: value.id)
+    def message_post(self, **kwargs):
+        if not self.env.su:
+            # the web client posts as superuser after its own check: see controllers/thread.py
+            self._livechat_check_answer_access()
+        return super().message_post(**kwargs)
+
+    def _livechat_check_answer_access(self):
+        """Answering a session of a grouped live chat means taking it: a member of its group
+        who sees it wait, or a supervisor who did not join it, reads it and may not write in it.
+        Only the members of the conversation write (the operator who holds it, the visitor,
+        who joined); the routing's own notices are posted by the system."""
+        # sudo: discuss.channel - whether this is a grouped session, whoever asks
+        for session in self.sudo().filtered("livechat_routing_state"):
+            if session.channel_type == "livechat" and not session.is_member:
+                raise AccessError(
+                    self.env._(
+                        "You are not in the conversation %(session)s: take the session (or, as a "
+                        "supervisor, join it) before you write in it.",
+                        session=session.name,
+                    )
+                )
+
+    def _livechat_routing_fields_refusal(self):
+        return self.env._(
+            "The routing of a live chat session (its group, operator, requester, state and dates) "
+            "changes only when it is taken, assigned, forwarded or closed."
+        )
 
     def _close_livechat_session(self, **kwargs):
         operator = self._livechat_operator_user()
@@ -310,13 +340,7 @@ class DiscussChannel(models.Model):
         if not session.livechat_active:
             session._livechat_end_routing(operator)
             return res
-        # the visitor is still there: the session goes back to its group, not to the leaver
-        user, group = session.livechat_channel_id._livechat_route(
-            session._livechat_queue_groups(), exclude_users=operator, country_id=session.country_id.id
-        )
-        session._livechat_hand_over("requeue", group, user)
-        # the leaver's freed place goes to another waiting session, not back to this one
-        self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=session)
+        session._livechat_requeue(operator)
         return res
 
     # ------------------------------------------------------------
@@ -401,6 +425,7 @@ class DiscussChannel(models.Model):
         :param bool stay: whether the forwarding operator stays in the conversation
         """
         self.ensure_one()
+        note = self._livechat_text(note, self.env._("The note"))
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
         # below decide whether the caller may
         session = self.sudo()
@@ -448,13 +473,11 @@ class DiscussChannel(models.Model):
                 )
             )
         else:
-            user, group = channel._livechat_route(
-                group, exclude_users=previous, country_id=session.country_id.id
-            )
-        if note and note.strip():
-            session._livechat_post_operator_note(note.strip())
+            user, group = session._livechat_route_session(group, exclude_users=previous)
+        if note:
+            session._livechat_post_operator_note(note)
         session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
-        session._livechat_hand_over("forward", group, user, note=(note and note.strip()) or None)
+        session._livechat_hand_over("forward", group, user, note=note or None)
         if previous and not stay and previous != user:
             # after the new operator joined, so that the visitor is never left alone
             session._action_unfollow(partner=previous.partner_id)
@@ -537,7 +560,7 @@ class DiscussChannel(models.Model):
         # sudo: res.groups, livechat.group - who supervises is not for the caller to read
         managers = self.env.ref("im_livechat.im_livechat_group_manager").sudo().users
         for channel, channel_sessions in sessions.sudo().grouped("livechat_channel_id").items():
-            users = (channel.supervisor_group_ids.member_ids | managers).filtered(
+            users = (channel._supervisor_group_ids().member_ids | managers).filtered(
                 lambda user: user.active and not user.share
             )
             users.partner_id._bus_send(
@@ -553,19 +576,85 @@ class DiscussChannel(models.Model):
 
     def _livechat_queue_groups(self):
         """The groups that may answer this session: every entry group of its live chat while it
-        waits for a general operator, else the group it was forwarded to."""
-        entry_groups = self.livechat_channel_id.entry_group_ids
-        if self.livechat_group_id in entry_groups:
-            return entry_groups
-        return self.livechat_group_id
+        waits for a general operator, else the group it was forwarded to (back to the entry
+        groups when that group was archived or left the live chat)."""
+        channel = self.livechat_channel_id
+        entry_groups = channel._entry_group_ids()
+        if self.livechat_group_id in channel._operator_group_ids() - entry_groups:
+            return self.livechat_group_id
+        return entry_groups
+
+    def _livechat_route_session(self, groups=None, exclude_users=None):
+        """Route this session with the one routing service of its live chat: the way every
+        routing of an existing session goes (queues, requeue, forward), so that who asked in it
+        never answers it.
+
+        :param groups: ``livechat.group`` to route to (default: :meth:`_livechat_queue_groups`)
+        :param exclude_users: ``res.users`` who must not get it (e.g. who just left it)
+        :return: ``(res.users, livechat.group)``, see ``im_livechat.channel._livechat_route``
+        """
+        self.ensure_one()
+        exclude = (exclude_users or self.env["res.users"]) | self._livechat_requester_user()
+        return self.livechat_channel_id._livechat_route(
+            self._livechat_queue_groups() if groups is None else groups,
+            exclude_users=exclude,
+            country_id=self.country_id.id,
+        )
+
+    def _livechat_requester_user(self):
+        """The user who asked in this session (internal live chat), if any."""
+        # sudo: res.partner - the requester's user, whoever routes
+        return self.livechat_requester_id.sudo().with_context(active_test=False).user_ids.with_env(self.env)
+
+    def _livechat_requeue(self, operator):
+        """``operator`` no longer holds this open session (they left, were archived or are no
+        longer an operator of its live chat): it goes to another member of its group, or back to
+        its queue; never back to them."""
+        user, group = self._livechat_route_session(exclude_users=operator)
+        self._livechat_hand_over("requeue", group, user)
+        # the freed place goes to another waiting session, not back to this one
+        self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=self)
+
+    @api.model
+    def _livechat_release_sessions_of(self, users):
+        """Hand back the open sessions that ``users`` hold where they no longer may: once
+        archived, or no longer a member of an operator group of the session's live chat. They
+        leave the conversation, and the session goes back to the routing (never to them)."""
+        if not users:
+            return
+        # sudo: discuss.channel - the routing acts for the system, whoever changed the users
+        held = self.sudo().search(
+            [
+                ("channel_type", "=", "livechat"),
+                ("livechat_routing_state", "=", "assigned"),
+                ("livechat_operator_user_id", "in", users.ids),
+            ]
+        )
+        for session in held:
+            operator = session.livechat_operator_user_id
+            if operator.active and operator in session.livechat_channel_id._operator_group_ids().member_ids:
+                continue
+            session._action_unfollow(partner=operator.partner_id)
 
     @api.model
     def _livechat_id(self, value):
-        """``value`` as a record id, or 0 when it is none (a malformed request)."""
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return 0
+        """``value`` as a record id, or 0 when it is none (a malformed request): an integer, not
+        a boolean, a string or a list."""
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return 0
+
+    @api.model
+    def _livechat_text(self, value, what):
+        """``value`` as stripped text, or ``""`` when empty; a clear refusal when it is not text.
+
+        :param str what: how to name the argument in the refusal ("The note")
+        """
+        if value is None or value is False:
+            return ""
+        if not isinstance(value, str):
+            raise UserError(self.env._("%(what)s must be text.", what=what))
+        return value.strip()
 
     def _livechat_check_open(self):
         if self.channel_type != "livechat" or not self.livechat_routing_state:

@@ -6,6 +6,18 @@ from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
 
+# what decides who reads and answers a live chat's sessions: only Live Chat administrators set it
+ADMIN_FIELDS = (
+    "audience",
+    "entry_group_ids",
+    "specialist_group_ids",
+    "supervisor_group_ids",
+    "requester_group_ids",
+    "routing_mode",
+    "max_sessions_per_operator",
+    "wait_alert_minutes",
+)
+
 
 class ImLivechatChannel(models.Model):
     _inherit = "im_livechat.channel"
@@ -72,6 +84,11 @@ class ImLivechatChannel(models.Model):
         "turns red; 0 never warns.",
     )
 
+    livechat_can_configure = fields.Boolean(
+        compute="_compute_livechat_can_configure",
+        help="Whether the current user may set the groups, audience, routing and capacity.",
+    )
+
     _sql_constraints = [
         (
             "max_sessions_per_operator_positive",
@@ -125,6 +142,12 @@ class ImLivechatChannel(models.Model):
                     )
                 )
 
+    @api.depends_context("uid")
+    def _compute_livechat_can_configure(self):
+        can = self.env.user.has_group("im_livechat.im_livechat_group_manager")
+        for channel in self:
+            channel.livechat_can_configure = can
+
     @api.onchange("audience")
     def _onchange_audience(self):
         if self.audience == "external":
@@ -137,20 +160,108 @@ class ImLivechatChannel(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         channels = super().create(vals_list)
+        # a live chat created with the fields' own defaults (not the context's) is stock's: only
+        # what differs from them needs the right
+        defaults = {
+            name: self._fields[name].default(self) if self._fields[name].default else False
+            for name in ADMIN_FIELDS
+        }
+        channels._livechat_check_admin_fields(dict.fromkeys(channels.ids, defaults))
         channels._staff_group_ids()._grant_livechat_user_group()
         return channels
 
     def write(self, vals):
+        before = self._livechat_admin_values() if set(ADMIN_FIELDS) & vals.keys() else None
+        staffing = {"entry_group_ids", "specialist_group_ids", "supervisor_group_ids", "active"} & vals.keys()
+        # sudo: livechat.group - who operates these live chats, whoever changes them
+        operators_before = self.sudo()._operator_group_ids().member_ids if staffing else None
         res = super().write(vals)
-        if {"entry_group_ids", "specialist_group_ids", "supervisor_group_ids"} & vals.keys():
+        if before is not None:
+            self._livechat_check_admin_fields(before)
+        if staffing:
             self._staff_group_ids()._grant_livechat_user_group()
+            # an operator whose group left the live chat hands its sessions back
+            self.env["discuss.channel"]._livechat_release_sessions_of(operators_before)
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_open_sessions(self):
+        """Deleting a live chat would strand its open sessions: nothing would serve its queues."""
+        # sudo: discuss.channel - counting the live chat's open sessions, whoever deletes it
+        open_sessions = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search_count(
+                [
+                    ("livechat_channel_id", "in", self.ids),
+                    ("livechat_routing_state", "in", ("queued", "assigned")),
+                ]
+            )
+        )
+        if open_sessions:
+            raise UserError(
+                self.env._(
+                    "%(count)s sessions of %(channels)s are waiting or in progress: close them (from "
+                    "the supervision board) before deleting the live chat.",
+                    count=open_sessions,
+                    channels=", ".join(self.mapped("name")),
+                )
+            )
+
+    def _livechat_admin_values(self):
+        """The values of :data:`ADMIN_FIELDS` of each live chat, comparable with
+        :meth:`default_get`'s (ids for relations).
+
+        :return: ``{channel_id: {field: value}}``
+        """
+        # sudo: im_livechat.channel - the comparison reads every group, archived ones included
+        channels = self.sudo().with_context(active_test=False)
+        return {
+            channel.id: {
+                name: channel[name].ids if channel._fields[name].type == "many2many" else channel[name]
+                for name in ADMIN_FIELDS
+            }
+            for channel in channels
+        }
+
+    def _livechat_check_admin_fields(self, before):
+        """Only Live Chat administrators change who reads and answers a live chat's sessions:
+        its groups, audience, routing mode and capacity (stock lets Live Chat users write live
+        chats, for their own fields). Checked on the outcome, so that the web client may send
+        values unchanged.
+
+        :param dict before: ``{channel_id: {field: value}}`` before the change
+        """
+        if self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+            return
+        after = self._livechat_admin_values()
+        for channel in self:
+            old = {name: self._livechat_comparable(value) for name, value in before[channel.id].items()}
+            new = {name: self._livechat_comparable(value) for name, value in after[channel.id].items()}
+            if changed := [name for name in ADMIN_FIELDS if old.get(name) != new[name]]:
+                raise AccessError(
+                    self.env._(
+                        "Only Live Chat administrators may set the groups, audience, routing mode and "
+                        "capacity of a live chat (%(fields)s of %(channel)s). Ask one to change them.",
+                        fields=", ".join(
+                            self._fields[name]._description_string(self.env) for name in changed
+                        ),
+                        channel=channel.name,
+                    )
+                )
+
+    @api.model
+    def _livechat_comparable(self, value):
+        """A field value as :meth:`_livechat_check_admin_fields` compares it."""
+        if isinstance(value, list | tuple):
+            return sorted(value) or False
+        return value or False
 
     @api.depends("entry_group_ids.member_ids.im_status")
     def _compute_available_operator_ids(self):
-        grouped = self.filtered("entry_group_ids")
+        grouped = self.filtered(lambda channel: channel._is_grouped())
         for channel in grouped:
-            channel.available_operator_ids = channel.entry_group_ids.member_ids.filtered(
+            channel.available_operator_ids = channel._entry_group_ids().member_ids.filtered(
                 lambda user: user._is_user_available()
             )
         return super(ImLivechatChannel, self - grouped)._compute_available_operator_ids()
@@ -187,7 +298,7 @@ class ImLivechatChannel(models.Model):
             # the website's get_session never opens an internal live chat: see livechat_start_session
             return False
         if chatbot_script or not self._is_grouped():
-            return super()._get_livechat_discuss_channel_vals(
+            vals = super()._get_livechat_discuss_channel_vals(
                 anonymous_name,
                 previous_operator_id=previous_operator_id,
                 chatbot_script=chatbot_script,
@@ -195,6 +306,15 @@ class ImLivechatChannel(models.Model):
                 country_id=country_id,
                 lang=lang,
             )
+            if vals and chatbot_script and self._is_grouped():
+                # the bot talks first; its "forward to an operator" step hands the session to
+                # the routing (see chatbot.script.step)
+                requester = self.env["res.users"].browse(user_id)
+                vals.update(
+                    livechat_visitor_name=requester.display_name if requester else anonymous_name,
+                    livechat_requester_id=requester.partner_id.id,
+                )
+            return vals
         requester = self.env["res.users"].browse(user_id)
         operator, group = self._livechat_route_new_session(
             previous_operator_id, lang, country_id, exclude_users=requester
@@ -307,7 +427,7 @@ class ImLivechatChannel(models.Model):
     def _livechat_is_requester(self, user):
         """Whether ``user`` may start a session of this internal live chat."""
         self.ensure_one()
-        return self.audience == "internal" and user in self.requester_group_ids.member_ids
+        return self.audience == "internal" and user in self.requester_group_ids.filtered("active").member_ids
 
     # ------------------------------------------------------------
     # Routing
@@ -366,7 +486,7 @@ class ImLivechatChannel(models.Model):
         operator comes as a partner id)."""
         previous_operator = self.env["res.partner"].browse(previous_operator_id).user_ids[:1]
         return self._livechat_route(
-            self.entry_group_ids,
+            self._entry_group_ids(),
             previous_operator=previous_operator,
             lang=lang,
             country_id=country_id,
@@ -403,7 +523,8 @@ class ImLivechatChannel(models.Model):
                 SELECT u.id,
                        (SELECT COUNT(*) FROM discuss_channel c
                          WHERE c.livechat_operator_id = u.partner_id
-                           AND c.livechat_routing_state = 'assigned'),
+                           AND c.livechat_routing_state = 'assigned'
+                           AND c.channel_type = 'livechat'),
                        s.livechat_last_assigned_date,
                        p.lang = %(lang)s OR EXISTS (
                            SELECT 1 FROM res_lang_res_users_settings_rel r
@@ -434,18 +555,30 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         return (
             user.has_group("im_livechat.im_livechat_group_manager")
-            or user in self.supervisor_group_ids.member_ids
+            or user in self._supervisor_group_ids().member_ids
         )
 
     def _is_grouped(self):
-        """Whether this live chat routes to its groups; without entry groups it
+        """Whether this live chat routes to its groups; without (active) entry groups it
         behaves as stock Odoo."""
-        return len(self) == 1 and bool(self.entry_group_ids)
+        return len(self) == 1 and bool(self._entry_group_ids())
+
+    # An archived group has no role anywhere. The relations are read whatever the caller's
+    # context says (an RPC may pass active_test=False), so each role filters its groups here.
+
+    def _entry_group_ids(self):
+        """Active entry groups of the live chats of ``self``."""
+        return self.with_context(active_test=True).entry_group_ids.with_env(self.env)
+
+    def _supervisor_group_ids(self):
+        """Active supervisor groups of the live chats of ``self``."""
+        return self.with_context(active_test=True).supervisor_group_ids.with_env(self.env)
 
     def _operator_group_ids(self):
-        """Groups whose members operate the live chats of ``self``."""
-        return self.entry_group_ids | self.specialist_group_ids
+        """Active groups whose members operate the live chats of ``self``."""
+        channels = self.with_context(active_test=True)
+        return (channels.entry_group_ids | channels.specialist_group_ids).with_env(self.env)
 
     def _staff_group_ids(self):
-        """Groups whose members operate or supervise the live chats of ``self``."""
-        return self._operator_group_ids() | self.supervisor_group_ids
+        """Active groups whose members operate or supervise the live chats of ``self``."""
+        return self._operator_group_ids() | self._supervisor_group_ids()

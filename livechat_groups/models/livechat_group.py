@@ -1,9 +1,14 @@
+import logging
 from collections import defaultdict
+
+import psycopg2
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 
 class LivechatGroup(models.Model):
@@ -57,7 +62,8 @@ class LivechatGroup(models.Model):
         string="Members",
         compute="_compute_member_ids",
         search="_search_member_ids",
-        help="Members added by hand and users of the tied user groups; " "only active internal users count.",
+        help="Members added by hand and users of the tied user groups; only active internal users "
+        "count, and only while the group is active.",
     )
     member_count = fields.Integer(compute="_compute_member_ids", string="Number of Members")
 
@@ -172,7 +178,15 @@ class LivechatGroup(models.Model):
             .sudo()
             ._search(expression.AND([user_domain, [("share", "=", False), ("active", "=", True)]]))
         )
-        domain = ["|", ("user_ids", "in", users), ("system_group_ids.users", "in", users)]
+        # an archived group has no role anywhere, so no members that count: record rules reach
+        # groups through relations that ignore ``active``
+        domain = [
+            "&",
+            ("active", "=", True),
+            "|",
+            ("user_ids", "in", users),
+            ("system_group_ids.users", "in", users),
+        ]
         return ["!", *domain] if negative else domain
 
     @api.depends(
@@ -201,10 +215,42 @@ class LivechatGroup(models.Model):
         return groups
 
     def write(self, vals):
+        membership = {"user_ids", "system_group_ids", "active"} & vals.keys()
+        # sudo: livechat.group, discuss.channel - the groups' members and queues, whoever changes them
+        members_before = self.sudo().member_ids if membership else self.env["res.users"]
+        archived = self.filtered("active") if "active" in vals and not vals["active"] else self.browse()
+        waiting = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search([("livechat_routing_state", "=", "queued"), ("livechat_group_id", "in", archived.ids)])
+        )
         res = super().write(vals)
-        if {"user_ids", "system_group_ids", "active"} & vals.keys():
+        if membership:
             self._grant_livechat_user_group()
+            self.env["discuss.channel"]._livechat_release_sessions_of(members_before)
+        if waiting:
+            archived._livechat_move_queue(waiting)
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sessions(self):
+        """A group that took part in sessions is archived, not deleted: its queue would be
+        stranded, and its history would leave the figures."""
+        # sudo: discuss.channel - counting the group's sessions, whoever deletes it
+        counts = dict(
+            self.env["discuss.channel"]
+            .sudo()
+            ._read_group([("livechat_group_id", "in", self.ids)], ["livechat_group_id"], ["__count"])
+        )
+        if used := self.filtered(lambda group: counts.get(group)):
+            raise UserError(
+                self.env._(
+                    "%(groups)s took part in live chat sessions: archive the group instead of deleting "
+                    "it. Its waiting sessions then go to the entry groups of their live chat, and its "
+                    "history stays in the figures.",
+                    groups=", ".join(used.mapped("name")),
+                )
+            )
 
     # ------------------------------------------------------------
     # Business methods
@@ -250,9 +296,33 @@ class LivechatGroup(models.Model):
     # Queues
     # ------------------------------------------------------------
 
+    def _livechat_move_queue(self, sessions):
+        """These groups were archived: their waiting ``sessions`` go to the entry groups of their
+        live chats (an operator, or the first entry group's queue), first in line as they were.
+        A live chat left without an entry group cannot take them: the archiving is refused."""
+        for session in sessions:
+            channel = session.livechat_channel_id
+            if not channel._entry_group_ids():
+                raise UserError(
+                    self.env._(
+                        "%(group)s is the last entry group of %(channel)s, where sessions are waiting: "
+                        "give the live chat another entry group first, then archive this one.",
+                        group=session.livechat_group_id.name,
+                        channel=channel.name,
+                    )
+                )
+            queued_date = session.livechat_queued_date
+            user, group = session._livechat_route_session()
+            session._livechat_hand_over("requeue", group, user)
+            if not user:
+                # the time already waited counts in the new queue
+                session.livechat_queued_date = queued_date
+        self.env["discuss.channel"]._livechat_refresh_queue_notices(sessions.livechat_group_id)
+
     def _livechat_dispatch_queue(self, skip=None):
         """Give the waiting sessions of these groups, oldest first, to members who can take
-        them now. Live chats in manual routing mode keep their queue for supervisors.
+        them now. Live chats in manual routing mode keep their queue for supervisors. A session
+        that cannot be served is left waiting and never stops the others.
 
         :param skip: ``discuss.channel`` sessions not to serve now (one its operator just left)
         """
@@ -262,6 +332,7 @@ class LivechatGroup(models.Model):
             .sudo()
             .search(
                 [
+                    ("channel_type", "=", "livechat"),
                     ("livechat_routing_state", "=", "queued"),
                     ("livechat_group_id", "in", self.ids),
                     ("livechat_channel_id.routing_mode", "=", "auto"),
@@ -278,16 +349,43 @@ class LivechatGroup(models.Model):
             groups = session._livechat_queue_groups()
             if not groups - full:
                 continue
-            user, group = session.livechat_channel_id._livechat_route(
-                groups, country_id=session.country_id.id
-            )
-            if user:
-                session._livechat_hand_over("route", group, user)
-                served = True
-            else:
+            outcome = self._livechat_serve(session, groups)
+            served |= bool(outcome)
+            if outcome is False and not session._livechat_requester_user():
+                # nobody could take it; a requester's own session says nothing about the others
                 full |= groups
         if served:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(self)
+
+    @api.model
+    def _livechat_serve(self, session, groups):
+        """Route one waiting ``session`` to ``groups``, in a savepoint of its own: when it
+        fails, nothing of it is written, the failure is logged, and the caller goes on.
+
+        :return: whether an operator got the session; ``None`` when it failed
+        """
+        cr = self.env.cr
+        self.env.flush_all()
+        # a rollback must not drop the notifications of the sessions served before this one
+        bus_values = cr.precommit.data.get("bus.bus.values")
+        sent_before = len(bus_values) if bus_values is not None else 0
+        try:
+            with cr.savepoint(flush=False):
+                user, group = session._livechat_route_session(groups)
+                if user:
+                    session._livechat_hand_over("route", group, user)
+                self.env.flush_all()
+                return bool(user)
+        except psycopg2.OperationalError:
+            raise  # a concurrent update: the whole request is retried
+        except Exception:
+            _logger.exception("Live chat session %s could not be served; it stays in its queue.", session.id)
+            self.env.transaction.clear()
+            if bus_values is not None:
+                del bus_values[sent_before:]
+            elif "bus.bus.values" in cr.precommit.data:
+                cr.precommit.data["bus.bus.values"].clear()
+            return None
 
     @api.model
     def _livechat_dispatch_queues_of(self, users, skip=None):
@@ -303,6 +401,7 @@ class LivechatGroup(models.Model):
     def _cron_livechat_dispatch_queues(self):
         """Serve every queue: operators who came online since take the oldest sessions."""
         waiting = self.env["discuss.channel"]._read_group(
-            [("livechat_routing_state", "=", "queued")], ["livechat_group_id"]
+            [("channel_type", "=", "livechat"), ("livechat_routing_state", "=", "queued")],
+            ["livechat_group_id"],
         )
         self.browse([group.id for (group,) in waiting])._livechat_dispatch_queue()

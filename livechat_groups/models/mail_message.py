@@ -1,4 +1,5 @@
 from odoo import api, models
+from odoo.exceptions import AccessError
 
 
 class MailMessage(models.Model):
@@ -13,8 +14,11 @@ class MailMessage(models.Model):
         return super()._search(domain, offset, limit, order)
 
     def _get_forbidden_access(self, operation):
-        """Nor may they read such a note by its id."""
+        """Nor may they read such a note by its id; and nobody writes a message into a session
+        they are not in (see ``discuss.channel._livechat_check_answer_access``)."""
         forbidden = super()._get_forbidden_access(operation)
+        if operation == "create" and not self.env.is_superuser():
+            return forbidden | self._livechat_unanswerable()
         if operation != "read" or self.env.is_superuser() or not self.env.user._is_internal():
             return forbidden
         # sudo: mail.message - which of these are notes of live chat sessions, from the cache
@@ -34,6 +38,36 @@ class MailMessage(models.Model):
             .ids
         )
         return forbidden | notes.filtered(lambda message: message.res_id in requested).with_env(self.env)
+
+    def _livechat_unanswerable(self):
+        """The messages of ``self`` written into a grouped session that the user is not in."""
+        # sudo: mail.message - which session each message is written into
+        session_ids = {message.res_id for message in self.sudo() if message.model == "discuss.channel"}
+        refused = self.browse()
+        # sudo: discuss.channel - membership decides, whoever asks
+        for session in self.env["discuss.channel"].sudo().browse(session_ids).exists():
+            try:
+                session.with_env(self.env)._livechat_check_answer_access()
+            except AccessError:
+                refused |= self.filtered(lambda message, sid=session.id: message.sudo().res_id == sid)
+        return refused
+
+    def _extras_to_store(self, store, format_reply):
+        """A reply that the visitor (or the employee who asked) reads never carries the
+        internal note it answers: Discuss sends the replied-to message along, read as superuser."""
+        # sudo: mail.message - whether a reply answers a note is read whoever asks
+        quoting = self.sudo().filtered(
+            lambda message: message.parent_id
+            and message.parent_id._livechat_is_staff_note()
+            and not message._livechat_is_staff_note()
+        )
+        quoting = self.browse(quoting.ids)
+        if format_reply and quoting:
+            super(MailMessage, quoting)._extras_to_store(store, format_reply=False)
+            for message in quoting:
+                store.add(message, {"parentMessage": False})
+            return super(MailMessage, self - quoting)._extras_to_store(store, format_reply=format_reply)
+        return super()._extras_to_store(store, format_reply=format_reply)
 
     def _bus_send(self, notification_type, message, /, *, subchannel=None):
         """The updates of a live chat session's internal note (edit, reaction, pin...) go to

@@ -5,8 +5,11 @@ class ResGroups(models.Model):
     _inherit = "res.groups"
 
     def write(self, vals):
+        before = self.sudo().users if "users" in vals else self.env["res.users"]
         res = super().write(vals)
         if "users" in vals:
-            # Users who joined a user group tied to a live chat group become its members.
+            # Users who joined a user group tied to a live chat group become its members; those
+            # who left it may no longer hold its sessions.
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self.users)
+            self.env["discuss.channel"]._livechat_release_sessions_of(before - self.sudo().users)
         return res

@@ -14,4 +14,6 @@ class ResUsers(models.Model):
         res = super().write(vals)
         if "groups_id" in vals or "active" in vals:
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self)
+            # an archived user, or one who left the operator groups, hands their sessions back
+            self.env["discuss.channel"]._livechat_release_sessions_of(self)
         return res

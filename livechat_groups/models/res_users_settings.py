@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.fields import NO_ACCESS
 
 # the routing's own records, not settings of the web client
 ROUTING_RECORDS = ("livechat_last_assigned_date", "livechat_last_request_date")
@@ -9,6 +10,7 @@ class ResUsersSettings(models.Model):
 
     livechat_last_assigned_date = fields.Datetime(
         string="Last Live Chat Assignment",
+        groups=NO_ACCESS,  # the routing writes it (as superuser); users may not, even their own
         help="When the routing last gave this operator a session: among equally busy operators, "
         "the one who waited longest gets the next session. Writing it also serializes two "
         "requests that would give the same operator a session at once.",
@@ -16,6 +18,7 @@ class ResUsersSettings(models.Model):
 
     livechat_last_request_date = fields.Datetime(
         string="Last Internal Live Chat Request",
+        groups=NO_ACCESS,
         help="When this user last asked an internal live chat from Discuss. Writing it also "
         "serializes two requests of the same user, so that a double click opens one session.",
     )

@@ -1,6 +1,7 @@
 from . import (
     test_demo_data,
     test_forward,
+    test_hardening,
     test_i18n,
     test_im_livechat_channel,
     test_internal_livechat,

@@ -1,7 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo import Command
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -53,8 +53,14 @@ class TestLivechatChannelGroups(LivechatGroupsCase):
             self.external_livechat.max_sessions_per_operator = -1
             self.external_livechat.flush_recordset()
 
-    def test_livechat_user_configures_groups_of_a_livechat(self):
-        """Live Chat users may edit live chats (stock right); choosing groups is part of it."""
-        channel = self.external_livechat.with_user(self.livechat_user)
-        channel.supervisor_group_ids = [Command.link(self.group_int_supervisors.id)]
+    def test_only_administrators_choose_the_groups_of_a_livechat(self):
+        """Live Chat users may edit live chats (stock right), but not who reads their sessions."""
+        with self.assertRefused(AccessError, "Only Live Chat administrators may set the groups"):
+            self.external_livechat.with_user(self.livechat_user).supervisor_group_ids = [
+                Command.link(self.group_int_supervisors.id)
+            ]
+        self.assertNotIn(self.group_int_supervisors, self.external_livechat.supervisor_group_ids)
+        self.external_livechat.with_user(self.admin).supervisor_group_ids = [
+            Command.link(self.group_int_supervisors.id)
+        ]
         self.assertIn(self.group_int_supervisors, self.external_livechat.supervisor_group_ids)

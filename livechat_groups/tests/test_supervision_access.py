@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -14,24 +15,45 @@ class TestSupervisionAccess(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     nobody else sees more than stock Odoo shows them."""
 
     MATRIX = {
-        # role:                    read a session, read the queue, assign, forward, read the history, read groups
-        "administrator": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-        "supervisor": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED),
-        "other supervisor": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED),
-        "operator of the group": (ALLOWED, ALLOWED, REFUSED, ALLOWED, ALLOWED, ALLOWED),
-        "operator of another group": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED),
-        "employee": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
-        "portal": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
-        "public": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+        # role: read a session, read the queue, assign, forward, read the history, read groups, write groups
+        "administrator": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED),
+        "supervisor": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, REFUSED),
+        "requester who supervises": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, REFUSED, ALLOWED, REFUSED),
+        "archived supervisor": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED, REFUSED),
+        "other supervisor": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED, REFUSED),
+        "operator of the group": (ALLOWED, ALLOWED, REFUSED, ALLOWED, ALLOWED, ALLOWED, REFUSED),
+        "operator of another group": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED, REFUSED),
+        "employee": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+        "portal": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+        "public": (REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     }
-    ACTIONS = ("read a session", "read the queue", "assign", "forward", "read the history", "read groups")
+    ACTIONS = (
+        "read a session",
+        "read the queue",
+        "assign",
+        "forward",
+        "read the history",
+        "read groups",
+        "write groups",
+    )
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # the held session was asked by a supervisor of its live chat, logged in on the website
+        cls.asking_supervisor = cls._user("asking_supervisor", name="Ada Asking")
+        cls.group_ext_supervisors.user_ids |= cls.asking_supervisor
+        cls.former_supervisor = cls._user("former_supervisor", name="Fred Former")
+        former = cls.env["livechat.group"].create(
+            {"name": "Former Supervisors", "user_ids": [Command.set(cls.former_supervisor.ids)]}
+        )
+        cls.external_livechat.supervisor_group_ids |= former
+        former.active = False
         cls.roles = {
             "administrator": cls.admin,
             "supervisor": cls.ext_supervisor,
+            "requester who supervises": cls.asking_supervisor,
+            "archived supervisor": cls.former_supervisor,
             "other supervisor": cls.int_supervisor,
             "operator of the group": cls.support_1,
             "operator of another group": cls.sales_1,
@@ -47,6 +69,7 @@ class TestSupervisionAccess(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.held = self._get_session(self.external_livechat, "Ann")
         self._offline(self.support_1)
         self.waiting = self._get_session(self.external_livechat, "Bob")
+        self.held.livechat_requester_id = self.asking_supervisor.partner_id
         self.assertEqual(self.held.livechat_operator_id, self.support_1.partner_id)
         self.assertEqual(self.waiting.livechat_routing_state, "queued")
         self.assertEqual(self.waiting.livechat_group_id, self.group_support)
@@ -91,6 +114,12 @@ class TestSupervisionAccess(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         groups = self.env["livechat.group"].with_user(user).search([("id", "in", self.scenario_groups.ids)])
         groups.read(["name", "member_ids"])
         return bool(groups)
+
+    def _write_groups(self, user):
+        self.external_livechat.with_user(user).write(
+            {"supervisor_group_ids": [Command.link(self.group_support.id)], "routing_mode": "manual"}
+        )
+        return True
 
     def _state(self):
         self.env.invalidate_all()
