@@ -74,14 +74,22 @@ set -e
 dropdb --if-exists "$races_db" || true
 read -r two_passed two_failed < <(counts "checks" "$ROOT/var/two_servers.log")
 
-echo "tests: $((passed + checks_passed + two_passed + setup_passed)) passed, \
-$((failed + errors + checks_failed + two_failed + setup_failed)) failed, $skipped skipped"
+# The wheel: built with whool, installed in a new virtualenv, installed by Odoo from there.
+log "wheel checks: build, install with pip, install in Odoo from site-packages"
+set +e
+WHEEL_DB="${WHEEL_DB:-${DB}_wheel}" bash "$ROOT/scripts/wheel_check.sh" 2>&1 | tee "$ROOT/var/wheel_check.log"
+set -e
+read -r wheel_passed wheel_failed < <(counts "wheel checks" "$ROOT/var/wheel_check.log")
+
+echo "tests: $((passed + checks_passed + two_passed + wheel_passed + setup_passed)) passed, \
+$((failed + errors + checks_failed + two_failed + wheel_failed + setup_failed)) failed, $skipped skipped"
 [ "$total" -gt 0 ] || die "no test ran"
 [ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
 [ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
 [ "$checks_failed" -eq 0 ] || die "$checks_failed concurrency check(s) failed: see var/concurrency.log"
 [ "$two_failed" -eq 0 ] || die "$two_failed two-server check(s) failed: see var/two_servers.log"
+[ "$wheel_failed" -eq 0 ] || die "$wheel_failed wheel check(s) failed: see var/wheel_check.log"
 [ "$setup_failed" -eq 0 ] || die "$setup_failed set-up check(s) failed: see var/setup_check.log"
 [ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
-log "all $passed tests, $checks_passed concurrency checks, $two_passed two-server checks \
-and $setup_passed set-up checks passed"
+log "all $passed tests, $checks_passed concurrency checks, $two_passed two-server checks, \
+$wheel_passed wheel checks and $setup_passed set-up checks passed"
