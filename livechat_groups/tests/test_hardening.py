@@ -7,7 +7,7 @@ from odoo.tests import tagged
 
 from odoo.addons.livechat_groups.models.discuss_channel import DiscussChannel
 
-from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
+from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin, LivechatGroupsTourCase
 
 
 @tagged("post_install", "-at_install")
@@ -739,3 +739,15 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         waiting.with_user(self.admin).action_livechat_close()
         self.external_livechat.with_user(self.admin).unlink()
         self.assertFalse(self.external_livechat.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestHardeningTour(LivechatGroupsTourCase):
+    """The live chat form tells Live Chat users who changes its groups, and lets them change nothing."""
+
+    def test_operator_reads_the_settings_administrator_changes_them(self):
+        url = f"/odoo/action-im_livechat.im_livechat_channel_action/{self.external_livechat.id}"
+        self.start_tour(url, "livechat_groups_settings_read_only", login=self.support_1.login)
+        self.assertEqual(self.external_livechat.routing_mode, "auto")
+        self.start_tour(url, "livechat_groups_settings_editable", login=self.admin.login)
+        self.assertEqual(self.external_livechat.routing_mode, "manual")
