@@ -67,18 +67,22 @@ checks_failed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$che
 
 # The same races sent to two servers on one database, and the bus from one to the other.
 log "two-server checks: two multi-worker servers on one database"
+started=$SECONDS
 set +e
 CONCURRENCY_TEMPLATE_DB="$races_db" "$PY" "$ROOT/scripts/two_servers_check.py" 2>&1 \
     | grep -v "security risk" | tee "$ROOT/var/two_servers.log"
 set -e
 dropdb --if-exists "$races_db" || true
+log "two-server checks: $((SECONDS - started)) s"
 read -r two_passed two_failed < <(counts "checks" "$ROOT/var/two_servers.log")
 
 # The wheel: built with whool, installed in a new virtualenv, installed by Odoo from there.
 log "wheel checks: build, install with pip, install in Odoo from site-packages"
+started=$SECONDS
 set +e
 WHEEL_DB="${WHEEL_DB:-${DB}_wheel}" bash "$ROOT/scripts/wheel_check.sh" 2>&1 | tee "$ROOT/var/wheel_check.log"
 set -e
+log "wheel checks: $((SECONDS - started)) s"
 read -r wheel_passed wheel_failed < <(counts "wheel checks" "$ROOT/var/wheel_check.log")
 
 echo "tests: $((passed + checks_passed + two_passed + wheel_passed + setup_passed)) passed, \
