@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run test pytest lint format pot bench clean
+.PHONY: help setup run standin test pytest lint format pot bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -13,6 +13,9 @@ setup:  ## Virtualenv, Python packages, PostgreSQL and its role, Chromium
 
 run:  ## Set up, create the demo database if needed, serve Odoo on http://localhost:8069
 	bash scripts/run.sh
+
+standin:  ## Play a WhatsApp customer of the demo (beside `make run`): type a line, Odoo answers
+	python3 scripts/messenger_standin.py $(ARGS)
 
 test:  ## Set up, then run every test (tours included) on a fresh database
 	bash scripts/test.sh
@@ -29,7 +32,7 @@ format:  ## Format the Python code with ruff
 pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 	bash scripts/pot.sh
 
-bench:  ## Routing benchmark: stock against grouped live chats, 50/500/2000 operators (a table)
+bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), then the webhook intake
 	bash scripts/bench.sh $(ARGS)
 
 clean:  ## Drop the databases and the test log (the virtualenv stays)

@@ -14,12 +14,17 @@ several workers on loopback, and checks two races:
    hop, and the session ends with the operator of the last hop.
 4. An employee starts the internal live chat twice at once (a double click) while nobody can
    answer: one session only, which both calls return.
+5. The same WhatsApp webhook delivered to two workers at once: one message; and two new
+   messages of one new customer at once: one session, one contact.
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
 scripts/two_servers_check.py runs the same races through two servers on one database.
 """
 
+import hashlib
+import hmac
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +47,7 @@ OPERATORS = 5
 CAPACITY = 2  # per operator: 10 in all
 VISITORS = 30
 TAKERS = 5
+APP_SECRET = "race-secret"
 
 SETUP = f"""
 from odoo import Command
@@ -70,6 +76,11 @@ internal = env["im_livechat.channel"].create({{
     "name": "Race Internal Live Chat", "user_ids": [Command.clear()], "audience": "internal",
     "requester_group_ids": [Command.create({{"name": "Askers", "user_ids": [Command.set(asker.ids)]}})],
     "entry_group_ids": [Command.create({{"name": "Helpers", "user_ids": [Command.set(helper.ids)]}})],
+}})
+env["livechat.messenger"].create({{
+    "name": "Race WhatsApp", "livechat_channel_id": livechat.id, "app_secret": "{APP_SECRET}",
+    "access_token": "race", "phone_number_id": "1", "webhook_token": "race-whatsapp",
+    "api_base_url": "http://127.0.0.1:9/v21.0",
 }})
 env["ir.config_parameter"].set_param(
     "livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}},{{internal.id}}"
@@ -108,6 +119,30 @@ def jsonrpc(session, base, route, params):
     )
     response.raise_for_status()
     return response.json()
+
+
+def whatsapp_webhook(base, wa_id, wamid, text):
+    """Post one customer's message as Meta does, signed; return the HTTP status."""
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "race", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
+                "contacts": [{"profile": {"name": f"Racer customer {wa_id}"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())),
+                              "type": "text", "text": {"body": text}}],
+            }}]}],
+        }
+    ).encode()  # fmt: skip
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = requests.post(
+        f"{base}/livechat_groups/messenger/race-whatsapp",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+        timeout=120,
+    )
+    return response.status_code
 
 
 def at_once(count, fn):
@@ -338,6 +373,42 @@ def run_races(db, bases):
             "a double click opens one internal session",
             opened == "1" and len(set(asked)) == 1 and all(isinstance(a, int) for a in asked),
             f"sessions {opened}, answers {asked}",
+        )
+    )
+
+    # 5. one webhook delivered twice at once; two messages of a new customer at once
+    statuses = at_once(2, lambda i: whatsapp_webhook(base(i), "15550001111", "wamid.race.same", "same body"))
+    copies = sql(
+        db,
+        "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+        " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550001111'"
+        " and m.message_type = 'comment'",
+    )
+    results.append(
+        (
+            "the same webhook on two workers at once: one message",
+            statuses == [200, 200] and copies == "1",
+            f"answers {statuses}, messages {copies}",
+        )
+    )
+    statuses = at_once(
+        2, lambda i: whatsapp_webhook(base(i), "15550002222", f"wamid.race.new{i}", f"message {i}")
+    )
+    sessions = sql(
+        db, "select count(*) from discuss_channel where livechat_messenger_chat_id = '15550002222'"
+    )
+    contacts = sql(db, "select count(*) from res_partner where name = 'Racer customer 15550002222'")
+    messages = sql(
+        db,
+        "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+        " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550002222'"
+        " and m.message_type = 'comment'",
+    )
+    results.append(
+        (
+            "two messages of a new customer at once: one session, one contact, both messages",
+            statuses == [200, 200] and (sessions, contacts, messages) == ("1", "1", "2"),
+            f"answers {statuses}, sessions {sessions}, contacts {contacts}, messages {messages}",
         )
     )
     return results, elapsed

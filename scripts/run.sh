@@ -14,5 +14,6 @@ else
     log "reusing database $DB (drop it with: dropdb $DB)"
 fi
 log "serving Odoo on http://localhost:$HTTP_PORT (login admin / admin); Ctrl+C stops it"
+log "to play the demo's WhatsApp customer, run in another terminal: make standin"
 exec "$PY" "$ODOO_BIN" --addons-path="$ADDONS_PATH" -d "$DB" --db-filter="^$DB\$" \
     --http-port="$HTTP_PORT" "$@"

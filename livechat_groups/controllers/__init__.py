@@ -1,1 +1,1 @@
-from . import main, thread
+from . import main, messenger, thread

@@ -8,7 +8,8 @@ class ChatbotScriptStep(models.Model):
         """In a grouped live chat, the bot hands the session over like every other start: to
         the operator the routing chooses (stock then adds them and tells the visitor), or to
         the first entry group's queue when nobody can take it (stock's script goes on, as when
-        nobody is available)."""
+        nobody is available). A session the routing already has (the visitor restarted a bot
+        while waiting, or after the close) gets nobody from this step: see ``_get_operator``."""
         # sudo: discuss.channel, im_livechat.channel - the visitor's bot asks the routing
         session = discuss_channel.sudo()
         if not session.livechat_channel_id._is_grouped() or session.livechat_routing_state:

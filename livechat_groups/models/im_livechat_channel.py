@@ -182,6 +182,22 @@ class ImLivechatChannel(models.Model):
             self._staff_group_ids()._grant_livechat_user_group()
             # an operator whose group left the live chat hands its sessions back
             self.env["discuss.channel"]._livechat_release_sessions_of(operators_before)
+            # and the queue of that group goes to the entry groups, as when it is archived
+            # sudo: discuss.channel - the queues move for everyone who waits in them
+            stranded = (
+                self.env["discuss.channel"]
+                .sudo()
+                .search(
+                    [
+                        ("channel_type", "=", "livechat"),
+                        ("livechat_routing_state", "=", "queued"),
+                        ("livechat_channel_id", "in", self.ids),
+                    ]
+                )
+                .filtered(lambda s: s.livechat_group_id not in s.livechat_channel_id._operator_group_ids())
+            )
+            if stranded:
+                self.env["livechat.group"]._livechat_move_queue(stranded)
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -352,8 +368,10 @@ class ImLivechatChannel(models.Model):
             return super()._get_operator(
                 previous_operator_id=previous_operator_id, lang=lang, country_id=country_id
             )
-        # e.g. a chatbot's "forward to an operator" step
-        return self._livechat_route_new_session(previous_operator_id, lang, country_id)[0]
+        # A grouped live chat hands a session over through its routing only (the new session's
+        # values, chatbot.script.step), never by a bare pick here: stock's bot step reaches this
+        # when a visitor restarts a bot in a session already routed, waiting or closed.
+        return self.env["res.users"]
 
     # ------------------------------------------------------------
     # Internal live chats

@@ -52,6 +52,15 @@ class MailMessage(models.Model):
                 refused |= self.filtered(lambda message, sid=session.id: message.sudo().res_id == sid)
         return refused
 
+    @api.model
+    def _get_with_access(self, message_id, operation, **kwargs):
+        """Discuss's routes that write on a message (react, edit, delete an attachment) fall
+        back on reading its thread: a session one may only read is no place to write either."""
+        message = super()._get_with_access(message_id, operation, **kwargs)
+        if message and operation != "read" and not self.env.su and message._livechat_unanswerable():
+            return self.browse()
+        return message
+
     def _extras_to_store(self, store, format_reply):
         """A reply that the visitor (or the employee who asked) reads never carries the
         internal note it answers: Discuss sends the replied-to message along, read as superuser."""

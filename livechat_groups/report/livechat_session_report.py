@@ -35,6 +35,12 @@ class LivechatSessionReport(models.Model):
         help="The group that holds the session now, or held it last.",
     )
     operator_id = fields.Many2one(comodel_name="res.users", readonly=True)
+    medium = fields.Selection(
+        selection=[("website", "Website"), ("whatsapp", "WhatsApp"), ("telegram", "Telegram")],
+        string="Channel",
+        readonly=True,
+        help="Where the customer wrote from.",
+    )
     state = fields.Selection(
         selection=[("queued", "Waiting"), ("assigned", "In Progress"), ("closed", "Closed")],
         string="Routing State",
@@ -92,6 +98,7 @@ class LivechatSessionReport(models.Model):
                            c.livechat_group_id AS final_group_id,
                            c.livechat_operator_user_id AS operator_id,
                            c.livechat_routing_state AS state,
+                           c.livechat_medium AS medium,
                            -- never below 0: the session and its first hop may be written in two
                            -- transactions whose clocks started in the other order (empty stays empty)
                            EXTRACT(EPOCH FROM hop.first_assigned - LEAST(c.create_date, hop.first_assigned)) / 60

@@ -1,4 +1,5 @@
 from . import (
+    test_attack,
     test_demo_data,
     test_forward,
     test_hardening,
@@ -6,6 +7,12 @@ from . import (
     test_internal_livechat,
     test_livechat_group,
     test_livechat_group_access,
+    test_messenger_access,
+    test_messenger_demo,
+    test_messenger_protocol,
+    test_messenger_telegram,
+    test_messenger_tour,
+    test_messenger_whatsapp,
     test_notification,
     test_routing,
     test_session_report,

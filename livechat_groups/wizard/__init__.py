@@ -1,1 +1,1 @@
-from . import livechat_session_assign, livechat_session_forward
+from . import livechat_messenger_template_send, livechat_session_assign, livechat_session_forward

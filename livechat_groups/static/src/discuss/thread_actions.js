@@ -35,3 +35,33 @@ threadActionsRegistry.add("livechat-groups-forward", {
     },
     sequence: 35,
 });
+
+threadActionsRegistry.add("livechat-groups-messenger-template", {
+    /** Past WhatsApp's 24-hour window, only an approved template reaches the customer. */
+    condition(component) {
+        const thread = component.thread;
+        return (
+            thread?.model === "discuss.channel" &&
+            thread.livechatMedium === "whatsapp" &&
+            thread.livechat_active &&
+            thread.operator?.eq(component.store.self) &&
+            (!component.props.chatWindow || component.props.chatWindow.isOpen)
+        );
+    },
+    icon: "fa fa-fw fa-whatsapp",
+    iconLarge: "fa fa-fw fa-lg fa-whatsapp",
+    name: _t("Send a WhatsApp template"),
+    open(component) {
+        const thread = component.thread;
+        component.env.services.action.doAction("livechat_groups.livechat_messenger_template_send_action", {
+            additionalContext: { active_id: thread.id, default_session_id: thread.id },
+            // the template is in the conversation at once, even before the bus brings it
+            onClose: async () => {
+                const fetched = await thread.fetchMessages({ after: thread.newestPersistentMessage?.id });
+                const known = new Set(thread.messages.map((message) => message.id));
+                thread.messages.push(...fetched.filter((message) => !known.has(message.id)));
+            },
+        });
+    },
+    sequence: 36,
+});

@@ -1,0 +1,58 @@
+import json
+import logging
+
+from odoo import http
+from odoo.http import request
+
+from ..messengers import whatsapp
+
+_logger = logging.getLogger(__name__)
+
+
+class LivechatMessengerController(http.Controller):
+    """The webhook of the messengers: the raw request to the provider's check, then what it
+    carries to the account. Fail closed: a request that does not prove it comes from the
+    provider is refused before anything is read or written."""
+
+    @http.route(
+        "/livechat_groups/messenger/<string:token>",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def livechat_messenger_webhook(self, token, **params):
+        messenger = self._livechat_messenger(token)
+        if not messenger:
+            return request.make_response("Unknown messenger", status=404)
+        if request.httprequest.method == "GET":
+            # sudo: livechat.messenger - the verify token checks Meta's subscription request
+            challenge = (
+                whatsapp.check_handshake(params, messenger.sudo().verify_token)
+                if messenger.provider == "whatsapp"
+                else None
+            )
+            if challenge is None:
+                return request.make_response("Forbidden", status=403)
+            return request.make_response(challenge, headers=[("Content-Type", "text/plain")])
+        raw_body = request.httprequest.get_data()
+        if not messenger._messenger_check_request(raw_body, request.httprequest.headers):
+            _logger.warning("livechat messenger %s: webhook refused, bad signature", messenger.id)
+            return request.make_response("Forbidden", status=403)
+        try:
+            messages, statuses = messenger._messenger_protocol().parse_webhook(json.loads(raw_body))
+        except (ValueError, KeyError, TypeError) as error:
+            _logger.warning("livechat messenger %s: malformed webhook (%s)", messenger.id, error)
+            return request.make_response("Malformed", status=400)
+        messenger._messenger_receive(messages, statuses)
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+
+    def _livechat_messenger(self, token):
+        # sudo: livechat.messenger - the provider is not a user: the unguessable token in the URL
+        # names the account, and its signature proves the request
+        return (
+            request.env["livechat.messenger"]
+            .sudo()
+            .search([("webhook_token", "=", token), ("active", "=", True)], limit=1)
+        )

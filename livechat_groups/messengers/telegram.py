@@ -1,0 +1,147 @@
+"""Telegram Bot API: the subset a live chat needs.
+
+Webhook: ``setWebhook(url, secret_token)``, after which every POST carries the secret in
+``X-Telegram-Bot-Api-Secret-Token`` (no HMAC). Each update has an ``update_id`` that identifies
+repeats. Sending: ``POST /bot<token>/sendMessage`` and ``sendDocument``; files in with
+``getFile``. Telegram gives no phone number and no delivery receipts.
+"""
+
+import hmac
+
+from .common import InboundMedia, InboundMessage, MessengerError, http_call, read_limited, utc_from_timestamp
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def verify_signature(raw_body, headers, webhook_secret):
+    """Whether the request carries our secret token; fails closed when either is missing."""
+    header = headers.get(SECRET_HEADER) or ""
+    if not webhook_secret or not header:
+        return False
+    return hmac.compare_digest(header.encode(), webhook_secret.encode())
+
+
+def parse_webhook(payload):
+    """The message of one update (Telegram posts one update per request).
+
+    :raise ValueError: when the payload is not an update
+    :return: ``(list of InboundMessage, [])``: edits, channel posts and the like give no message
+    """
+    if not isinstance(payload, dict) or "update_id" not in payload:
+        raise ValueError("not a Telegram update")
+    message = payload.get("message")
+    if not message or (message.get("chat") or {}).get("type", "private") != "private":
+        return [], []
+    sender = message.get("from") or {}
+    name = " ".join(filter(None, (sender.get("first_name"), sender.get("last_name"))))
+    media = []
+    if photos := message.get("photo"):
+        largest = photos[-1]  # Telegram lists the sizes of a photo from the smallest
+        media.append(
+            InboundMedia(
+                ref=largest["file_id"],
+                kind="image",
+                mimetype="image/jpeg",
+                size=largest.get("file_size") or 0,
+            )
+        )
+    for key, kind in (("document", "document"), ("voice", "audio"), ("audio", "audio"), ("video", "video")):
+        if part := message.get(key):
+            media.append(
+                InboundMedia(
+                    ref=part["file_id"],
+                    kind=kind,
+                    mimetype=part.get("mime_type") or "",
+                    filename=part.get("file_name") or "",
+                    size=part.get("file_size") or 0,
+                )
+            )
+    contact = message.get("contact") or {}
+    text = message.get("text") or message.get("caption") or ""
+    if contact and not text:
+        text = " ".join(filter(None, (contact.get("first_name"), contact.get("phone_number"))))
+    return [
+        InboundMessage(
+            external_id=str(payload["update_id"]),
+            chat_id=str(message["chat"]["id"]),
+            name=name or sender.get("username") or "",
+            date=utc_from_timestamp(message["date"]),
+            text=text.strip(),
+            # a user who shares their own contact gives their number
+            phone=contact.get("phone_number") or "" if contact.get("user_id") == sender.get("id") else "",
+            media=media,
+        )
+    ], []
+
+
+def map_error(status_code, body):
+    """The :class:`MessengerError` for a refused Bot API call (``{"ok": false, "error_code",
+    "description"}``)."""
+    body = body if isinstance(body, dict) else {}
+    code = body.get("error_code") or status_code
+    detail = body.get("description") or f"HTTP {status_code}"
+    if code == 429 or code >= 500:
+        return MessengerError("unreachable", detail, code, transient=True)
+    if code == 401:
+        return MessengerError("unauthorized", detail, code)
+    if code == 403 or "chat not found" in detail:
+        return MessengerError("unknown_recipient", detail, code)
+    return MessengerError("rejected", detail, code)
+
+
+class TelegramApi:
+    """The calls we make to the Bot API for one bot."""
+
+    def __init__(self, base_url, token, timeout=10):
+        self.base_url = (base_url or DEFAULT_API_BASE_URL).rstrip("/")
+        self.token = token or ""
+        self.timeout = timeout
+
+    def _call(self, method, **kwargs):
+        response = http_call("POST", f"{self.base_url}/bot{self.token}/{method}", self.timeout, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400 or not (body or {}).get("ok"):
+            raise map_error(response.status_code, body)
+        return body["result"]
+
+    def check(self):
+        """Test connection: the bot's own user."""
+        return self._call("getMe")
+
+    def send_text(self, chat_id, text):
+        """Send a text; return the message id Telegram gave it."""
+        return str(self._call("sendMessage", json={"chat_id": chat_id, "text": text})["message_id"])
+
+    def send_file(self, chat_id, content, mimetype, filename, caption=""):
+        """Send a file (a photo when it is one); return its message id."""
+        method, field = (
+            ("sendPhoto", "photo")
+            if mimetype in ("image/jpeg", "image/png")
+            else ("sendDocument", "document")
+        )
+        data = {"chat_id": chat_id}
+        if caption:
+            data["caption"] = caption
+        result = self._call(method, data=data, files={field: (filename, content, mimetype)})
+        return str(result["message_id"])
+
+    def set_webhook(self, url, secret):
+        return self._call("setWebhook", json={"url": url, "secret_token": secret})
+
+    def download_file(self, file_id, max_size):
+        """``getFile``, then the file itself.
+
+        :return: ``(bytes, mimetype)`` (Telegram gives no type: the caller knows it)
+        """
+        info = self._call("getFile", json={"file_id": file_id})
+        if int(info.get("file_size") or 0) > max_size:
+            raise MessengerError("too_large", f"{info['file_size']} bytes")
+        url = f"{self.base_url}/file/bot{self.token}/{info['file_path']}"
+        response = http_call("GET", url, self.timeout, stream=True)
+        if response.status_code >= 400:
+            raise map_error(response.status_code, None)
+        return read_limited(response, max_size), ""

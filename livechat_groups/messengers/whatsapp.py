@@ -1,0 +1,280 @@
+"""WhatsApp Business Cloud API (Meta Graph API): the subset a live chat needs.
+
+Webhook: a GET handshake, then signed POSTs (``X-Hub-Signature-256``: HMAC-SHA256 of the raw
+body with the app secret) carrying messages and delivery statuses. Sending: ``POST
+/{phone-number-id}/messages`` with a Bearer token; media by id (uploaded first, downloaded in
+two steps).
+"""
+
+import hashlib
+import hmac
+
+from .common import (
+    InboundMedia,
+    InboundMessage,
+    MessengerError,
+    StatusUpdate,
+    http_call,
+    read_limited,
+    utc_from_timestamp,
+)
+
+DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+# the customer service window: free-form messages only this long after the customer wrote
+WINDOW_HOURS = 24
+ERROR_WINDOW_CLOSED = 131047
+# Graph API error codes worth a retry: throttling, temporary errors of the service
+TRANSIENT_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131056, 133004}
+UNKNOWN_RECIPIENT_CODES = {131026, 131030, 131021}
+UNAUTHORIZED_CODES = {0, 10, 190, 200, 131005}
+STATUSES = ("sent", "delivered", "read", "failed")
+
+
+# ------------------------------------------------------------
+# Webhook
+# ------------------------------------------------------------
+
+
+def check_handshake(params, verify_token):
+    """Meta's subscription check: the challenge to answer when mode and token match, else None."""
+    token = params.get("hub.verify_token") or ""
+    if (
+        params.get("hub.mode") == "subscribe"
+        and verify_token
+        and hmac.compare_digest(token.encode(), verify_token.encode())
+    ):
+        return params.get("hub.challenge") or ""
+    return None
+
+
+def verify_signature(raw_body, headers, app_secret):
+    """Whether ``raw_body`` (the request's bytes, as received) was signed with ``app_secret``.
+    Fails closed: no secret, no header or another scheme is a refusal."""
+    header = headers.get(SIGNATURE_HEADER) or ""
+    if not app_secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().encode())
+
+
+def sign(raw_body, app_secret):
+    """The signature header Meta would send for ``raw_body`` (for the stand-in and tests)."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def parse_webhook(payload):
+    """The messages and statuses of a webhook's JSON payload, in their order.
+
+    :raise ValueError: when the payload is not a WhatsApp Business Account notification
+    :return: ``(list of InboundMessage, list of StatusUpdate)``
+    """
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise ValueError("not a WhatsApp Business Account notification")
+    messages, statuses = [], []
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            if change.get("field") != "messages":
+                continue
+            value = change.get("value") or {}
+            names = {
+                contact.get("wa_id"): (contact.get("profile") or {}).get("name") or ""
+                for contact in value.get("contacts") or []
+            }
+            messages += [_parse_message(message, names) for message in value.get("messages") or []]
+            statuses += [_parse_status(status) for status in value.get("statuses") or []]
+    return messages, statuses
+
+
+def _parse_message(message, names):
+    sender = str(message["from"])
+    kind = message.get("type")
+    text, media = "", []
+    if kind == "text":
+        text = (message.get("text") or {}).get("body") or ""
+    elif kind in MEDIA_TYPES:
+        part = message.get(kind) or {}
+        text = part.get("caption") or ""
+        media.append(
+            InboundMedia(
+                ref=str(part["id"]),
+                kind=kind,
+                mimetype=part.get("mime_type") or "",
+                filename=part.get("filename") or "",
+            )
+        )
+    elif kind == "button":
+        text = (message.get("button") or {}).get("text") or ""
+    elif kind == "interactive":
+        reply = message.get("interactive") or {}
+        text = (reply.get("button_reply") or reply.get("list_reply") or {}).get("title") or ""
+    elif kind == "location":
+        location = message.get("location") or {}
+        text = " ".join(str(location.get(key) or "") for key in ("name", "address", "latitude", "longitude"))
+    else:
+        # reactions, contacts, unsupported messages: said so rather than dropped
+        text = f"[{kind}]"
+    return InboundMessage(
+        external_id=str(message["id"]),
+        chat_id=sender,
+        name=names.get(sender) or "",
+        date=utc_from_timestamp(message["timestamp"]),
+        text=text.strip(),
+        phone="+" + sender,
+        media=media,
+    )
+
+
+def _parse_status(status):
+    error = (status.get("errors") or [{}])[0]
+    state = status.get("status")
+    if state not in STATUSES:
+        raise ValueError(f"unknown status {state!r}")
+    return StatusUpdate(
+        external_id=str(status["id"]),
+        state=state,
+        date=utc_from_timestamp(status["timestamp"]),
+        error_code=error.get("code"),
+        error_message=(error.get("error_data") or {}).get("details") or error.get("message") or "",
+    )
+
+
+# ------------------------------------------------------------
+# Requests
+# ------------------------------------------------------------
+
+
+def text_message(to, body):
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"preview_url": False, "body": body},
+    }
+
+
+def media_message(to, kind, media_id, caption="", filename=""):
+    """A message carrying an uploaded file; ``kind`` is image, audio, video or document."""
+    part = {"id": media_id}
+    if caption and kind != "audio":
+        part["caption"] = caption
+    if filename and kind == "document":
+        part["filename"] = filename
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+        kind: part,
+    }
+
+
+def template_message(to, name, language, parameters=()):
+    """An approved template (the only message allowed outside the 24-hour window)."""
+    template = {"name": name, "language": {"code": language}}
+    if parameters:
+        template["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": value} for value in parameters]}
+        ]
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": template,
+    }
+
+
+def media_kind(mimetype):
+    """How WhatsApp sends a file of this type."""
+    if mimetype in ("image/jpeg", "image/png"):
+        return "image"
+    if mimetype.startswith("audio/"):
+        return "audio"
+    if mimetype in ("video/mp4", "video/3gpp"):
+        return "video"
+    return "document"
+
+
+def map_error(status_code, body):
+    """The :class:`MessengerError` for a refused Graph API call.
+
+    :param int status_code: the HTTP status
+    :param body: the decoded JSON answer (``{"error": {"code", "message", "error_data"}}``)
+    """
+    error = (body.get("error") if isinstance(body, dict) else None) or {}
+    code = error.get("code")
+    detail = (error.get("error_data") or {}).get("details") or error.get("message") or f"HTTP {status_code}"
+    return error_for_code(code, detail, status_code)
+
+
+def error_for_code(code, detail, status_code=None):
+    if code in (ERROR_WINDOW_CLOSED, 470):
+        return MessengerError("window_closed", detail, code)
+    if code in TRANSIENT_CODES or (status_code or 0) >= 500 or status_code == 429:
+        return MessengerError("unreachable", detail, code, transient=True)
+    if code in UNKNOWN_RECIPIENT_CODES:
+        return MessengerError("unknown_recipient", detail, code)
+    if code in UNAUTHORIZED_CODES or status_code in (401, 403):
+        return MessengerError("unauthorized", detail, code)
+    return MessengerError("rejected", detail, code)
+
+
+class WhatsAppApi:
+    """The calls we make to the Cloud API for one phone number."""
+
+    def __init__(self, base_url, token, phone_number_id, timeout=10):
+        self.base_url = (base_url or DEFAULT_API_BASE_URL).rstrip("/")
+        self.token = token or ""
+        self.phone_number_id = phone_number_id or ""
+        self.timeout = timeout
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _call(self, method, path_or_url, **kwargs):
+        url = path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url}"
+        response = http_call(method, url, self.timeout, headers=self._headers(), **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise map_error(response.status_code, body)
+        return response
+
+    def check(self):
+        """Test connection: the phone number's details, e.g. its display number."""
+        return self._call("GET", self.phone_number_id).json()
+
+    def send(self, payload):
+        """Send a message built by :func:`text_message` and the like; return its wamid."""
+        answer = self._call("POST", f"{self.phone_number_id}/messages", json=payload).json()
+        try:
+            return answer["messages"][0]["id"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise MessengerError("rejected", "no message id in the answer") from error
+
+    def upload_media(self, content, mimetype, filename):
+        """Upload a file to send; return its media id."""
+        answer = self._call(
+            "POST",
+            f"{self.phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mimetype},
+            files={"file": (filename, content, mimetype)},
+        ).json()
+        return answer["id"]
+
+    def download_media(self, media_id, max_size):
+        """The two-step download: the media's short-lived URL first, then its bytes.
+
+        :return: ``(bytes, mimetype)``
+        :raise MessengerError: ``too_large`` past ``max_size`` bytes
+        """
+        info = self._call("GET", media_id).json()
+        if int(info.get("file_size") or 0) > max_size:
+            raise MessengerError("too_large", f"{info['file_size']} bytes")
+        response = self._call("GET", info["url"], stream=True)
+        return read_limited(response, max_size), info.get("mime_type") or ""

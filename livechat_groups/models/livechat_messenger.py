@@ -1,0 +1,474 @@
+import logging
+import mimetypes
+import secrets
+from datetime import timedelta
+
+import phonenumbers
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from .. import messengers
+from ..messengers import MessengerError, telegram, whatsapp
+
+_logger = logging.getLogger(__name__)
+
+ADMIN = "im_livechat.im_livechat_group_manager"
+# a file a customer sends is refused past this size (bytes)
+MAX_MEDIA_SIZE = 16 * 1024 * 1024
+WEBHOOK_ROUTE = "/livechat_groups/messenger"
+
+
+class LivechatMessenger(models.Model):
+    """A WhatsApp or Telegram account connected to one external live chat: its customers'
+    conversations become sessions of that live chat, routed through its groups."""
+
+    _name = "livechat.messenger"
+    _description = "Live Chat Messenger"
+    _order = "livechat_channel_id, name, id"
+
+    name = fields.Char(required=True)
+    provider = fields.Selection(
+        selection=[("whatsapp", "WhatsApp"), ("telegram", "Telegram")], required=True, default="whatsapp"
+    )
+    livechat_channel_id = fields.Many2one(
+        comodel_name="im_livechat.channel",
+        string="Live Chat",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        domain=[("audience", "=", "external")],
+        help="The customers who write to this account are routed through this live chat's groups.",
+    )
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(comodel_name="res.company", default=lambda self: self.env.company)
+    api_base_url = fields.Char(
+        string="API URL",
+        compute="_compute_api_base_url",
+        store=True,
+        readonly=False,
+        help="The provider's API root. Change it only to talk to a local stand-in "
+        "(scripts/messenger_standin.py).",
+    )
+    access_token = fields.Char(
+        groups=ADMIN, copy=False, help="WhatsApp: the permanent access token. Telegram: the bot token."
+    )
+    app_secret = fields.Char(
+        groups=ADMIN, copy=False, help="WhatsApp: the app secret, with which Meta signs its webhooks."
+    )
+    verify_token = fields.Char(
+        groups=ADMIN,
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(16),
+        help="WhatsApp: the verify token to paste in Meta's webhook settings.",
+    )
+    phone_number_id = fields.Char(
+        string="Phone Number ID", help="WhatsApp: the id of the business phone number (not the number)."
+    )
+    webhook_secret = fields.Char(
+        groups=ADMIN,
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(24),
+        help="Telegram: the secret token Telegram sends with every update.",
+    )
+    default_country_id = fields.Many2one(
+        comodel_name="res.country",
+        help="The country of the numbers written without a country code, when the live chat's "
+        "company has none.",
+    )
+    webhook_token = fields.Char(
+        groups=ADMIN, copy=False, readonly=True, default=lambda self: secrets.token_urlsafe(24)
+    )
+    webhook_url = fields.Char(
+        string="Webhook URL",
+        compute="_compute_webhook_url",
+        groups=ADMIN,
+        help="The address to give the provider (Meta's webhook settings, or Telegram's setWebhook).",
+    )
+    template_ids = fields.One2many(
+        comodel_name="livechat.messenger.template", inverse_name="messenger_id", string="Templates"
+    )
+    session_count = fields.Integer(compute="_compute_session_count")
+
+    _sql_constraints = [
+        ("webhook_token_unique", "UNIQUE(webhook_token)", "Each messenger needs its own webhook address."),
+    ]
+
+    # ------------------------------------------------------------
+    # Computes and constraints
+    # ------------------------------------------------------------
+
+    @api.depends("provider")
+    def _compute_api_base_url(self):
+        defaults = {"whatsapp": whatsapp.DEFAULT_API_BASE_URL, "telegram": telegram.DEFAULT_API_BASE_URL}
+        for messenger in self:
+            if not messenger.api_base_url or messenger.api_base_url in defaults.values():
+                messenger.api_base_url = defaults.get(messenger.provider)
+
+    @api.depends("webhook_token")
+    def _compute_webhook_url(self):
+        base_url = self.get_base_url()
+        for messenger in self:
+            messenger.webhook_url = f"{base_url}{WEBHOOK_ROUTE}/{messenger.webhook_token}"
+
+    def _compute_session_count(self):
+        counts = dict(
+            self.env["discuss.channel"]
+            .sudo()
+            ._read_group([("livechat_messenger_id", "in", self.ids)], ["livechat_messenger_id"], ["__count"])
+        )
+        for messenger in self:
+            messenger.session_count = counts.get(messenger._origin, 0)
+
+    @api.constrains("livechat_channel_id")
+    def _check_livechat_channel(self):
+        for messenger in self:
+            channel = messenger.livechat_channel_id
+            if channel.audience != "external" or not channel.entry_group_ids:
+                raise ValidationError(
+                    self.env._(
+                        "The messenger %(messenger)s needs an external live chat with entry groups: "
+                        "its customers are routed to them, or wait in their queue. %(channel)s is not one.",
+                        messenger=messenger.name,
+                        channel=channel.name,
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------
+
+    def action_test_connection(self):
+        """Ask the provider who we are, and say what it answered."""
+        self.ensure_one()
+        api = self._messenger_api()
+        try:
+            info = api.check()
+            if self.provider == "telegram":
+                # Telegram's webhook is registered through its API, with our secret token
+                # sudo: livechat.messenger - the administrator's own secret, sent to Telegram
+                api.set_webhook(self.sudo().webhook_url, self.sudo().webhook_secret)
+        except MessengerError as error:
+            raise UserError(
+                self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))
+            ) from error
+        who = info.get("display_phone_number") or info.get("username") or info.get("id")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._(
+                    "Connected to %(provider)s as %(who)s.", provider=self.provider, who=who
+                ),
+            },
+        }
+
+    def action_view_sessions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "livechat_groups.discuss_channel_action_livechat_supervision"
+        )
+        action["domain"] = [("livechat_messenger_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------
+    # Provider
+    # ------------------------------------------------------------
+
+    def _messenger_protocol(self):
+        """The protocol module of this account's provider (:mod:`..messengers.whatsapp`...)."""
+        return messengers.PROVIDERS[self.provider]
+
+    def _messenger_api(self):
+        """The client of the provider's API, with this account's credentials."""
+        self.ensure_one()
+        # sudo: livechat.messenger - the credentials are read by the system that sends
+        account = self.sudo()
+        if self.provider == "whatsapp":
+            return whatsapp.WhatsAppApi(account.api_base_url, account.access_token, account.phone_number_id)
+        return telegram.TelegramApi(account.api_base_url, account.access_token)
+
+    def _messenger_check_request(self, raw_body, headers):
+        """Whether a webhook POST comes from the provider (fail closed)."""
+        self.ensure_one()
+        # sudo: livechat.messenger - the secrets check the request; they never leave the server
+        account = self.sudo()
+        secret = account.app_secret if self.provider == "whatsapp" else account.webhook_secret
+        return self._messenger_protocol().verify_signature(raw_body, headers, secret)
+
+    def _messenger_failure_text(self, error):
+        """What the operator reads when the provider refused: plain words, in their language."""
+        texts = {
+            "unreachable": self.env._("%(provider)s could not be reached; it will be tried again."),
+            "window_closed": self.env._(
+                "more than 24 hours have passed since the customer last wrote, so WhatsApp only "
+                "delivers an approved template until they write again."
+            ),
+            "unknown_recipient": self.env._(
+                "%(provider)s cannot deliver to this customer (not on %(provider)s, or they blocked us)."
+            ),
+            "unauthorized": self.env._(
+                "%(provider)s refused our credentials: a Live Chat administrator must renew the "
+                "access token of the messenger."
+            ),
+            "too_large": self.env._("the file is larger than %(max)s MB."),
+            "rejected": self.env._("%(provider)s refused it"),
+        }
+        provider = dict(self._fields["provider"]._description_selection(self.env)).get(self.provider, "")
+        text = texts.get(error.reason, texts["rejected"]) % {
+            "provider": provider,
+            "max": MAX_MEDIA_SIZE // 2**20,
+        }
+        if error.reason == "rejected" and error.detail:
+            text = f"{text}: {error.detail}"
+        return text
+
+    # ------------------------------------------------------------
+    # Intake
+    # ------------------------------------------------------------
+
+    def _messenger_receive(self, messages, statuses):
+        """Apply what a webhook brought: each message joins its customer's session (opened and
+        routed when they have none); each status moves a sent message forward. A message seen
+        before is skipped, and only it: the rest of the batch is applied."""
+        self.ensure_one()
+        Outbox = self.env["livechat.messenger.message"]
+        for message in messages:
+            self._messenger_receive_message(message)
+        for status in statuses:
+            Outbox._messenger_apply_status(self, status)
+
+    def _messenger_receive_message(self, inbound):
+        """:return: the ``livechat.messenger.message`` intake row, or None for a repeat"""
+        row = self.env["livechat.messenger.message"]._messenger_claim_inbound(self, inbound.external_id)
+        if not row:
+            return None
+        chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
+        session = self._messenger_open_session_of(inbound.chat_id)
+        if not session:
+            session = self._messenger_start_session(inbound, chat)
+        attachments = self._messenger_fetch_media(session, inbound)
+        body = inbound.text
+        message = session.with_context(livechat_messenger_inbound=True).message_post(
+            author_id=session.livechat_messenger_partner_id.id,
+            body=body,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            attachment_ids=attachments.ids,
+        )
+        row.write({"session_id": session.id, "message_id": message.id})
+        if (
+            not session.livechat_messenger_last_inbound_date
+            or inbound.date > session.livechat_messenger_last_inbound_date
+        ):
+            session.livechat_messenger_last_inbound_date = inbound.date
+            session.livechat_messenger_window_notice = False
+        return row
+
+    def _messenger_open_session_of(self, chat_id):
+        # sudo: discuss.channel - the intake runs as the provider, who reads no session
+        return (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("livechat_messenger_id", "=", self.id),
+                    ("livechat_messenger_chat_id", "=", chat_id),
+                    ("livechat_active", "=", True),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+
+    def _messenger_start_session(self, inbound, chat):
+        """A new conversation: find or create the customer, and route a session of the live
+        chat to its entry groups, as a website visitor's (previous operator first)."""
+        # sudo: discuss.channel - the customer's last session on this account: its operator first
+        previous = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("livechat_messenger_id", "=", self.id),
+                    ("livechat_messenger_chat_id", "=", inbound.chat_id),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+        customer, ambiguous = chat.partner_id, self.env["res.partner"]
+        if not customer:
+            customer, ambiguous = self._messenger_find_customer(inbound)
+            chat.partner_id = customer
+        name = customer.name or inbound.name or inbound.chat_id
+        # sudo: im_livechat.channel - the routing reads the groups of the live chat
+        channel = self.livechat_channel_id.sudo().with_context(lang=False)
+        operator = previous.livechat_operator_user_id
+        vals = channel._get_livechat_discuss_channel_vals(
+            name,
+            previous_operator_id=operator.partner_id.id if operator else None,
+            country_id=customer.country_id.id or None,
+            lang=customer.lang,
+        )
+        if not vals:
+            # a live chat without entry groups refuses when nobody is online: the provider retries
+            raise UserError(self.env._("Nobody can answer in %(channel)s right now.", channel=channel.name))
+        vals["channel_member_ids"].append(Command.create({"partner_id": customer.id}))
+        vals.update(
+            anonymous_name=False,
+            livechat_messenger_id=self.id,
+            livechat_messenger_chat_id=inbound.chat_id,
+            livechat_messenger_partner_id=customer.id,
+        )
+        # sudo: discuss.channel - the system opens the customer's session
+        session = self.env["discuss.channel"].sudo().with_context(mail_create_nosubscribe=False).create(vals)
+        session._broadcast(session.livechat_operator_id.ids)
+        if ambiguous:
+            session._livechat_post_operator_note(
+                self.env._(
+                    "%(count)s contacts have the number %(number)s: %(names)s. This conversation is "
+                    "linked to the first one (the oldest contact).",
+                    count=len(ambiguous),
+                    number=inbound.phone,
+                    names=", ".join(f"{partner.display_name} (#{partner.id})" for partner in ambiguous),
+                )
+            )
+        return session
+
+    # ------------------------------------------------------------
+    # Customers
+    # ------------------------------------------------------------
+
+    def _messenger_region(self):
+        """The region of numbers written without a country code: the messenger's country, else
+        the live chat's company's."""
+        country = self.default_country_id or self.company_id.country_id or self.env.company.country_id
+        return country.code or None
+
+    def _messenger_find_customer(self, inbound):
+        """The contact this customer is, created when none matches.
+
+        :return: ``(res.partner, res.partner)``: the customer, and every contact that matched
+            when more than one did (the customer is the oldest of them)
+        """
+        # sudo: res.partner - the intake matches the customer among all contacts
+        Partner = self.env["res.partner"].sudo()
+        number = e164(inbound.phone, None) if inbound.phone else None
+        matches = self._messenger_partners_with_number(number) if number else Partner
+        if matches:
+            return matches[0], matches if len(matches) > 1 else Partner
+        vals = {"name": inbound.name or number or inbound.chat_id}
+        if number:
+            parsed = phonenumbers.parse(number)
+            vals["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+            country_code = phonenumbers.region_code_for_number(parsed)
+            vals["country_id"] = self.env["res.country"].search([("code", "=", country_code)], limit=1).id
+        return Partner.create(vals), Partner
+
+    def _messenger_partners_with_number(self, number):
+        """The contacts whose phone or mobile is ``number`` (E.164), whatever the format they
+        were stored in: a first cut in SQL on the last digits, then each candidate parsed with
+        its own country (else the messenger's) as default region.
+
+        :return: ``res.partner`` sorted by id
+        """
+        national = str(phonenumbers.parse(number).national_number)
+        suffix = "%" + national[-7:]
+        # SQL: the ORM cannot compare the digits of numbers stored with spaces and dashes
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT p.id, p.phone, p.mobile, c.code
+                  FROM res_partner p
+             LEFT JOIN res_country c ON c.id = p.country_id
+                 WHERE p.active
+                   AND (regexp_replace(COALESCE(p.phone, ''), '[^0-9]', '', 'g') LIKE %(suffix)s
+                        OR regexp_replace(COALESCE(p.mobile, ''), '[^0-9]', '', 'g') LIKE %(suffix)s)
+              ORDER BY p.id
+                """,
+                suffix=suffix,
+            )
+        )
+        region = self._messenger_region()
+        ids = [
+            partner_id
+            for partner_id, phone, mobile, country_code in rows
+            if number in (e164(phone, country_code or region), e164(mobile, country_code or region))
+        ]
+        # sudo: res.partner - see _messenger_find_customer
+        return self.env["res.partner"].sudo().browse(ids)
+
+    # ------------------------------------------------------------
+    # Media
+    # ------------------------------------------------------------
+
+    def _messenger_fetch_media(self, session, inbound):
+        """Download the customer's files as attachments of their message; a file refused (too
+        large, gone) is said in the conversation instead."""
+        Attachment = self.env["ir.attachment"].sudo()
+        attachments = Attachment
+        api = self._messenger_api() if inbound.media else None
+        for media in inbound.media:
+            try:
+                if media.size and media.size > MAX_MEDIA_SIZE:
+                    raise MessengerError("too_large")
+                if self.provider == "whatsapp":
+                    content, mimetype = api.download_media(media.ref, MAX_MEDIA_SIZE)
+                else:
+                    content, mimetype = api.download_file(media.ref, MAX_MEDIA_SIZE)
+            except MessengerError as error:
+                session._livechat_post_notice(
+                    self.env._(
+                        "A file the customer sent (%(kind)s) could not be received: %(reason)s",
+                        kind=media.kind,
+                        reason=self._messenger_failure_text(error),
+                    )
+                )
+                continue
+            mimetype = media.mimetype or mimetype or "application/octet-stream"
+            # pending, as the composer's: message_post links it to the session's message
+            # sudo: ir.attachment - the customer's file, received by the system
+            attachments |= Attachment.create(
+                {
+                    "name": media.filename or f"{media.kind}{mimetypes.guess_extension(mimetype) or ''}",
+                    "raw": content,
+                    "mimetype": mimetype,
+                    "res_model": "mail.compose.message",
+                    "res_id": 0,
+                }
+            )
+        return attachments
+
+    # ------------------------------------------------------------
+    # The 24-hour rule
+    # ------------------------------------------------------------
+
+    def _messenger_window_end(self, session):
+        """When the customer service window of ``session`` closes (WhatsApp), or None when the
+        provider has no such rule."""
+        if self.provider != "whatsapp" or not session.livechat_messenger_last_inbound_date:
+            return None
+        return session.livechat_messenger_last_inbound_date + timedelta(hours=whatsapp.WINDOW_HOURS)
+
+
+def e164(number, region):
+    """``number`` in E.164 (``+16505551234``), read with ``region`` as its default country;
+    ``00`` is taken as the international prefix it is in most of the world. None when it is
+    not a valid number.
+    """
+    if not number:
+        return None
+    number = number.strip()
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,42 @@
+from odoo import models
+
+from odoo.addons.mail.tools.discuss import Store
+
+
+class MailMessage(models.Model):
+    _inherit = "mail.message"  # pylint: disable=consider-merging-classes-inherited
+
+    def _extras_to_store(self, store: Store, format_reply):
+        super()._extras_to_store(store, format_reply=format_reply)
+        # sudo: discuss.channel - which of these messages are of messenger sessions (from the cache)
+        channel_ids = {message.res_id for message in self if message.model == "discuss.channel"}
+        if not self.env["discuss.channel"].sudo().browse(channel_ids).filtered("livechat_messenger_id"):
+            return
+        # sudo: livechat.messenger.message - where the session's messages to its customer stand
+        rows = (
+            self.env["livechat.messenger.message"]
+            .sudo()
+            .search([("message_id", "in", self.ids), ("direction", "=", "out")])
+        )
+        for message, message_rows in rows.grouped("message_id").items():
+            store.add(message, message._livechat_messenger_state_values(message_rows))
+
+    def _livechat_messenger_state_values(self, rows=None):
+        """Where this message to a messenger customer stands, for Discuss: the least advanced
+        state of its parts (text, files), or failed with the reason when one failed."""
+        self.ensure_one()
+        if rows is None:
+            # sudo: livechat.messenger.message - see _extras_to_store
+            rows = (
+                self.env["livechat.messenger.message"]
+                .sudo()
+                .search([("message_id", "=", self.id), ("direction", "=", "out")])
+            )
+        if not rows:
+            return {"livechatMessengerState": False, "livechatMessengerFailure": False}
+        failed = rows.filtered(lambda row: row.state == "failed")[:1]
+        if failed:
+            return {"livechatMessengerState": "failed", "livechatMessengerFailure": failed.failure_reason}
+        order = ["queued", "sent", "delivered", "read"]
+        state = min(rows.mapped("state"), key=order.index)
+        return {"livechatMessengerState": state, "livechatMessengerFailure": False}

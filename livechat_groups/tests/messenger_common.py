@@ -1,0 +1,76 @@
+import json
+
+from odoo.addons.livechat_groups.messengers.standin import StandIn
+
+from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
+
+
+class LivechatMessengerCase(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+    """The reference scenario with a WhatsApp account on the external live chat, whose API is
+    a stand-in server on loopback: webhooks go through Odoo's real route, signed as Meta signs
+    them, and what Odoo sends is recorded by the stand-in."""
+
+    provider = "whatsapp"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.standin = StandIn(cls.provider).start()
+        cls.addClassCleanup(cls.standin.stop)
+        cls.messenger = cls.env["livechat.messenger"].create(
+            {
+                "name": f"Stand-in {cls.provider}",
+                "provider": cls.provider,
+                "livechat_channel_id": cls.external_livechat.id,
+                "api_base_url": cls.standin.api_base_url,
+                "access_token": cls.standin.token,
+                "app_secret": cls.standin.app_secret,
+                "webhook_secret": cls.standin.webhook_secret,
+                "phone_number_id": cls.standin.phone_number_id,
+                "default_country_id": cls.env.ref("base.us").id,
+            }
+        )
+        cls.webhook_path = f"/livechat_groups/messenger/{cls.messenger.webhook_token}"
+        cls.Outbox = cls.env["livechat.messenger.message"]
+
+    def setUp(self):
+        super().setUp()
+        self.standin.requests.clear()
+        self.standin.down = False
+
+    def _post(self, payload, headers=None):
+        """Post ``payload`` to the webhook as the provider does (signed unless ``headers``)."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            **(self.standin.sign(body) if headers is None else headers),
+        }
+        response = self.url_open(self.webhook_path, data=body, headers=headers)
+        self.env.invalidate_all()
+        return response
+
+    def _write(self, wa_id, text, name="Carla Customer", **kwargs):
+        """The customer ``wa_id`` writes ``text``; return the webhook's answer."""
+        response = self._post(self.standin.whatsapp_payload(wa_id, name=name, text=text, **kwargs))
+        self.assertEqual(response.status_code, 200, response.text)
+        return response
+
+    def _session_of(self, chat_id):
+        return self.env["discuss.channel"].search(
+            [("livechat_messenger_id", "=", self.messenger.id), ("livechat_messenger_chat_id", "=", chat_id)]
+        )
+
+    def _send(self):
+        """Run the send job as the scheduler would, once."""
+        rows = self.Outbox._cron_send()
+        self.env.invalidate_all()
+        return rows
+
+    def _texts(self, session):
+        """The session's messages, oldest first, as plain text."""
+        return [
+            message.preview
+            for message in self.env["mail.message"].search(
+                [("model", "=", "discuss.channel"), ("res_id", "=", session.id)], order="id"
+            )
+        ]

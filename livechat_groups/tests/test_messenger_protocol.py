@@ -1,0 +1,107 @@
+import json
+
+from odoo.tests import BaseCase, tagged
+
+from odoo.addons.livechat_groups.messengers import telegram, whatsapp
+from odoo.addons.livechat_groups.messengers.standin import StandIn
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppProtocol(BaseCase):
+    """The WhatsApp protocol module on its own: no database."""
+
+    def test_handshake(self):
+        params = {"hub.mode": "subscribe", "hub.verify_token": "ours", "hub.challenge": "1158201444"}
+        self.assertEqual(whatsapp.check_handshake(params, "ours"), "1158201444")
+        self.assertIsNone(whatsapp.check_handshake(dict(params, **{"hub.verify_token": "theirs"}), "ours"))
+        self.assertIsNone(whatsapp.check_handshake(dict(params, **{"hub.mode": "unsubscribe"}), "ours"))
+        self.assertIsNone(whatsapp.check_handshake(params, ""), "no verify token configured: refused")
+
+    def test_signature_over_raw_bytes(self):
+        # Meta signs the escaped-unicode form it sends: re-encoding the JSON would not match
+        raw = b'{"text":"Gr\\u00fc\\u00dfe"}'
+        header = whatsapp.sign(raw, "secret")
+        self.assertTrue(whatsapp.verify_signature(raw, {"X-Hub-Signature-256": header}, "secret"))
+        reencoded = json.dumps(json.loads(raw), ensure_ascii=False).encode()
+        self.assertFalse(whatsapp.verify_signature(reencoded, {"X-Hub-Signature-256": header}, "secret"))
+        self.assertFalse(whatsapp.verify_signature(raw, {}, "secret"), "missing header")
+        self.assertFalse(whatsapp.verify_signature(raw, {"X-Hub-Signature-256": header}, ""), "no secret")
+        self.assertFalse(whatsapp.verify_signature(raw, {"X-Hub-Signature-256": header[7:]}, "secret"))
+
+    def test_parse_messages_and_statuses(self):
+        standin = StandIn("whatsapp")
+        self.addCleanup(standin.server.server_close)
+        payload = standin.whatsapp_payload(
+            "16505551234",
+            name="Carla",
+            text="Hello",
+            message_id="wamid.1",
+            timestamp=1749416383,
+            statuses=[standin.whatsapp_status("wamid.9", "failed", "16505551234", error_code=131047)],
+        )
+        messages, statuses = whatsapp.parse_webhook(payload)
+        self.assertEqual(len(messages), 1)
+        message = messages[0]
+        self.assertEqual(
+            (message.external_id, message.chat_id, message.name, message.text, message.phone),
+            ("wamid.1", "16505551234", "Carla", "Hello", "+16505551234"),
+        )
+        self.assertEqual(str(message.date), "2025-06-08 20:59:43")
+        self.assertEqual(
+            (statuses[0].external_id, statuses[0].state, statuses[0].error_code),
+            ("wamid.9", "failed", 131047),
+        )
+        with self.assertRaises(ValueError):
+            whatsapp.parse_webhook({"object": "page"})
+
+    def test_requests_and_errors(self):
+        self.assertEqual(
+            whatsapp.text_message("16505551234", "Hi"),
+            {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": "16505551234",
+                "type": "text",
+                "text": {"preview_url": False, "body": "Hi"},
+            },
+        )
+        self.assertEqual(
+            whatsapp.template_message("1", "follow_up", "en_US")["template"]["language"], {"code": "en_US"}
+        )
+        self.assertEqual(whatsapp.media_kind("image/png"), "image")
+        self.assertEqual(whatsapp.media_kind("application/pdf"), "document")
+        error = whatsapp.map_error(400, {"error": {"code": 131047, "message": "Re-engagement message"}})
+        self.assertEqual((error.reason, error.transient), ("window_closed", False))
+        self.assertTrue(whatsapp.map_error(503, None).transient)
+        self.assertTrue(whatsapp.map_error(400, {"error": {"code": 130429}}).transient, "rate limit")
+        self.assertEqual(whatsapp.map_error(401, {"error": {"code": 190}}).reason, "unauthorized")
+
+
+@tagged("post_install", "-at_install")
+class TestTelegramProtocol(BaseCase):
+    def test_secret_header(self):
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        self.assertTrue(telegram.verify_signature(b"{}", headers, "s3cret"))
+        self.assertFalse(telegram.verify_signature(b"{}", headers, "other"))
+        self.assertFalse(telegram.verify_signature(b"{}", {}, "s3cret"), "missing header")
+        self.assertFalse(telegram.verify_signature(b"{}", headers, ""), "no secret configured: refused")
+
+    def test_parse_update(self):
+        standin = StandIn("telegram")
+        self.addCleanup(standin.server.server_close)
+        update = standin.telegram_update(4242, first_name="Tom", text="Hi", update_id=77, date=1749416383)
+        (message,), statuses = telegram.parse_webhook(update)
+        self.assertEqual(
+            (message.external_id, message.chat_id, message.name, message.text), ("77", "4242", "Tom", "Hi")
+        )
+        self.assertEqual((message.phone, statuses), ("", []))
+        self.assertEqual(telegram.parse_webhook({"update_id": 78, "edited_message": {}}), ([], []))
+        with self.assertRaises(ValueError):
+            telegram.parse_webhook({"message": {}})
+        self.assertEqual(
+            telegram.map_error(
+                403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+            ).reason,
+            "unknown_recipient",
+        )
+        self.assertTrue(telegram.map_error(429, {"ok": False, "error_code": 429}).transient)

@@ -1,0 +1,38 @@
+from odoo import api, fields, models
+
+
+class LivechatMessengerTemplateSend(models.TransientModel):
+    """An operator picks an approved WhatsApp template to reach a customer whose 24-hour
+    window closed."""
+
+    _name = "livechat.messenger.template.send"
+    _description = "Send a Messenger Template"
+
+    session_id = fields.Many2one(comodel_name="discuss.channel", required=True, ondelete="cascade")
+    messenger_id = fields.Many2one(
+        comodel_name="livechat.messenger", compute="_compute_messenger_id", readonly=True
+    )
+    window_end = fields.Datetime(
+        string="Window Closed On",
+        compute="_compute_messenger_id",
+        help="When the customer last wrote, plus 24 hours.",
+    )
+    template_id = fields.Many2one(
+        comodel_name="livechat.messenger.template",
+        required=True,
+        domain="[('messenger_id', '=', messenger_id)]",
+    )
+    body = fields.Text(related="template_id.body")
+
+    @api.depends("session_id")
+    def _compute_messenger_id(self):
+        for wizard in self:
+            # sudo: discuss.channel - the session's messenger, for the template list
+            session = wizard.session_id.sudo()
+            wizard.messenger_id = session.livechat_messenger_id
+            wizard.window_end = session.livechat_messenger_id._messenger_window_end(session)
+
+    def action_send(self):
+        self.ensure_one()
+        self.session_id.action_livechat_messenger_send_template(self.template_id.id)
+        return {"type": "ir.actions.act_window_close"}
