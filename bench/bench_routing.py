@@ -4,7 +4,9 @@ Builds (once, in its own database) 2000 operators, a history of past sessions an
 some sessions still open; then, for 50, 500 and 2000 online operators, times the routing decision
 that /im_livechat/get_session makes (``_get_livechat_discuss_channel_vals``) and counts its SQL
 queries, each run on a cold ORM cache as a new request has; then times the supervisors' Group
-Figures pivot over the whole history. Prints two tables.
+Figures pivot over the whole history; then the timers' scheduled action over the history made
+open (every session in progress, every timer on): a sweep with nothing due, and one with a full
+batch of lapsed sessions. Prints three tables.
 
 Usage: python bench/bench_routing.py [--sessions 10000] [--messages-per-session 10] [--runs 60]
 (environment: ODOO_SRC, ADDONS_PATH, BENCH_DB; run by `make bench`).
@@ -200,6 +202,81 @@ def measure_figures(env, runs):
     return result
 
 
+def measure_timers(env, runs):
+    """One run of the timers' scheduled action over every bench session made open, all four
+    timers on; rolled back afterwards. Returns ``(open sessions, {label: (p50 ms, p95 ms,
+    queries)})``: with nothing due, and with one full batch of sessions whose answer lapsed."""
+    from odoo.addons.livechat_groups.models.livechat_timers import TIMER_BATCH
+
+    cr = env.cr
+    cr.execute("SAVEPOINT bench_timers")
+    channel = env["im_livechat.channel"].search([("name", "=", f"Bench Grouped {max(SIZES)}")])
+    channel.write(
+        {
+            "answer_timeout_minutes": 5,
+            "away_grace_minutes": 10,
+            "inactivity_close_minutes": 30,
+            "answer_target_minutes": 5,
+        }
+    )
+    env.flush_all()
+    cr.execute(
+        """
+        UPDATE discuss_channel
+           SET livechat_routing_state = 'assigned', livechat_active = TRUE, livechat_channel_id = %s,
+               livechat_assigned_date = now() AT TIME ZONE 'UTC', last_interest_dt = now() AT TIME ZONE 'UTC',
+               livechat_answer_due = now() AT TIME ZONE 'UTC' + interval '5 minutes'
+         WHERE name LIKE 'Bench session %%'
+        """,
+        (channel.id,),
+    )
+    opened = cr.rowcount
+    cr.execute("ANALYZE discuss_channel")
+    env.invalidate_all()
+    Timers = env["livechat.timers"]
+
+    def sweep():
+        env.invalidate_all()
+        before = cr.sql_log_count
+        start = time.perf_counter()
+        Timers._cron_livechat_timers()
+        env.flush_all()
+        return (time.perf_counter() - start) * 1000, cr.sql_log_count - before
+
+    def lapse_a_batch():
+        cr.execute(
+            """
+            UPDATE discuss_channel SET livechat_answer_due = now() AT TIME ZONE 'UTC' - interval '1 minute'
+             WHERE id IN (SELECT id FROM discuss_channel WHERE livechat_routing_state = 'assigned'
+                           AND livechat_channel_id = %s ORDER BY id LIMIT %s)
+            """,
+            (channel.id, TIMER_BATCH),
+        )
+
+    result = {}
+    for label, prepare, count in (
+        ("nothing due", None, runs),
+        (f"{TIMER_BATCH} lapsed (a full batch)", lapse_a_batch, min(runs, 5)),
+    ):
+        samples = []
+        for _ in range(count):
+            cr.execute("SAVEPOINT bench_sweep")
+            if prepare:
+                prepare()
+            samples.append(sweep())
+            cr.execute("ROLLBACK TO SAVEPOINT bench_sweep")
+        timings = sorted(ms for ms, _ in samples)
+        queries = "/".join(str(q) for q in sorted({q for _, q in samples}))
+        result[label] = (
+            statistics.median(timings),
+            timings[min(len(timings) - 1, int(len(timings) * 0.95))],
+            queries,
+        )
+    cr.execute("ROLLBACK TO SAVEPOINT bench_timers")
+    env.invalidate_all()
+    return opened, result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10000)
@@ -232,6 +309,7 @@ def main():
             ]
         figures = measure_figures(env, min(args.runs, 20))
         reported = env["livechat.session.report"].search_count([])
+        opened, timers = measure_timers(env, min(args.runs, 20))
         cr.rollback()
 
     header = ("operators", "live chat", "p50 ms", "p95 ms", "queries")
@@ -246,6 +324,12 @@ def main():
     print(" | ".join(("-" * 22, "-" * 10, "-" * 10)))
     for label, (p50, p95) in figures.items():
         print(f"{label:>22} | {p50:>10.1f} | {p95:>10.1f}")
+    print()
+    print(f"Timers: one run of the scheduled action over {opened} open sessions, every timer on")
+    print(f"{'sweep':>28} | {'p50 ms':>10} | {'p95 ms':>10} | {'queries':>10}")
+    print(" | ".join(("-" * 28, "-" * 10, "-" * 10, "-" * 10)))
+    for label, (p50, p95, queries) in timers.items():
+        print(f"{label:>28} | {p50:>10.1f} | {p95:>10.1f} | {queries:>10}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
     "maintainers": ["livechat-groups"],
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["im_livechat"],
+    "depends": ["im_livechat", "resource"],
     "external_dependencies": {"python": ["phonenumbers"]},
     "data": [
         "security/livechat_groups_security.xml",
@@ -26,6 +26,7 @@
         "views/livechat_supervision_views.xml",
         "views/discuss_channel_messenger_views.xml",
         "report/livechat_session_report_views.xml",
+        "views/livechat_session_transfer_views.xml",
         "views/livechat_groups_menus.xml",
     ],
     "demo": [

@@ -16,6 +16,8 @@ several workers on loopback, and checks two races:
    answer: one session only, which both calls return.
 5. The same WhatsApp webhook delivered to two workers at once: one message; and two new
    messages of one new customer at once: one session, one contact.
+6. The timers' no-answer job runs in two workers at the same instant over sessions whose
+   operators let them lapse: each lapsed session is reassigned once, never twice.
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -48,6 +50,40 @@ CAPACITY = 2  # per operator: 10 in all
 VISITORS = 30
 TAKERS = 5
 APP_SECRET = "race-secret"
+LAPSED = 20  # sessions whose operator did not answer in time, for check 6
+
+# check 6: sessions whose answer is overdue, held by two of the racers, on a live chat of their own
+LAPSE_SETUP = f"""
+from datetime import timedelta
+from odoo import Command, fields
+racers = env["res.users"].search([("login", "=like", "racer%")], order="id")
+group = env["livechat.group"].create({{"name": "Lapsers", "user_ids": [Command.set(racers.ids)]}})
+livechat = env["im_livechat.channel"].create({{
+    "name": "Race Timeout Live Chat", "user_ids": [Command.clear()], "answer_timeout_minutes": 1,
+    "entry_group_ids": [Command.set(group.ids)],
+}})
+for i in range({LAPSED}):
+    env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(f"Lapsed {{i}}"))
+env.flush_all()
+env.cr.execute(
+    "UPDATE discuss_channel SET livechat_answer_due = %s WHERE livechat_channel_id = %s",
+    (fields.Datetime.now() - timedelta(minutes=1), livechat.id),
+)
+env["ir.config_parameter"].set_param("livechat_groups.race_lapse_channel_id", livechat.id)
+env.cr.commit()
+"""
+
+# one worker of check 6: ready, wait for the other, then run the no-answer timer at once
+LAPSE_WORKER = """
+import os, time
+open(os.path.join(BARRIER, f"ready{INDEX}"), "w").close()
+while len(os.listdir(BARRIER)) < 2:
+    time.sleep(0.001)
+env.cr.rollback()  # a fresh snapshot, taken now
+env["livechat.timers"]._livechat_timer_answer_timeouts()
+env.cr.commit()
+print("WORKER DONE")
+"""
 
 SETUP = f"""
 from odoo import Command
@@ -414,6 +450,77 @@ def run_races(db, bases):
     return results, elapsed
 
 
+def timer_race(db):
+    """Check 6: the no-answer timer run by two processes at once (no HTTP server involved).
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    # 6. the no-answer timer in two workers at the same instant
+    odoo(db, "--log-level=warn", command=["shell"], input=LAPSE_SETUP, text=True, capture_output=True)
+    lapse_id = int(
+        sql(db, "select value from ir_config_parameter where key='livechat_groups.race_lapse_channel_id'")
+    )
+    holders = sql(
+        db, f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
+    )
+    before = dict(line.split("|") for line in holders.splitlines())
+    with tempfile.TemporaryDirectory() as barrier:
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    f"{ODOO_SRC}/odoo-bin",
+                    "shell",
+                    f"--addons-path={ADDONS_PATH}",
+                    "-d",
+                    db,
+                    "--log-level=warn",
+                    "--max-cron-threads=0",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+            for _index in range(2)
+        ]
+        for index, worker in enumerate(workers):
+            worker.stdin.write(f"BARRIER = {barrier!r}\nINDEX = {index}\n{LAPSE_WORKER}")
+            worker.stdin.close()
+        outputs = [worker.stdout.read() for worker in workers]
+        for worker in workers:
+            worker.wait(timeout=300)
+    # a session left to the other worker in the race is served by the next run
+    odoo(db, "--log-level=warn", command=["shell"], text=True, capture_output=True,
+         input="env['livechat.timers']._livechat_timer_answer_timeouts()\nenv.cr.commit()\n")  # fmt: skip
+    hops = dict(
+        line.split("|")
+        for line in sql(
+            db,
+            f"select c.id, count(t.id) from discuss_channel c left join livechat_session_transfer t"
+            f" on t.session_id = c.id and t.kind = 'timeout' where c.livechat_channel_id={lapse_id} group by c.id",
+        ).splitlines()
+    )
+    after = dict(
+        line.split("|")
+        for line in sql(
+            db, f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
+        ).splitlines()
+    )
+    done = all("WORKER DONE" in output for output in outputs)
+    once = sum(count == "1" for count in hops.values())
+    moved = sum(after[session] != before[session] for session in before)
+    return [
+        (
+            "two no-answer jobs at once reassign each lapsed session once",
+            done and len(hops) == LAPSED and once == LAPSED and moved == LAPSED,
+            f"reassigned once: {once}/{LAPSED}, twice or more: "
+            f"{sum(int(count) > 1 for count in hops.values())}, operator changed: {moved}"
+            + ("" if done else f", a worker failed: {[o[-500:] for o in outputs]}"),
+        )  # fmt: skip
+    ]
+
+
 def retries_in(log_name):
     """The concurrency retries a server logged, and those that ran out of tries."""
     with open(log_name) as server_log:
@@ -444,6 +551,7 @@ def main():
         try:
             wait_until_up(base, log.name)
             results, elapsed = run_races(DB, [base])
+            results += timer_race(DB)
         finally:
             server.terminate()
             server.wait(timeout=60)

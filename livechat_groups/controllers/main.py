@@ -17,4 +17,7 @@ class LivechatGroupsController(LivechatController):
             result.update(available_for_me=False, rule={})
         elif not result["available_for_me"] and channel._is_grouped() and rule.get("action") != "hide_button":
             result["available_for_me"] = True
+        if result["available_for_me"] and channel._livechat_closed_until():
+            # the button stays, with its text: when the desk answers again (see get_livechat_info)
+            result["rule"] = dict(rule, action="display_button_and_text")
         return result

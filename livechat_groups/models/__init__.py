@@ -11,6 +11,7 @@ from . import (
     livechat_messenger_template,
     livechat_session_dialog,
     livechat_session_transfer,
+    livechat_timers,
     mail_message,
     mail_message_messenger,
     res_groups,

@@ -22,6 +22,9 @@ ROUTING_FIELDS = {
     "livechat_closed_date",
     "livechat_queue_notice_id",
     "livechat_operator_user_id",  # written through the assignment only, see write()
+    "livechat_routing_reason",
+    "livechat_answer_due",
+    "livechat_first_answer_date",
 }
 # stock's fields that the routing also decides on the sessions of a grouped live chat
 STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id"}
@@ -77,6 +80,35 @@ class DiscussChannel(models.Model):
         string="Routing History",
     )
     livechat_closed_date = fields.Datetime(string="Closed On", help="When the session's routing ended.")
+    livechat_routing_reason = fields.Text(
+        string="Why This Operator",
+        readonly=True,
+        help="Why the routing gave the session to its operator, or left it in the queue, at its last hop.",
+    )
+
+    # over time (see livechat.timers)
+    livechat_answer_due = fields.Datetime(
+        string="Answer Due",
+        readonly=True,
+        index="btree_not_null",
+        help="When the operator who got the session must have written to the visitor; empty once "
+        "they did, or when its live chat has no answer timeout.",
+    )
+    livechat_first_answer_date = fields.Datetime(
+        string="First Answered On",
+        readonly=True,
+        help="When the operator holding the session first wrote to the visitor.",
+    )
+    livechat_answer_target_minutes = fields.Integer(
+        related="livechat_channel_id.answer_target_minutes", string="First Answer Target (minutes)"
+    )
+    livechat_target_state = fields.Selection(
+        selection=[("on_time", "On Time"), ("at_risk", "At Risk"), ("breached", "Breached")],
+        string="First Answer",
+        compute="_compute_livechat_target_state",
+        help="Against the live chat's first-answer target: on time, at risk (three quarters of "
+        "it used without an answer) or breached. Empty without a target.",
+    )
 
     # the supervision board
     livechat_operator_user_id = fields.Many2one(
@@ -215,6 +247,11 @@ class DiscussChannel(models.Model):
             session.livechat_last_message = shorten(html2plaintext(last_body or ""), 80, placeholder="…")
             session.livechat_forward_count = forwards
 
+    def _compute_livechat_target_state(self):
+        now = fields.Datetime.now()
+        for session in self:
+            session.livechat_target_state = self.env["livechat.timers"]._livechat_target_state(session, now)
+
     def _livechat_board_stats(self):
         """The last message and the number of forwards of each session of ``self``, in one
         query: the board reads them for every card, and the ORM would read each session's
@@ -328,6 +365,12 @@ class DiscussChannel(models.Model):
         res = super()._close_livechat_session(**kwargs)
         if self.livechat_routing_state in ("queued", "assigned") and not self.livechat_active:
             self._livechat_end_routing(operator)
+        return res
+
+    def _message_post_after_hook(self, message, msg_vals):
+        res = super()._message_post_after_hook(message, msg_vals)
+        if self.livechat_routing_state == "assigned":
+            self.env["livechat.timers"]._livechat_stop_answer_clock(self, message)
         return res
 
     def _action_unfollow(self, partner=None, guest=None):
@@ -464,6 +507,7 @@ class DiscussChannel(models.Model):
                 )
             if user == previous:
                 raise UserError(self.env._("%(user)s already holds this session.", user=user.name))
+            reason = None
         elif group == session.livechat_group_id:
             raise UserError(
                 self.env._(
@@ -473,11 +517,13 @@ class DiscussChannel(models.Model):
                 )
             )
         else:
-            user, group = session._livechat_route_session(group, exclude_users=previous)
+            decision = session._livechat_route_session(group, exclude_users=previous)
+            user, group = decision
+            reason = decision.reason
         if note:
             session._livechat_post_operator_note(note)
         session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
-        session._livechat_hand_over("forward", group, user, note=note or None)
+        session._livechat_hand_over("forward", group, user, note=note or None, reason=reason)
         if previous and not stay and previous != user:
             # after the new operator joined, so that the visitor is never left alone
             session._action_unfollow(partner=previous.partner_id)
@@ -606,12 +652,18 @@ class DiscussChannel(models.Model):
         # sudo: res.partner - the requester's user, whoever routes
         return self.livechat_requester_id.sudo().with_context(active_test=False).user_ids.with_env(self.env)
 
-    def _livechat_requeue(self, operator):
+    def _livechat_requeue(self, operator, why=None, kind="requeue"):
         """``operator`` no longer holds this open session (they left, were archived or are no
         longer an operator of its live chat): it goes to another member of its group, or back to
-        its queue; never back to them."""
-        user, group = self._livechat_route_session(exclude_users=operator)
-        self._livechat_hand_over("requeue", group, user)
+        its queue; never back to them.
+
+        :param str why: what made them let it go, before the routing's own reason in the hop
+        :param str kind: the hop's kind (``timeout`` when they did not answer in time)
+        """
+        decision = self._livechat_route_session(exclude_users=operator)
+        user, group = decision
+        reason = f"{why}; {decision.reason}" if why else decision.reason
+        self._livechat_hand_over(kind, group, user, reason=reason)
         # the freed place goes to another waiting session, not back to this one
         self.env["livechat.group"]._livechat_dispatch_queues_of(operator, skip=self)
 
@@ -662,11 +714,12 @@ class DiscussChannel(models.Model):
         if self.livechat_routing_state == "closed" or not self.livechat_active:
             raise UserError(self.env._("This session is closed."))
 
-    def _livechat_hand_over(self, kind, group, user, note=None):
+    def _livechat_hand_over(self, kind, group, user, note=None, reason=None):
         """Give this session to ``user``, a member of ``group``, or put it in ``group``'s queue
         when ``user`` is empty; then record the hop and tell those concerned.
 
         :param str kind: the ``livechat.session.transfer`` kind of this hop
+        :param str reason: why the routing chose ``user`` (see ``_livechat_route``), if it chose
         """
         self.ensure_one()
         if user and user.partner_id == self.livechat_requester_id:
@@ -685,6 +738,7 @@ class DiscussChannel(models.Model):
                     "livechat_routing_state": "assigned",
                     "livechat_operator_id": user.partner_id.id,
                     "livechat_assigned_date": now,
+                    "livechat_routing_reason": reason or False,
                     "name": f"{self.livechat_visitor_name} {user.livechat_username or user.name}",
                 }
             )
@@ -695,6 +749,7 @@ class DiscussChannel(models.Model):
                     "livechat_routing_state": "queued",
                     "livechat_operator_id": self.env.ref("base.partner_root").id,
                     "livechat_queued_date": now,
+                    "livechat_routing_reason": reason or False,
                     "name": f"{self.livechat_visitor_name} ({group.name})",
                 }
             )
@@ -705,6 +760,7 @@ class DiscussChannel(models.Model):
     def _livechat_after_hand_over(self, kind, from_group, from_user, note=None, notify=True):
         """Record the hop that just happened and tell those concerned."""
         user = self._livechat_operator_user()
+        self.env["livechat.timers"]._livechat_start_answer_clock(self)
         self.env["livechat.session.transfer"].create(
             {
                 "session_id": self.id,
@@ -714,6 +770,7 @@ class DiscussChannel(models.Model):
                 "from_user_id": from_user.id,
                 "to_user_id": user.id,
                 "note": note,
+                "reason": self.livechat_routing_reason,
             }
         )
         if not user:
@@ -758,6 +815,24 @@ class DiscussChannel(models.Model):
             ]
         )
         self.livechat_queue_notice_id = self._livechat_post_notice(self._livechat_queue_notice_body(position))
+        self._livechat_post_closed_notice()
+
+    def _livechat_post_closed_notice(self):
+        """When every group that may answer this waiting session is outside its business hours,
+        tell the visitor when the desk opens again, in their language and time zone when known."""
+        guest = self.channel_member_ids.guest_id[:1]
+        tz = self.livechat_requester_id.tz or guest.timezone or None
+        env = self.with_context(lang=self.env["livechat.timers"]._livechat_visitor_lang(self)).env
+        # sudo: livechat.group - the visitor may know when the desk opens, not who is in it
+        when = self._livechat_queue_groups().with_env(env(su=True))._livechat_opening_text(tz=tz)
+        if when:
+            self._livechat_post_notice(
+                env._(
+                    "We are closed right now: we answer again from %(when)s. You may write your "
+                    "question now, it waits for us.",
+                    when=when,
+                )
+            )
 
     def _livechat_queue_notice_body(self, position):
         # the place is marked so that the notice can be kept up to date in its own language

@@ -16,7 +16,21 @@ ADMIN_FIELDS = (
     "routing_mode",
     "max_sessions_per_operator",
     "wait_alert_minutes",
+    "answer_timeout_minutes",
+    "away_grace_minutes",
+    "inactivity_close_minutes",
+    "answer_target_minutes",
 )
+
+
+class RoutingDecision(tuple):
+    """What the routing service decided: unpacks as ``(user, group)`` like before, and says
+    why in ``reason`` (plain words, for the routing history and the supervision board)."""
+
+    def __new__(cls, user, group, reason=""):
+        decision = super().__new__(cls, (user, group))
+        decision.reason = reason
+        return decision
 
 
 class ImLivechatChannel(models.Model):
@@ -83,6 +97,34 @@ class ImLivechatChannel(models.Model):
         help="On the supervision board, a session that has waited this many minutes in a queue "
         "turns red; 0 never warns.",
     )
+    # over time (see livechat.timers)
+    answer_timeout_minutes = fields.Integer(
+        string="No Answer Timeout (minutes)",
+        default=0,
+        help="When the operator who got a session has not written to the visitor within this "
+        "time, the session goes to another available member of its group, or back to the "
+        "front of its queue. 0: never.",
+    )
+    away_grace_minutes = fields.Integer(
+        string="Away Operator Grace (minutes)",
+        default=0,
+        help="When an operator has been offline this long, their open sessions go back to the "
+        "routing, and the visitors are told. 0: never.",
+    )
+    inactivity_close_minutes = fields.Integer(
+        string="Close Inactive Sessions After (minutes)",
+        default=0,
+        help="A session in progress where nobody wrote for this long is closed with a notice, "
+        "which frees its operator. A visitor who writes again starts a new session, routed to "
+        "the same operator first. 0: never.",
+    )
+    answer_target_minutes = fields.Integer(
+        string="First Answer Target (minutes)",
+        default=0,
+        help="How soon a request should get its first answer. The supervision board shows each "
+        "session against it (on time, at risk, breached), and the figures count the sessions "
+        "answered within it. 0: no target.",
+    )
 
     livechat_can_configure = fields.Boolean(
         compute="_compute_livechat_can_configure",
@@ -94,6 +136,12 @@ class ImLivechatChannel(models.Model):
             "max_sessions_per_operator_positive",
             "CHECK(max_sessions_per_operator >= 0)",
             "The maximum number of sessions per operator cannot be negative (0 means no limit).",
+        ),
+        (
+            "livechat_timers_positive",
+            "CHECK(answer_timeout_minutes >= 0 AND away_grace_minutes >= 0 "
+            "AND inactivity_close_minutes >= 0 AND answer_target_minutes >= 0)",
+            "The timers and the answer target of a live chat cannot be negative (0 switches them off).",
         ),
         (
             "wait_alert_minutes_positive",
@@ -299,6 +347,16 @@ class ImLivechatChannel(models.Model):
             info["options"] = dict(
                 self._get_channel_infos(), default_username=username or self.env._("Visitor")
             )
+        if info.get("available") and (when := self._livechat_closed_until()):
+            # outside the business hours of every entry group, the button says when we answer
+            info["options"].update(
+                button_text=self.env._("We answer from %(when)s", when=when),
+                default_message=self.env._(
+                    "We are closed right now: we answer again from %(when)s. Leave your question "
+                    "here, it waits for us.",
+                    when=when,
+                ),
+            )
         return info
 
     def _get_livechat_discuss_channel_vals(
@@ -332,9 +390,10 @@ class ImLivechatChannel(models.Model):
                 )
             return vals
         requester = self.env["res.users"].browse(user_id)
-        operator, group = self._livechat_route_new_session(
+        decision = self._livechat_route_new_session(
             previous_operator_id, lang, country_id, exclude_users=requester
         )
+        operator, group = decision
         # Stock builds the session around the operator we chose; a waiting session is held
         # by OdooBot, who tells the visitor where they stand, until an operator takes it.
         holder = operator or self.env.ref("base.user_root")
@@ -356,6 +415,7 @@ class ImLivechatChannel(models.Model):
             livechat_routing_state="assigned" if operator else "queued",
             livechat_queued_date=now,
             livechat_assigned_date=now if operator else False,
+            livechat_routing_reason=decision.reason,
         )
         if not operator:
             vals["name"] = f"{visitor} ({group.name})"
@@ -454,7 +514,8 @@ class ImLivechatChannel(models.Model):
     def _livechat_route(self, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None):
         """The routing service: choose who gets a session of this live chat among ``groups``.
 
-        Only available members below the live chat's capacity can be chosen. The previous
+        Only available members below the live chat's capacity, in a group within its business
+        hours, can be chosen. The previous
         operator comes first when they can be. Otherwise groups are tried in their sequence
         order: the first one with such a member wins, the next ones take the overflow; within
         it, the fewest open sessions, then the visitor's language and country, then whoever was
@@ -466,23 +527,34 @@ class ImLivechatChannel(models.Model):
         :param str lang: the visitor's language code
         :param int country_id: the visitor's country
         :param exclude_users: ``res.users`` who must not get the session (e.g. who just left it)
-        :return: ``(res.users, livechat.group)``: the operator (empty when the session must
-            wait) and the group responsible for it (the first group when it waits)
+        :return: a :class:`RoutingDecision`, ``(res.users, livechat.group)``: the operator (empty
+            when the session must wait) and the group responsible for it (the first group when
+            it waits), with the ``reason`` of the choice
         """
         self.ensure_one()
         groups = groups.sorted()
         Users = self.env["res.users"]
-        if self.routing_mode == "manual" or not groups:
-            return Users, groups[:1]
-        candidates = (groups.member_ids - (exclude_users or Users)).filtered(
-            lambda user: user._is_user_available()
-        )
-        stats = self._livechat_operator_stats(candidates, lang=lang)
-        candidates = self._livechat_below_capacity(candidates, stats)
-        if not candidates:
-            return Users, groups[:1]
+        if not groups:
+            return RoutingDecision(Users, groups, self.env._("no group to route to"))
+        if self.routing_mode == "manual":
+            return RoutingDecision(
+                Users,
+                groups[:1],
+                self.env._("manual routing: waits for a supervisor or an operator to take it"),
+            )
+        open_groups = groups._livechat_open_groups()
+        members = groups.member_ids - (exclude_users or Users)
+        online = (open_groups.member_ids & members).filtered(lambda user: user._is_user_available())
+        stats = self._livechat_operator_stats(online, lang=lang)
+        candidates = self._livechat_below_capacity(online, stats)
+        context = {
+            "at_capacity": len(online - candidates),
+            "closed": len(members - open_groups.member_ids),
+        }
         if previous_operator and previous_operator in candidates:
-            return previous_operator, groups.filtered(lambda g: previous_operator in g.member_ids)[:1]
+            group = open_groups.filtered(lambda g: previous_operator in g.member_ids)[:1]
+            reason = self.env._("%(user)s talked with this visitor before", user=previous_operator.name)
+            return RoutingDecision(previous_operator, group, self._livechat_route_reason(reason, **context))
 
         def preference(user):
             load, last_assigned, speaks, user_country_id = stats[user.id]
@@ -494,10 +566,39 @@ class ImLivechatChannel(models.Model):
                 user.id,
             )
 
-        for group in groups:
+        for group in open_groups:
             if eligible := group.member_ids & candidates:
-                return min(eligible, key=preference), group
-        return Users, groups[:1]
+                user = min(eligible, key=preference)
+                load, _last, speaks, user_country_id = stats[user.id]
+                reason = self.env._(
+                    "least busy of %(count)s available in %(group)s: open sessions %(load)s",
+                    count=len(eligible),
+                    group=group.name,
+                    load=load,
+                )
+                if lang and speaks:
+                    reason += self.env._(
+                        "; speaks %(lang)s", lang=self.env["res.lang"]._lang_get(lang).name or lang
+                    )
+                if country_id and user_country_id == country_id:
+                    reason += self.env._(
+                        "; from %(country)s", country=self.env["res.country"].browse(country_id).name
+                    )
+                return RoutingDecision(user, group, self._livechat_route_reason(reason, **context))
+        reason = self.env._(
+            "nobody available in %(groups)s: waits in the queue of %(group)s",
+            groups=", ".join(groups.mapped("name")),
+            group=groups[:1].name,
+        )
+        return RoutingDecision(Users, groups[:1], self._livechat_route_reason(reason, **context))
+
+    def _livechat_route_reason(self, reason, at_capacity=0, closed=0):
+        """``reason`` followed by who could not be chosen, and why."""
+        if at_capacity:
+            reason += self.env._("; %(count)s at capacity", count=at_capacity)
+        if closed:
+            reason += self.env._("; %(count)s outside business hours", count=closed)
+        return reason
 
     def _livechat_route_new_session(self, previous_operator_id, lang, country_id, exclude_users=None):
         """Route a new session to the entry groups, with stock's arguments (the previous
@@ -575,6 +676,17 @@ class ImLivechatChannel(models.Model):
             user.has_group("im_livechat.im_livechat_group_manager")
             or user in self._supervisor_group_ids().member_ids
         )
+
+    def _livechat_closed_until(self, tz=None):
+        """When this grouped live chat answers again, in words, if all its entry groups are
+        outside their business hours now; else None.
+
+        :param str tz: the visitor's time zone, if known
+        """
+        if not self._is_grouped():
+            return None
+        # sudo: livechat.group - visitors may know when the desk opens, not who is in it
+        return self.sudo().entry_group_ids._livechat_opening_text(tz=tz)
 
     def _is_grouped(self):
         """Whether this live chat routes to its groups; without (active) entry groups it

@@ -1,12 +1,17 @@
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 import psycopg2
+import pytz
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime
+
+# how far ahead the next opening of a desk is looked for (a closed fortnight is a closed desk)
+OPENING_HORIZON = timedelta(days=14)
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +41,13 @@ class LivechatGroup(models.Model):
         comodel_name="res.company",
         default=lambda self: self.env.company,
         help="Leave empty to share the group between companies.",
+    )
+    resource_calendar_id = fields.Many2one(
+        comodel_name="resource.calendar",
+        string="Business Hours",
+        help="When the group answers, in the calendar's time zone; its public holidays (time off "
+        "without a resource) close it all day. Outside them the routing skips the group and its "
+        "sessions wait in the queue. Empty: always open.",
     )
 
     # members
@@ -306,7 +318,7 @@ class LivechatGroup(models.Model):
                 raise UserError(
                     self.env._(
                         "%(group)s is the last entry group of %(channel)s, where sessions are waiting: "
-                        "give the live chat another entry group first, then archive this one.",
+                        "give the live chat another entry group first.",
                         group=session.livechat_group_id.name,
                         channel=channel.name,
                     )
@@ -371,9 +383,10 @@ class LivechatGroup(models.Model):
         sent_before = len(bus_values) if bus_values is not None else 0
         try:
             with cr.savepoint(flush=False):
-                user, group = session._livechat_route_session(groups)
+                decision = session._livechat_route_session(groups)
+                user, group = decision
                 if user:
-                    session._livechat_hand_over("route", group, user)
+                    session._livechat_hand_over("route", group, user, reason=decision.reason)
                 self.env.flush_all()
                 return bool(user)
         except psycopg2.OperationalError:
@@ -405,3 +418,63 @@ class LivechatGroup(models.Model):
             ["livechat_group_id"],
         )
         self.browse([group.id for (group,) in waiting])._livechat_dispatch_queue()
+
+    # ------------------------------------------------------------
+    # Business hours
+    # ------------------------------------------------------------
+
+    def _livechat_open_groups(self, at=None):
+        """The groups of ``self`` (in their order) that answer at ``at`` (now by default)."""
+        at = at or fields.Datetime.now()
+        closed = {
+            calendar
+            for calendar in self.resource_calendar_id
+            if not self._livechat_calendar_open(calendar, at)
+        }
+        return self.filtered(lambda group: group.resource_calendar_id not in closed)
+
+    def _livechat_next_opening(self, at=None):
+        """When the first of ``self`` opens again after ``at`` (now by default): ``at`` when one
+        is open now, None when none opens within two weeks.
+
+        :return: a naive UTC datetime, or None
+        """
+        at = at or fields.Datetime.now()
+        openings = []
+        for group in self:
+            calendar = group.resource_calendar_id
+            if not calendar:
+                return at
+            intervals = self._livechat_calendar_intervals(calendar, at, at + OPENING_HORIZON)
+            if intervals:
+                start = intervals[0][0].astimezone(pytz.utc).replace(tzinfo=None)
+                openings.append(max(start, at))
+        return min(openings, default=None)
+
+    def _livechat_calendar_open(self, calendar, at):
+        return bool(self._livechat_calendar_intervals(calendar, at, at + timedelta(seconds=1)))
+
+    def _livechat_calendar_intervals(self, calendar, start, stop):
+        """The working intervals of ``calendar`` between the naive UTC ``start`` and ``stop``,
+        public holidays removed, as ``[(start, stop, records)]`` in the calendar's time zone."""
+        # sudo: resource.calendar - operators and visitors route through calendars they may not read
+        calendar = calendar.sudo()
+        intervals = calendar._work_intervals_batch(pytz.utc.localize(start), pytz.utc.localize(stop))[False]
+        return list(intervals)
+
+    def _livechat_opening_text(self, tz=None, at=None):
+        """When the first of ``self`` opens again, for a person: "Monday 09:00", in the
+        language of the context and in ``tz`` (when known, else in the calendar's time zone,
+        then named), or None when one of them is open now.
+
+        :param str tz: the reader's time zone, if known
+        """
+        at = at or fields.Datetime.now()
+        if self._livechat_open_groups(at):
+            return None
+        opening = self._livechat_next_opening(at)
+        if not opening:
+            return self.env._("in more than two weeks")
+        calendar_tz = self.resource_calendar_id[:1].tz or "UTC"
+        when = format_datetime(self.env, opening, tz=tz or calendar_tz, dt_format="EEEE HH:mm")
+        return when if tz else f"{when} ({calendar_tz})"

@@ -22,11 +22,13 @@ class LivechatSessionTransfer(models.Model):
             ("assign", "Assigned"),
             ("take", "Taken"),
             ("requeue", "Back in Queue"),
+            ("timeout", "No Answer"),
         ],
         required=True,
         help="Routed: the system gave the session to an operator or put it in a queue. "
         "Forwarded: an operator handed it to another group. Assigned: a supervisor gave it to an "
-        "operator. Taken: an operator took it from the queue. Back in queue: its operator left.",
+        "operator. Taken: an operator took it from the queue. Back in queue: its operator left or was away. "
+        "No answer: its operator did not answer in time, the routing gave it to another.",
     )
     from_group_id = fields.Many2one(comodel_name="livechat.group", ondelete="set null")
     to_group_id = fields.Many2one(comodel_name="livechat.group", ondelete="set null")
@@ -38,3 +40,6 @@ class LivechatSessionTransfer(models.Model):
         help="Empty when the session went to the group's queue.",
     )
     note = fields.Text(help="Shown to operators only.")
+    reason = fields.Text(
+        help="Why the routing chose this operator, or left the session in the queue, in its own words."
+    )

@@ -106,11 +106,14 @@ class MailMessage(models.Model):
             .sudo()
             ._search([("livechat_requester_id", "=", self.env.user.partner_id.id)])
         )
+        # a note is a message of an internal subtype, or one posted as internal
         return [
             "!",
             "&",
             "&",
             ("model", "=", "discuss.channel"),
             ("res_id", "in", requested),
+            "|",
             ("subtype_id.internal", "=", True),
+            ("is_internal", "=", True),
         ]

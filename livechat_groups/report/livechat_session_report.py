@@ -84,6 +84,28 @@ class LivechatSessionReport(models.Model):
         "to specialists (or forwarded back).",
     )
 
+    answered_in_target = fields.Float(
+        string="Answered within Target (%)",
+        digits=(16, 1),
+        aggregator="avg",
+        readonly=True,
+        help="Share of the sessions first answered within their live chat's first-answer target. "
+        "Counted once decided: answered, or past the target without an answer; live chats "
+        "without a target are left out.",
+    )
+    target_breaches = fields.Integer(
+        aggregator="sum",
+        readonly=True,
+        help="Sessions first answered later than their live chat's target, or not answered by then.",
+    )
+    timeout_count = fields.Integer(
+        string="No Answer Timeouts",
+        aggregator="sum",
+        readonly=True,
+        help="How many times an operator who got the session did not answer in time and it went "
+        "to another (see Routing Hops for who let it lapse).",
+    )
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
@@ -108,6 +130,18 @@ class LivechatSessionReport(models.Model):
                            EXTRACT(EPOCH FROM reply.first_reply - LEAST(c.create_date, reply.first_reply)) / 60
                                AS first_reply_time,
                            hop.forwards::float AS forward_count,
+                           hop.timeouts AS timeout_count,
+                           -- decided once answered, or once past the target without an answer
+                           CASE WHEN target.due IS NULL THEN NULL
+                                WHEN reply.first_reply IS NOT NULL
+                                    THEN CASE WHEN reply.first_reply <= target.due THEN 100.0 ELSE 0.0 END
+                                WHEN COALESCE(c.livechat_closed_date, now() AT TIME ZONE 'UTC') > target.due
+                                    THEN 0.0
+                                END AS answered_in_target,
+                           CASE WHEN target.due IS NULL THEN NULL
+                                WHEN COALESCE(reply.first_reply, c.livechat_closed_date, now() AT TIME ZONE 'UTC')
+                                    > target.due THEN 1
+                                ELSE 0 END AS target_breaches,
                            -- over closed sessions that an operator got: an open one is not
                            -- resolved yet, an abandoned one was never answered; an entry group
                            -- that took the overflow is still an entry group
@@ -126,7 +160,8 @@ class LivechatSessionReport(models.Model):
                            ) entry ON TRUE
                  LEFT JOIN LATERAL (
                            SELECT MIN(t.create_date) FILTER (WHERE t.to_user_id IS NOT NULL) AS first_assigned,
-                                  COUNT(*) FILTER (WHERE t.kind = 'forward') AS forwards
+                                  COUNT(*) FILTER (WHERE t.kind = 'forward') AS forwards,
+                                  COUNT(*) FILTER (WHERE t.kind = 'timeout') AS timeouts
                              FROM livechat_session_transfer t
                             WHERE t.session_id = c.id
                            ) hop ON TRUE
@@ -144,6 +179,11 @@ class LivechatSessionReport(models.Model):
                               AND u.id IN (SELECT t.to_user_id FROM livechat_session_transfer t
                                             WHERE t.session_id = c.id)
                            ) reply ON TRUE
+                 LEFT JOIN LATERAL (
+                           SELECT c.create_date + make_interval(mins => lc.answer_target_minutes) AS due
+                             FROM im_livechat_channel lc
+                            WHERE lc.id = c.livechat_channel_id AND lc.answer_target_minutes > 0
+                           ) target ON TRUE
                      WHERE c.channel_type = 'livechat'
                        AND c.livechat_routing_state IS NOT NULL
                 )

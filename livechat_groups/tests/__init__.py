@@ -1,5 +1,6 @@
 from . import (
     test_attack,
+    test_business_hours,
     test_demo_data,
     test_forward,
     test_hardening,
@@ -19,5 +20,8 @@ from . import (
     test_stock_livechat,
     test_supervision_access,
     test_supervision_board,
+    test_targets,
+    test_timers,
+    test_timers_tours,
     test_tours,
 )

@@ -305,6 +305,26 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertIn("On it", json.dumps(data))
         self.assertNotIn("known complainer", json.dumps(data))
 
+    def test_03_message_posted_as_internal_is_a_note_for_who_asked(self):
+        """A message posted with ``is_internal`` over RPC is kept from the employee who asked,
+        who still loads their conversation."""
+        self._online(self.helpdesk_1)
+        session = self._ask_internal(self.employee)
+        self._rpc(
+            self.helpdesk_1,
+            "discuss.channel",
+            "message_post",
+            session.ids,
+            body="Internal: check their contract",
+            message_type="comment",
+            is_internal=True,
+        )
+        self._post(self.helpdesk_1, session, "Checking now")
+        self.authenticate(self.employee.login, self.employee.login)
+        data = json.dumps(self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": session.id}))
+        self.assertIn("Checking now", data)
+        self.assertNotIn("check their contract", data)
+
     # ------------------------------------------------------------
     # 4. Routing fields cannot be forged, on any conversation
     # ------------------------------------------------------------

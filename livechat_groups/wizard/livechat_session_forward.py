@@ -27,6 +27,9 @@ class LivechatSessionForward(models.TransientModel):
     member_overview = fields.Html(
         string="Members", compute="_compute_member_ids", sanitize=False, help="Who can answer now."
     )
+    group_closed_notice = fields.Char(
+        compute="_compute_group_closed_notice", help="Whether the group is outside its business hours now."
+    )
     note = fields.Text(
         help="For the operators only: an internal note in the conversation, which the visitor does not see."
     )
@@ -46,6 +49,18 @@ class LivechatSessionForward(models.TransientModel):
             members = wizard.group_id.member_ids
             wizard.member_ids = members
             wizard.member_overview = wizard._member_overview(members)
+
+    @api.depends("group_id")
+    def _compute_group_closed_notice(self):
+        for wizard in self:
+            # sudo: livechat.group - any operator may know when a group of their live chat opens
+            when = wizard.group_id and wizard.group_id.sudo()._livechat_opening_text(tz=self.env.user.tz)
+            wizard.group_closed_notice = when and self.env._(
+                "%(group)s is outside its business hours: it answers again from %(when)s. Until then "
+                "the session waits in its queue.",
+                group=wizard.group_id.name,
+                when=when,
+            )
 
     @api.onchange("group_id")
     def _onchange_group_id(self):

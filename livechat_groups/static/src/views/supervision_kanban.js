@@ -3,8 +3,10 @@ import { registry } from "@web/core/registry";
 import { useDebounced } from "@web/core/utils/timing";
 import { useService } from "@web/core/utils/hooks";
 import { KanbanController } from "@web/views/kanban/kanban_controller";
+import { KanbanHeader } from "@web/views/kanban/kanban_header";
 import { KanbanRenderer } from "@web/views/kanban/kanban_renderer";
 import { kanbanView } from "@web/views/kanban/kanban_view";
+import { formatElapsed, targetStatus, useNow } from "./supervision_target_clock";
 
 /** The notification the server sends to supervisors when a session of their live chats changes. */
 export const SESSION_UPDATE = "livechat_groups.session_update";
@@ -44,10 +46,49 @@ export class SupervisionKanbanController extends KanbanController {
 }
 
 /**
+ * A column's header also says how long its oldest waiting session has waited, and how many of
+ * its open sessions are on time, at risk or breached against the first-answer target; it ticks
+ * with the cards' clocks.
+ */
+export class SupervisionKanbanHeader extends KanbanHeader {
+    static template = "livechat_groups.SupervisionKanbanHeader";
+
+    setup() {
+        super.setup();
+        this.clock = useNow();
+    }
+
+    get columnStats() {
+        const now = this.clock.now;
+        const stats = { count: 0, oldest: null, on_time: 0, at_risk: 0, breached: 0 };
+        let oldest = null;
+        for (const record of this.group.list.records) {
+            const data = record.data;
+            if (!["queued", "assigned"].includes(data.livechat_routing_state)) {
+                continue;
+            }
+            stats.count++;
+            const { state } = targetStatus(data, now);
+            if (state) {
+                stats[state]++;
+            }
+            if (data.livechat_routing_state === "queued" && data.livechat_queued_date) {
+                const waited = Math.max(0, Math.floor(now.diff(data.livechat_queued_date, "seconds").seconds));
+                oldest = Math.max(oldest ?? 0, waited);
+            }
+        }
+        stats.oldest = oldest === null ? null : formatElapsed(oldest);
+        return stats;
+    }
+}
+
+/**
  * Cards move only between operators: dropping a session on an operator assigns it to them (the
  * server checks the supervisor's rights). The other groupings are for reading.
  */
 export class SupervisionKanbanRenderer extends KanbanRenderer {
+    static components = { ...KanbanRenderer.components, KanbanHeader: SupervisionKanbanHeader };
+
     get canMoveRecords() {
         return (
             super.canMoveRecords &&

@@ -1,0 +1,370 @@
+import logging
+from datetime import timedelta
+
+from psycopg2.extensions import TransactionRollbackError
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+# how many sessions one timer handles per run; a full batch runs the timers again at once
+TIMER_BATCH = 50
+# a session that used this share of its first-answer target without an answer is at risk
+AT_RISK_SHARE = 0.75
+
+
+class LivechatTimers(models.AbstractModel):
+    """What happens to live chat sessions over time: an operator who does not answer, an
+    operator who went away, a conversation gone silent, and the first-answer target.
+
+    Every timer is one method, run by one scheduled action, ``ir_cron_livechat_timers``, which
+    the due times schedule (``ir.cron._trigger``). Their state is in the sessions' rows, so it
+    survives restarts, and each session is locked, its state checked again, before a timer acts
+    on it, so that two workers never act twice on one session.
+    """
+
+    _name = "livechat.timers"
+    _description = "Live Chat Timers"
+
+    # ------------------------------------------------------------
+    # The scheduled action
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_livechat_timers(self):
+        """Run every timer once, then schedule the next run at the next due time."""
+        busy = self._livechat_timer_answer_timeouts()
+        busy |= self._livechat_timer_away_operators()
+        busy |= self._livechat_timer_inactive_sessions()
+        if busy:
+            self._livechat_timers_cron()._trigger()
+        self._livechat_timer_schedule_next()
+
+    @api.model
+    def _livechat_timer_answer_timeouts(self):
+        """Sessions whose operator did not write to the visitor in time go to another operator,
+        or to the front of their group's queue (hop ``timeout``).
+
+        :return: whether a full batch was handled (more may be due)
+        """
+        condition = SQL(
+            "c.livechat_routing_state = 'assigned' AND c.livechat_answer_due <= %s", fields.Datetime.now()
+        )
+        return self._livechat_timer_run(condition, self._livechat_answer_lapsed)
+
+    @api.model
+    def _livechat_timer_away_operators(self):
+        """Operators offline for the live chat's grace hand their sessions back (hop ``requeue``).
+
+        :return: whether a full batch was handled (more may be due)
+        """
+        # offline since their last poll, or since they got the session if they never connected
+        condition = SQL(
+            """
+            c.livechat_routing_state = 'assigned' AND lc.away_grace_minutes > 0
+            AND EXISTS (
+                SELECT 1 FROM res_users u LEFT JOIN bus_presence p ON p.user_id = u.id
+                 WHERE u.partner_id = c.livechat_operator_id
+                   AND COALESCE(p.status, 'offline') = 'offline'
+                   AND GREATEST(p.last_poll, c.livechat_assigned_date)
+                       <= %s - make_interval(mins => lc.away_grace_minutes))
+            """,
+            fields.Datetime.now(),
+        )
+        return self._livechat_timer_run(condition, self._livechat_operator_away)
+
+    @api.model
+    def _livechat_timer_inactive_sessions(self):
+        """Sessions in progress where nobody wrote for the live chat's inactivity delay close.
+
+        :return: whether a full batch was handled (more may be due)
+        """
+        # last_interest_dt: stock's time of the last message of the session
+        condition = SQL(
+            """
+            c.livechat_routing_state = 'assigned' AND lc.inactivity_close_minutes > 0
+            AND GREATEST(c.last_interest_dt, c.livechat_assigned_date)
+                <= %s - make_interval(mins => lc.inactivity_close_minutes)
+            """,
+            fields.Datetime.now(),
+        )
+        return self._livechat_timer_run(condition, self._livechat_close_inactive)
+
+    @api.model
+    def _livechat_timer_schedule_next(self):
+        """Run the timers again when the next session falls due. The answer clocks were
+        scheduled when they started; a conversation's silence and an operator's absence move
+        with every message and presence, so their next due time is read now."""
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT MIN(LEAST(
+                           CASE WHEN lc.inactivity_close_minutes > 0 THEN
+                               GREATEST(c.last_interest_dt, c.livechat_assigned_date)
+                               + make_interval(mins => lc.inactivity_close_minutes) END,
+                           CASE WHEN lc.away_grace_minutes > 0 THEN (
+                               SELECT GREATEST(p.last_poll, c.livechat_assigned_date)
+                                      + make_interval(mins => lc.away_grace_minutes)
+                                 FROM res_users u JOIN bus_presence p ON p.user_id = u.id
+                                WHERE u.partner_id = c.livechat_operator_id AND p.status = 'offline'
+                                LIMIT 1) END))
+                  FROM discuss_channel c
+                  JOIN im_livechat_channel lc ON lc.id = c.livechat_channel_id
+                 WHERE c.livechat_routing_state = 'assigned'
+                   AND (lc.inactivity_close_minutes > 0 OR lc.away_grace_minutes > 0)
+                """
+            )
+        )
+        if rows[0][0]:
+            self._livechat_timers_cron()._trigger(at=max(rows[0][0], fields.Datetime.now()))
+
+    @api.model
+    def _livechat_timer_run(self, condition, action):
+        """Call ``action(session)`` on each session that matches ``condition``, each in its own
+        savepoint and under a row lock taken with the condition checked again: a session that
+        another worker holds, or changed since this transaction began, is theirs, and skipped.
+
+        :param SQL condition: over ``c`` (the session) and ``lc`` (its live chat)
+        :return: whether a full batch was handled
+        """
+        self.env.flush_all()
+        query = """
+            SELECT c.id FROM discuss_channel c JOIN im_livechat_channel lc ON lc.id = c.livechat_channel_id
+             WHERE %s
+        """
+        ids = [
+            row[0]
+            for row in self.env.execute_query(SQL(query + " ORDER BY c.id LIMIT %s", condition, TIMER_BATCH))
+        ]
+        # sudo: discuss.channel - the timers act for the system
+        cr = self.env.cr
+        for session in self.env["discuss.channel"].sudo().browse(ids):
+            # a rollback must not send the notifications of what it undid
+            sent_before = len(cr.precommit.data.get("bus.bus.values", ()))
+            try:
+                with cr.savepoint():
+                    locked = self.env.execute_query(
+                        SQL(query + " AND c.id = %s FOR UPDATE OF c SKIP LOCKED", condition, session.id)
+                    )
+                    if locked:
+                        action(session)
+            except TransactionRollbackError:
+                _logger.info(
+                    "live chat session %s changed meanwhile: left to the worker that changed it", session.id
+                )
+                self.env.invalidate_all()
+                del cr.precommit.data.get("bus.bus.values", [])[sent_before:]
+        return len(ids) == TIMER_BATCH
+
+    # ------------------------------------------------------------
+    # What each timer does to one session
+    # ------------------------------------------------------------
+
+    @api.model
+    def _livechat_answer_lapsed(self, session):
+        """Its operator did not answer in time: the session goes to someone else; the visitor,
+        the operator and the supervisors are told."""
+        operator = session._livechat_operator_user()
+        minutes = session.livechat_channel_id.answer_timeout_minutes
+        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        session._livechat_post_notice(visitor_env._("Sorry for the wait: another operator will answer you."))
+        why = self.env._(
+            "%(user)s did not answer within %(minutes)s minutes", user=operator.name, minutes=minutes
+        )
+        self._livechat_hand_back(session, "timeout", operator, why)
+        operator_env = session.with_context(lang=operator.lang).env
+        operator.partner_id._bus_send(
+            "simple_notification",
+            {
+                "type": "warning",
+                "sticky": True,
+                "title": operator_env._("Session handed to another operator"),
+                "message": operator_env._(
+                    "You did not answer %(visitor)s within %(minutes)s minutes: the session went to %(to)s.",
+                    visitor=session.livechat_visitor_name,
+                    minutes=minutes,
+                    to=self._livechat_holder_name(session),
+                ),
+            },
+        )
+        self._livechat_tell_supervisors(
+            session,
+            lambda env: env._("No answer in %(group)s", group=session.livechat_group_id.name),
+            lambda env: env._(
+                "%(user)s did not answer %(visitor)s within %(minutes)s minutes: the session went to %(to)s.",
+                user=operator.name,
+                visitor=session.livechat_visitor_name,
+                minutes=minutes,
+                to=self._livechat_holder_name(session),
+            ),
+        )
+
+    @api.model
+    def _livechat_operator_away(self, session):
+        """Its operator has been offline longer than the grace: the session goes back to the
+        routing, and they do not find it again when they come back."""
+        operator = session._livechat_operator_user()
+        minutes = session.livechat_channel_id.away_grace_minutes
+        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        session._livechat_post_notice(
+            visitor_env._("%(user)s had to leave: another operator will answer you.", user=operator.name)
+        )
+        why = self.env._("%(user)s was offline for %(minutes)s minutes", user=operator.name, minutes=minutes)
+        self._livechat_hand_back(session, "requeue", operator, why)
+        operator_env = session.with_context(lang=operator.lang).env
+        operator.partner_id._bus_send(
+            "simple_notification",
+            {
+                "type": "info",
+                "sticky": True,
+                "title": operator_env._("Sessions handed back while you were away"),
+                "message": operator_env._(
+                    "You were offline for %(minutes)s minutes: your session with %(visitor)s went to %(to)s.",
+                    visitor=session.livechat_visitor_name,
+                    minutes=minutes,
+                    to=self._livechat_holder_name(session),
+                ),
+            },
+        )
+
+    @api.model
+    def _livechat_close_inactive(self, session):
+        """Nobody wrote for the live chat's inactivity delay: the session closes with a notice,
+        and its operator is free for the next one."""
+        operator = session._livechat_operator_user()
+        minutes = session.livechat_channel_id.inactivity_close_minutes
+        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        session._livechat_post_notice(
+            visitor_env._(
+                "Nobody wrote for %(minutes)s minutes, so this conversation is closed. Write again "
+                "any time to start a new one.",
+                minutes=minutes,
+            )
+        )
+        session.livechat_active = False
+        session._livechat_end_routing(operator)
+
+    # ------------------------------------------------------------
+    # The clocks of one session
+    # ------------------------------------------------------------
+
+    @api.model
+    def _livechat_start_answer_clock(self, session):
+        """The operator who just got ``session`` has the live chat's answer timeout to write to
+        the visitor; the timers run at the due times of the session's clocks."""
+        channel = session.livechat_channel_id
+        assigned = session.livechat_routing_state == "assigned"
+        due = (
+            assigned
+            and channel.answer_timeout_minutes
+            and session.livechat_assigned_date + timedelta(minutes=channel.answer_timeout_minutes)
+        )
+        # sudo: discuss.channel - the system starts the clock, whoever handed the session over
+        session.sudo().livechat_answer_due = due or False
+        moments = [due] if due else []
+        if assigned and channel.inactivity_close_minutes:
+            moments.append(fields.Datetime.now() + timedelta(minutes=channel.inactivity_close_minutes))
+        if moments:
+            self._livechat_timers_cron()._trigger(at=min(moments))
+
+    @api.model
+    def _livechat_stop_answer_clock(self, session, message):
+        """``message`` was posted in ``session``: when its operator wrote to the visitor, their
+        answer clock stops, and the first answer is on time or not."""
+        if (
+            session.livechat_routing_state == "assigned"
+            and message.message_type == "comment"
+            and message.author_id == session.livechat_operator_id
+            and (session.livechat_answer_due or not session.livechat_first_answer_date)
+            and not message._livechat_is_staff_note()
+        ):
+            # sudo: discuss.channel - the operator answered: their clock stops, whoever they are
+            session.sudo().write(
+                {
+                    "livechat_answer_due": False,
+                    "livechat_first_answer_date": session.livechat_first_answer_date or fields.Datetime.now(),
+                }
+            )
+
+    @api.model
+    def _livechat_target_state(self, session, now):
+        """``session`` against its live chat's first-answer target at ``now``: ``on_time``,
+        ``at_risk``, ``breached``, or False without a target (supervision_target_clock.js
+        computes the same in the browser, every second)."""
+        target = session.livechat_channel_id.answer_target_minutes * 60
+        if not target or not session.livechat_routing_state or not session.create_date:
+            return False
+        end = session.livechat_first_answer_date or session.livechat_closed_date or now
+        elapsed = (end - session.create_date).total_seconds()
+        if elapsed > target:
+            return "breached"
+        if not session.livechat_first_answer_date and elapsed >= target * AT_RISK_SHARE:
+            return "at_risk"
+        return "on_time"
+
+    # ------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------
+
+    @api.model
+    def _livechat_hand_back(self, session, kind, operator, why):
+        """Route ``session`` again without ``operator``, who leaves it: to another member of
+        its groups, or else to the front of its group's queue, since it waited already.
+
+        :param str why: what made the timer act, before the routing's own reason
+        """
+        session._livechat_requeue(operator, why=why, kind=kind)
+        user, group = session._livechat_operator_user(), session.livechat_group_id
+        if not user:
+            oldest = session.search(
+                [
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_group_id", "=", group.id),
+                    ("id", "!=", session.id),
+                ],
+                order="livechat_queued_date, id",
+                limit=1,
+            ).livechat_queued_date
+            first = min(session.create_date, oldest - timedelta(seconds=1)) if oldest else session.create_date
+            session.livechat_queued_date = first
+            session._livechat_refresh_queue_notices(group)
+        if operator.partner_id in session.channel_member_ids.partner_id:
+            session._action_unfollow(partner=operator.partner_id)
+
+    @api.model
+    def _livechat_holder_name(self, session):
+        """Who answers ``session`` now, or the queue it waits in, in plain words."""
+        if user := session._livechat_operator_user():
+            return user.name
+        return self.env._("the queue of %(group)s", group=session.livechat_group_id.name)
+
+    @api.model
+    def _livechat_visitor_lang(self, session):
+        """The language of who asked: the employee's, or the website visitor's when known."""
+        guest = session.channel_member_ids.guest_id[:1]
+        return session.livechat_requester_id.lang or guest.lang or self.env.lang
+
+    @api.model
+    def _livechat_tell_supervisors(self, session, title, message):
+        """A notification on the screens of the supervisors of ``session``'s live chat.
+
+        :param title: ``env -> str``, so that each supervisor reads it in their language
+        :param message: the same
+        """
+        # sudo: res.groups, livechat.group - who supervises is not for the caller to read
+        managers = self.env.ref("im_livechat.im_livechat_group_manager").sudo().users
+        supervisors = (
+            session.livechat_channel_id.sudo().supervisor_group_ids.member_ids | managers
+        ).filtered(lambda user: user.active and not user.share)
+        for lang, users in supervisors.grouped("lang").items():
+            env = session.with_context(lang=lang).env
+            users.partner_id._bus_send(
+                "simple_notification", {"type": "warning", "title": title(env), "message": message(env)}
+            )
+
+    @api.model
+    def _livechat_timers_cron(self):
+        # sudo: ir.cron - any hand-over may schedule the timers
+        return self.env.ref("livechat_groups.ir_cron_livechat_timers").sudo()

@@ -1,0 +1,56 @@
+import { registry } from "@web/core/registry";
+
+const card = (visitor) => `.o_kanban_record:contains(${visitor})`;
+const waitingColumn = ".o_kanban_group:has(.o_column_title:contains(Waiting))";
+
+/** A supervisor watches the first-answer clocks tick and colour on the board, without reloading. */
+registry.category("web_tour.tours").add("livechat_groups_board_target_clock", {
+    steps: () => [
+        {
+            content: "Ann waits for 1 minute: on time against the 5-minute target",
+            trigger: `${card("Ann")} .o_livechat_groups_target_on_time .o_livechat_groups_clock_label:contains(on time · target 5 min)`,
+        },
+        {
+            content: "Bob waits for 4 minutes: at risk",
+            trigger: `${card("Bob")} .o_livechat_groups_target_at_risk .o_livechat_groups_clock_label:contains(at risk)`,
+        },
+        {
+            content: "Cid waits for 6 minutes: breached",
+            trigger: `${card("Cid")} .o_livechat_groups_target_breached .o_livechat_groups_clock_label:contains(breached)`,
+        },
+        {
+            content: "Dan got an answer after 2 minutes: on time, and his clock stopped",
+            trigger: `${card("Dan")} .o_livechat_groups_target_on_time .o_livechat_groups_clock_label:contains(first answer · on time)`,
+        },
+        {
+            content: "The Waiting column counts its sessions against the target, and its oldest wait",
+            trigger: `${waitingColumn} .o_livechat_groups_column_stats:contains(1 on time):contains(1 at risk):contains(1 breached):contains(Oldest waiting: 6:)`,
+        },
+        {
+            content: "Dan's card says why the routing chose his operator",
+            trigger: `${card("Dan")} .o_livechat_groups_reason:contains(least busy of 1 available in General Support)`,
+        },
+        {
+            content: "The clocks tick without a reload; the stopped one does not",
+            trigger: `${card("Ann")} .o_livechat_groups_clock_time`,
+            async run() {
+                const text = (visitor) =>
+                    [...document.querySelectorAll(".o_kanban_record")]
+                        .find((el) => el.textContent.includes(visitor))
+                        .querySelector(".o_livechat_groups_clock_time").textContent;
+                const before = { ann: text("Ann"), dan: text("Dan") };
+                await new Promise((resolve) => setTimeout(resolve, 2500));
+                if (text("Ann") === before.ann) {
+                    throw new Error(`Ann's clock did not move from ${before.ann}`);
+                }
+                if (text("Dan") !== before.dan || before.dan !== "2:00") {
+                    throw new Error(`Dan's answered clock should stay at 2:00, shows ${text("Dan")}`);
+                }
+            },
+        },
+        {
+            content: "and Bob's clock still reads four minutes and some seconds",
+            trigger: `${card("Bob")} .o_livechat_groups_clock_time:contains(4:)`,
+        },
+    ],
+});

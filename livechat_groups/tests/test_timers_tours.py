@@ -1,0 +1,107 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+from odoo.tools import html2plaintext
+
+from .common import LivechatGroupsRoutingMixin, LivechatGroupsTourCase
+
+
+@tagged("post_install", "-at_install")
+class TestTimersTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
+    """The first-answer target on the supervision board, as a supervisor watches it."""
+
+    def _started(self, session, minutes_ago):
+        """``session`` came in ``minutes_ago`` minutes ago, by the browser's clock."""
+        started = datetime.now() - timedelta(minutes=minutes_ago)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET create_date = %s, livechat_queued_date = %s WHERE id = %s",
+            (started, started, session.id),
+        )
+        self.env.invalidate_all()
+        return started
+
+    def test_board_clock_and_target_colours(self):
+        self.external_livechat.answer_target_minutes = 5
+        ann, bob, cid = (self._queued_session(self.external_livechat, name) for name in ("Ann", "Bob", "Cid"))
+        self._started(ann, 1)
+        self._started(bob, 4)
+        self._started(cid, 6)
+        self._online(self.support_1)
+        dan = self._get_session(self.external_livechat, "Dan")
+        started = self._started(dan, 3)
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET livechat_first_answer_date = %s WHERE id = %s",
+            (started + timedelta(minutes=2), dan.id),
+        )
+        self.start_tour(
+            "/odoo/livechat-supervision",
+            "livechat_groups_board_target_clock",
+            login=self.ext_supervisor.login,
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBusinessHoursWidget(LivechatGroupsTourCase):
+    """A visitor of the website widget while the desk is closed."""
+
+    WIDGET = """
+        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
+        const waitFor = async (selector, text) => {
+            for (let i = 0; i < 300; i++) {
+                const found = [...(root()?.querySelectorAll(selector) || [])].find(
+                    (el) => !text || el.textContent.includes(text)
+                );
+                if (found) {
+                    return found;
+                }
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            throw new Error(`not shown: ${selector} ${text || ""} in: ${root()?.querySelector(".o-mail-Thread")?.innerText}`);
+        };
+        (async () => {
+            await odoo.livechatReady;
+            const button = await waitFor(".o-livechat-LivechatButton");
+            await waitFor(".o-livechat-LivechatButton-notification", "We answer from %(when)s");
+            button.click();
+            await waitFor(".o-mail-Message", "We are closed right now: we answer again from %(when)s.");
+            const composer = await waitFor(".o-mail-Composer-input");
+            composer.value = "My printer is on fire";
+            composer.dispatchEvent(new Event("input", { bubbles: true }));
+            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+            await waitFor(".o-mail-Message", "My printer is on fire");
+            console.log("test successful");
+        })().catch((error) => console.error(error.message));
+    """
+
+    def test_closed_desk_says_when_it_answers(self):
+        today = datetime.now().weekday()
+        day = (today + 3) % 7  # three days from now, 9 to 10 (UTC): closed now
+        calendar = self.env["resource.calendar"].create(
+            {
+                "name": "Thin Desk",
+                "tz": "UTC",
+                "attendance_ids": [
+                    (5, 0, 0),
+                    (0, 0, {"name": "Hour", "dayofweek": str(day), "hour_from": 9, "hour_to": 10}),
+                ],
+            }
+        )
+        self.group_support.resource_calendar_id = calendar
+        when = self.group_support._livechat_opening_text()
+        weekday = (datetime.now() + timedelta(days=3)).strftime("%A")
+        self.assertEqual(when, f"{weekday} 09:00 (UTC)")
+        self.browser_js(
+            f"/im_livechat/support/{self.external_livechat.id}",
+            self.WIDGET % {"when": when},
+        )
+        session = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.external_livechat.id)]
+        )
+        self.assertEqual(session.livechat_routing_state, "queued")
+        bodies = [html2plaintext(body) for body in session.message_ids.mapped("body")]
+        self.assertIn("My printer is on fire", bodies, "the visitor may still write")
+        self.assertIn(
+            f"We are closed right now: we answer again from {when}. You may write your question now, it waits for us.",
+            bodies,
+        )
