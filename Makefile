@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run standin test pytest lint format pot bench clean
+.PHONY: help setup run standin test pytest lint format pot po bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ format:  ## Format the Python code with ruff
 
 pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 	bash scripts/pot.sh
+
+po:  ## Merge the .pot into every i18n/*.po and list the entries left to translate
+	source scripts/common.sh && ensure_venv && "$$PY" scripts/i18n_sync.py $(ARGS)
 
 bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), then the webhook intake
 	bash scripts/bench.sh $(ARGS)

@@ -38,7 +38,11 @@
     ],
     "assets": {
         "web.assets_backend": [
-            "livechat_groups/static/src/**/*",
+            "livechat_groups/static/src/discuss/**/*",
+            "livechat_groups/static/src/views/**/*",
+        ],
+        "im_livechat.assets_embed_core": [
+            "livechat_groups/static/src/embed/**/*",
         ],
         "web.assets_tests": [
             "livechat_groups/static/tests/tours/**/*",

@@ -120,18 +120,13 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------
 
     def action_livechat_messenger_send_template(self, template_id):
-        """An operator of the session (or a supervisor) sends an approved template, the only
-        message WhatsApp delivers once the 24-hour window closed."""
+        """Who is in the session (its operator, a supervisor who joined) sends an approved
+        template, the only message WhatsApp delivers once the 24-hour window closed."""
         self.ensure_one()
         session = self.sudo()  # sudo: discuss.channel - the checks below decide
         session._livechat_check_open()
-        user = self.env.user
-        if user.partner_id not in session.channel_member_ids.partner_id and not (
-            session.livechat_channel_id._livechat_is_supervisor(user)
-        ):
-            raise AccessError(
-                self.env._("Only the operators of this session and its supervisors may write in it.")
-            )
+        # answering means taking: only who is in the conversation writes in it (a supervisor joins first)
+        self._livechat_check_answer_access()
         template = (
             self.env["livechat.messenger.template"]
             .sudo()

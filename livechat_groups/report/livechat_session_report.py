@@ -47,14 +47,14 @@ class LivechatSessionReport(models.Model):
         readonly=True,
     )
     waiting_time = fields.Float(
-        string="Waiting Time (min)",
+        string="Waiting Time (mm:ss)",
         digits=(16, 2),
         aggregator="avg",
         readonly=True,
         help="Minutes from the request to the first operator who got it; empty while nobody got it.",
     )
     waiting_time_p90 = fields.Float(
-        string="Waiting Time, 90th Percentile (min)",
+        string="Waiting Time, 90th Percentile (mm:ss)",
         digits=(16, 2),
         aggregator="p90",
         readonly=True,
@@ -62,7 +62,7 @@ class LivechatSessionReport(models.Model):
         "each cell, never averaged.",
     )
     first_reply_time = fields.Float(
-        string="Time to First Reply (min)",
+        string="Time to First Reply (mm:ss)",
         digits=(16, 2),
         aggregator="avg",
         readonly=True,
@@ -76,12 +76,12 @@ class LivechatSessionReport(models.Model):
         help="How many times the sessions were forwarded, on average.",
     )
     resolved_in_entry = fields.Float(
-        string="Resolved in Entry Group (%)",
+        string="Closed in Entry Group (%)",
         digits=(16, 1),
         aggregator="avg",
         readonly=True,
-        help="Share of the closed sessions an operator got that ended in an entry group, never forwarded "
-        "to specialists (or forwarded back).",
+        help="Among the closed sessions an operator got, the share that ended in an entry group, never "
+        "forwarded to specialists (or forwarded back). Open sessions do not count until they close.",
     )
 
     answered_in_target = fields.Float(

@@ -60,7 +60,9 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertIn(self.sales_2.partner_id, self._members())
         self.assertNotIn(self.support_1.partner_id, self._members(), "the forwarding operator left")
         self.assertLessEqual(history, self.session.message_ids, "the whole history stays")
-        joined = self.session.message_ids.filtered(lambda m: "invited" in m.body and "Silas Sales" in m.body)
+        joined = self.session.message_ids.filtered(
+            lambda m: "joined the conversation" in m.body and "Silas Sales" in m.body
+        )
         left = self.session.message_ids.filtered(lambda m: "left the channel" in m.body)
         self.assertLess(joined.id, left.id, "the new operator joins before the previous one leaves")
 

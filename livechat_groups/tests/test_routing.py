@@ -60,7 +60,11 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
 
         def places():
             self.env.invalidate_all()
-            return [html2plaintext(n.body).split("you are number ")[1].split(" ")[0] for n in notices]
+            # a taken session's notice says who answers instead: no place
+            texts = [html2plaintext(n.body) for n in notices]
+            return [
+                t.split("you are number ")[1].split(" ")[0] if "you are number " in t else "-" for t in texts
+            ]
 
         self.assertEqual(places(), ["1", "2", "3", "4"])
         messages = len(cid.message_ids)
@@ -68,7 +72,11 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(places(), ["1", "1", "2", "3"])
         self._online(self.support_1)
         bob.with_user(self.support_1).action_livechat_take()  # an operator takes the first one
-        self.assertEqual(places()[2:], ["1", "2"])
+        self.assertEqual(places()[1:], ["-", "1", "2"])
+        self.assertIn(
+            "Sonia Support is answering you now.",
+            html2plaintext(bob.livechat_queue_notice_id.body or notices[1].body),
+        )
         self.assertEqual(len(cid.message_ids), messages, "the notice is rewritten, not posted again")
         self.assertIn(
             "you are number 1 in the queue of General Support", html2plaintext(cid.message_ids[-1].body)

@@ -39,4 +39,11 @@ class LivechatSessionAssign(models.TransientModel):
     def action_assign(self):
         self.ensure_one()
         self.session_id.action_livechat_assign(self.user_id.id)
-        return {"type": "ir.actions.act_window_close"}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                **self.session_id._livechat_hand_over_feedback(),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

@@ -33,6 +33,11 @@ class LivechatSessionForward(models.TransientModel):
     note = fields.Text(
         help="For the operators only: an internal note in the conversation, which the visitor does not see."
     )
+    group_description = fields.Text(
+        related="group_id.description", string="About the Group", help="What the group answers."
+    )
+    expert_warning = fields.Char(compute="_compute_expert_warning")
+    is_in_conversation = fields.Boolean(compute="_compute_is_in_conversation")
     stay = fields.Boolean(
         string="Stay in the Conversation",
         help="Keep following the conversation after the new operator joined.",
@@ -62,6 +67,26 @@ class LivechatSessionForward(models.TransientModel):
                 when=when,
             )
 
+    @api.depends("user_id")
+    def _compute_expert_warning(self):
+        for wizard in self:
+            user = wizard.user_id
+            wizard.expert_warning = (
+                self.env._(
+                    "%(user)s is not online: the session will wait until they come back.",
+                    user=user.name,
+                )
+                if user and not user._is_user_available()
+                else False
+            )
+
+    @api.depends("session_id")
+    def _compute_is_in_conversation(self):
+        partner = self.env.user.partner_id
+        for wizard in self:
+            # sudo: discuss.channel.member - a supervisor may forward a session they are not in
+            wizard.is_in_conversation = partner in wizard.session_id.sudo().channel_member_ids.partner_id
+
     @api.onchange("group_id")
     def _onchange_group_id(self):
         if self.user_id not in self.group_id.member_ids:
@@ -69,8 +94,20 @@ class LivechatSessionForward(models.TransientModel):
 
     def action_forward(self):
         self.ensure_one()
+        partner = self.env.user.partner_id
+        # sudo: discuss.channel - whether the user is in the conversation, before and after
+        was_member = partner in self.session_id.sudo().channel_member_ids.partner_id
         self.session_id.action_livechat_forward(
             self.group_id.id, note=self.note, user_id=self.user_id.id, stay=self.stay
         )
+        left = was_member and partner not in self.session_id.sudo().channel_member_ids.partner_id
+        feedback = self.session_id._livechat_hand_over_feedback(left=left)
         # tell Discuss whether the forwarding operator left the conversation
-        return {"type": "ir.actions.act_window_close", "infos": {"left": not self.stay}}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                **feedback,
+                "next": {"type": "ir.actions.act_window_close", "infos": {"left": left}},
+            },
+        }

@@ -1,4 +1,5 @@
 import { onWillUnmount } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useDebounced } from "@web/core/utils/timing";
 import { useService } from "@web/core/utils/hooks";
@@ -10,6 +11,7 @@ import { formatElapsed, targetStatus, useNow } from "./supervision_target_clock"
 
 /** The notification the server sends to supervisors when a session of their live chats changes. */
 export const SESSION_UPDATE = "livechat_groups.session_update";
+const CLOCK_MS = 60000;
 
 /**
  * The supervision board reloads itself when the server says that a session changed (a new
@@ -19,13 +21,19 @@ export class SupervisionKanbanController extends KanbanController {
     setup() {
         super.setup();
         this.busService = useService("bus_service");
+        this.orm = useService("orm");
         // Several hand-overs often come together: one reload for them all. Reloading through the
         // search model keeps what the supervisor set meanwhile (filters, grouping).
         this.reloadBoard = useDebounced(() => this.env.searchModel.search(), 300);
         this.onSessionUpdate = () => this.reloadBoard();
         this.busService.subscribe(SESSION_UPDATE, this.onSessionUpdate);
         this.busService.start();
-        onWillUnmount(() => this.busService.unsubscribe(SESSION_UPDATE, this.onSessionUpdate));
+        // the waiting times and the waiting alert follow the clock, not only the changes
+        this.clock = setInterval(() => this.reloadBoard(), CLOCK_MS);
+        onWillUnmount(() => {
+            clearInterval(this.clock);
+            this.busService.unsubscribe(SESSION_UPDATE, this.onSessionUpdate);
+        });
         // Grouped by operator, the sessions nobody holds (the waiting ones) are in the column
         // without operator, which the kanban folds by default: unfold it once, they are the
         // cards to drop on an operator.
@@ -33,10 +41,14 @@ export class SupervisionKanbanController extends KanbanController {
         this.model.hooks.onRootLoaded = async () => {
             await onRootLoaded();
             const root = this.model.root;
-            if (this.waitingUnfolded || root.groupByField?.name !== "livechat_operator_user_id") {
+            if (root.groupByField?.name !== "livechat_operator_user_id") {
                 return;
             }
+            await this.describeOperatorColumns(root);
             const waiting = root.groups.find((group) => !group.value);
+            if (this.waitingUnfolded) {
+                return;
+            }
             if (waiting?.isFolded) {
                 this.waitingUnfolded = true;
                 await waiting.toggle();
@@ -44,6 +56,29 @@ export class SupervisionKanbanController extends KanbanController {
         };
     }
 }
+
+Object.assign(SupervisionKanbanController.prototype, {
+    /**
+     * Grouped by operator, a column's title says whether its operator can answer now and how
+     * many sessions they hold; the column of sessions that nobody holds is "Waiting".
+     */
+    async describeOperatorColumns(root) {
+        const userIds = root.groups.filter((group) => group.value).map((group) => group.value);
+        const info = userIds.length
+            ? await this.orm.silent.call("discuss.channel", "livechat_board_operators", [userIds])
+            : {};
+        for (const group of root.groups) {
+            const operator = group.value && info[group.value];
+            if (!group.value) {
+                group.displayName = _t("Waiting");
+            } else if (operator) {
+                const name = group.livechatGroupsName || group.displayName;
+                group.livechatGroupsName = name;
+                group.displayName = `${name} (${operator.label})`;
+            }
+        }
+    },
+});
 
 /**
  * A column's header also says how long its oldest waiting session has waited, and how many of
@@ -88,6 +123,27 @@ export class SupervisionKanbanHeader extends KanbanHeader {
  */
 export class SupervisionKanbanRenderer extends KanbanRenderer {
     static components = { ...KanbanRenderer.components, KanbanHeader: SupervisionKanbanHeader };
+
+    setup() {
+        super.setup();
+        this.notification = useService("notification");
+        this.orm = useService("orm");
+    }
+
+    /** A card dropped on an operator assigns the session: say so, and warn if they are away. */
+    async sortRecordDrop(dataRecordId, dataGroupId, { parent }) {
+        const targetGroupId = parent?.dataset.id;
+        const sourceGroup = this.props.list.groups.find((group) => group.id === dataGroupId);
+        const record = sourceGroup?.list.records.find((rec) => rec.id === dataRecordId);
+        await super.sortRecordDrop(...arguments);
+        if (!record || !targetGroupId || targetGroupId === dataGroupId) {
+            return;
+        }
+        const feedback = await this.orm.call("discuss.channel", "livechat_hand_over_feedback", [
+            [record.resId],
+        ]);
+        this.notification.add(feedback.message, { type: feedback.type });
+    }
 
     get canMoveRecords() {
         return (
