@@ -21,6 +21,7 @@ several workers on loopback, and checks two races:
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
+scripts/two_servers_check.py runs the same races through two servers on one database.
 """
 
 import hashlib
@@ -40,13 +41,14 @@ ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
 DB = os.environ.get("DB", "livechat_groups_concurrency")
+# When set, a copy of the database as built, before any race, which two_servers_check.py reuses.
+TEMPLATE_DB = os.environ.get("CONCURRENCY_TEMPLATE_DB")
 PORT = int(os.environ.get("PORT", "8269"))
 WORKERS = int(os.environ.get("WORKERS", "4"))
 OPERATORS = 5
 CAPACITY = 2  # per operator: 10 in all
 VISITORS = 30
 TAKERS = 5
-BASE = f"http://127.0.0.1:{PORT}"
 APP_SECRET = "race-secret"
 LAPSED = 20  # sessions whose operator did not answer in time, for check 6
 
@@ -119,32 +121,43 @@ env["livechat.messenger"].create({{
 env["ir.config_parameter"].set_param(
     "livechat_groups.race_channel_ids", f"{{livechat.id}},{{manual.id}},{{internal.id}}"
 )
+# The operator scripts/two_servers_check.py listens as, alone in their live chat.
+listener = env["res.users"].create({{
+    "name": "Listener", "login": "listener", "password": "listener",
+    "groups_id": [Command.link(env.ref("base.group_user").id)],
+}})
+echo = env["im_livechat.channel"].create({{
+    "name": "Echo Live Chat", "user_ids": [Command.clear()],
+    "entry_group_ids": [Command.create({{"name": "Listeners", "user_ids": [Command.set(listener.ids)]}})],
+}})
+env["bus.presence"].create({{"user_id": listener.id, "status": "online"}})
+env["ir.config_parameter"].set_param("livechat_groups.echo_channel_id", echo.id)
 env.cr.commit()
 """
 
 
-def odoo(*args, command=(), **kwargs):
+def odoo(db, *args, command=(), **kwargs):
     return subprocess.run(
-        [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", DB, *args],
+        [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", db, *args],
         check=True,
         **kwargs,
     )
 
 
-def sql(query):
-    out = subprocess.run(["psql", "-d", DB, "-tAc", query], check=True, capture_output=True, text=True)
+def sql(db, query):
+    out = subprocess.run(["psql", "-d", db, "-tAc", query], check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 
-def jsonrpc(session, route, params):
+def jsonrpc(session, base, route, params):
     response = session.post(
-        f"{BASE}{route}", json={"jsonrpc": "2.0", "method": "call", "params": params}, timeout=120
+        f"{base}{route}", json={"jsonrpc": "2.0", "method": "call", "params": params}, timeout=120
     )
     response.raise_for_status()
     return response.json()
 
 
-def whatsapp_webhook(wa_id, wamid, text):
+def whatsapp_webhook(base, wa_id, wamid, text):
     """Post one customer's message as Meta does, signed; return the HTTP status."""
     body = json.dumps(
         {
@@ -160,7 +173,7 @@ def whatsapp_webhook(wa_id, wamid, text):
     ).encode()  # fmt: skip
     signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     response = requests.post(
-        f"{BASE}/livechat_groups/messenger/race-whatsapp",
+        f"{base}/livechat_groups/messenger/race-whatsapp",
         data=body,
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
         timeout=120,
@@ -180,321 +193,378 @@ def at_once(count, fn):
         return list(pool.map(run, range(count)))
 
 
-def main():
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    print(f"building {DB} ...", flush=True)
-    odoo("-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
-    odoo("--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
+def build_database(db, template=None):
+    """A fresh ``db`` with the addon and the racers: a copy of ``template`` when it exists."""
+    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    if template and sql("postgres", f"select 1 from pg_database where datname='{template}'") == "1":
+        print(f"copying {template} to {db} ...", flush=True)
+        subprocess.run(["createdb", "-T", template, db], check=True)
+        return
+    print(f"building {db} ...", flush=True)
+    odoo(db, "-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
+    odoo(db, "--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
+
+
+def start_server(db, port, workers, log):
+    """An Odoo server on loopback: ``workers`` HTTP workers on ``port``, its gevent one on ``port + 3``."""
+    return subprocess.Popen(
+        [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", "-d", db, f"--db-filter=^{db}$",
+         f"--http-port={port}", f"--gevent-port={port + 3}", "--http-interface=127.0.0.1",
+         f"--workers={workers}", "--max-cron-threads=0", "--limit-time-real=300"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def wait_until_up(base, log_name):
+    for _ in range(120):
+        try:
+            if requests.get(f"{base}/web/login", timeout=5).ok:
+                return
+        except (requests.ConnectionError, requests.Timeout):  # not up, or slow on a busy machine
+            pass
+        time.sleep(1)
+    raise SystemExit(f"Odoo did not start: see {log_name}")
+
+
+def run_races(db, bases):
+    """The four races; call ``i`` of each goes to ``bases[i % len(bases)]``.
+
+    :return: ``(results, elapsed)``: a list of ``(name, ok, detail)`` and the seconds the
+        simultaneous visitors took
+    """
+
+    def base(index):
+        return bases[index % len(bases)]
+
     race_id, manual_id, internal_id = map(
         int,
-        sql("select value from ir_config_parameter where key='livechat_groups.race_channel_ids'").split(","),
+        sql(db, "select value from ir_config_parameter where key='livechat_groups.race_channel_ids'").split(
+            ","
+        ),
+    )
+    results = []
+
+    # 1. simultaneous visitors
+    def visit(index):
+        data = jsonrpc(requests.Session(), base(index), "/im_livechat/get_session",
+                       {"channel_id": race_id, "anonymous_name": f"Visitor {index}"})  # fmt: skip
+        if "error" in data:
+            return ("error", data["error"]["data"]["name"])
+        return ("ok", data["result"]["discuss.channel"][0]["id"])
+
+    started = time.monotonic()
+    answers = at_once(VISITORS, visit)
+    elapsed = time.monotonic() - started
+    session_ids = [value for status, value in answers if status == "ok"]
+    states = dict(
+        line.split("|")
+        for line in sql(db, f"select livechat_routing_state, count(*) from discuss_channel where livechat_channel_id={race_id} group by 1").splitlines()
+    )  # fmt: skip
+    worst = sql(
+        db,
+        f"select coalesce(max(n), 0) from (select count(*) n from discuss_channel where livechat_channel_id={race_id}"
+        " and livechat_routing_state='assigned' group by livechat_operator_id) t",
+    )
+    total = OPERATORS * CAPACITY
+    results.append(
+        (
+            "every visitor got a session",
+            len(session_ids) == VISITORS,
+            f"{len(session_ids)}/{VISITORS} answered, errors: {[v for s, v in answers if s != 'ok']}",
+        )
+    )
+    results.append(
+        (
+            "no session created twice",
+            len(set(session_ids)) == VISITORS
+            and sql(db, f"select count(*) from discuss_channel where livechat_channel_id={race_id}")
+            == str(VISITORS),
+            f"{len(set(session_ids))} distinct",
+        )
+    )
+    results.append(
+        (
+            f"exactly {total} assigned, {VISITORS - total} waiting",
+            states.get("assigned") == str(total) and states.get("queued") == str(VISITORS - total),
+            f"states {states}",
+        )
+    )
+    results.append((f"no operator above {CAPACITY}", int(worst) <= CAPACITY, f"busiest holds {worst}"))
+    results.append(
+        (
+            "one route row per session",
+            sql(
+                db,
+                f"select count(*) from livechat_session_transfer t join discuss_channel c on c.id=t.session_id where c.livechat_channel_id={race_id}",
+            )
+            == str(VISITORS),
+            "",
+        )
     )
 
-    with tempfile.NamedTemporaryFile(prefix="odoo-concurrency-", suffix=".log", delete=False) as log:
-        server = subprocess.Popen(
-            [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", "-d", DB, f"--db-filter=^{DB}$",
-             f"--http-port={PORT}", f"--gevent-port={PORT + 3}", "--http-interface=127.0.0.1",
-             f"--workers={WORKERS}", "--max-cron-threads=0", "--limit-time-real=300"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        results = []
-        try:
-            for _ in range(120):
-                try:
-                    if requests.get(f"{BASE}/web/login", timeout=5).ok:
-                        break
-                except (requests.ConnectionError, requests.Timeout):  # not up, or slow on a busy machine
-                    pass
-                time.sleep(1)
-            else:
-                raise SystemExit(f"Odoo did not start: see {log.name}")
+    # 2. simultaneous takers of one waiting session; with several servers, each taker logs in on
+    # one and takes on the next (the session is found on both)
+    patient = jsonrpc(
+        requests.Session(),
+        base(0),
+        "/im_livechat/get_session",
+        {"channel_id": manual_id, "anonymous_name": "Patient"},
+    )
+    waiting = patient["result"]["discuss.channel"][0]["id"]
+    takers = []
+    for index in range(TAKERS):
+        session = requests.Session()
+        jsonrpc(
+            session,
+            base(index),
+            "/web/session/authenticate",
+            {"db": db, "login": f"racer{index}", "password": f"racer{index}"},
+        )
+        takers.append(session)
 
-            # 1. simultaneous visitors
-            def visit(index):
-                data = jsonrpc(requests.Session(), "/im_livechat/get_session",
-                               {"channel_id": race_id, "anonymous_name": f"Visitor {index}"})  # fmt: skip
-                if "error" in data:
-                    return ("error", data["error"]["data"]["name"])
-                return ("ok", data["result"]["discuss.channel"][0]["id"])
+    def take(index):
+        data = jsonrpc(takers[index], base(index + 1), "/web/dataset/call_kw/discuss.channel/action_livechat_take",
+                       {"model": "discuss.channel", "method": "action_livechat_take", "args": [[waiting]], "kwargs": {}})  # fmt: skip
+        return "won" if "result" in data else data["error"]["data"]["name"]
 
-            started = time.monotonic()
-            answers = at_once(VISITORS, visit)
-            elapsed = time.monotonic() - started
-            session_ids = [value for status, value in answers if status == "ok"]
-            states = dict(
-                line.split("|")
-                for line in sql(f"select livechat_routing_state, count(*) from discuss_channel where livechat_channel_id={race_id} group by 1").splitlines()
+    outcomes = at_once(TAKERS, take)
+    operators = sql(
+        db,
+        f"select count(*) from discuss_channel_member m join res_users u on u.partner_id=m.partner_id where m.channel_id={waiting} and u.login like 'racer%'",
+    )
+    takes = sql(
+        db, f"select count(*) from livechat_session_transfer where session_id={waiting} and kind='take'"
+    )
+    results.append(
+        (
+            "one taker wins",
+            outcomes.count("won") == 1
+            and all(o == "odoo.exceptions.UserError" for o in outcomes if o != "won"),
+            f"outcomes {outcomes}",
+        )
+    )
+    results.append(
+        (
+            "the session has one operator and one take",
+            operators == "1" and takes == "1",
+            f"operators {operators}, take rows {takes}",
+        )
+    )
+
+    # 3. a forward and an assignment of the same session at once
+    winner = outcomes.index("won") if "won" in outcomes else 0
+    forward_to, assign_to = [i for i in range(TAKERS) if i != winner][:2]
+    admin = requests.Session()
+    jsonrpc(admin, base(1), "/web/session/authenticate", {"db": db, "login": "admin", "password": "admin"})
+    user_id = {i: int(sql(db, f"select id from res_users where login='racer{i}'")) for i in range(TAKERS)}
+    group_id = int(sql(db, "select min(id) from livechat_group"))
+    hops_before = int(sql(db, f"select count(*) from livechat_session_transfer where session_id={waiting}"))
+
+    def steer(index):
+        if index == 0:
+            session, method, args = takers[winner], "action_livechat_forward", [[waiting], group_id]
+            kwargs = {"user_id": user_id[forward_to]}
+        else:
+            session, method, args = admin, "action_livechat_assign", [[waiting], user_id[assign_to]]
+            kwargs = {}
+        data = jsonrpc(session, base(index), f"/web/dataset/call_kw/discuss.channel/{method}",
+                       {"model": "discuss.channel", "method": method, "args": args, "kwargs": kwargs})  # fmt: skip
+        return "won" if "result" in data else data["error"]["data"]["name"]
+
+    steered = at_once(2, steer)
+    hops = sql(db, f"select count(*) from livechat_session_transfer where session_id={waiting}")
+    last_ok = sql(
+        db,
+        f"select c.livechat_operator_id = u.partner_id from discuss_channel c, livechat_session_transfer t"
+        f" join res_users u on u.id = t.to_user_id where c.id={waiting} and t.session_id={waiting}"
+        " order by t.id desc limit 1",
+    )
+    results.append(
+        (
+            "a forward and an assignment at once are serialized",
+            steered.count("won") >= 1
+            and int(hops) - hops_before == steered.count("won")
+            and last_ok == "t"
+            and all(o in ("won", "odoo.exceptions.AccessError") for o in steered),
+            f"outcomes {steered}, new hops {int(hops) - hops_before}",
+        )
+    )
+
+    # 4. a double click on an internal live chat
+    asker = requests.Session()
+    jsonrpc(asker, base(0), "/web/session/authenticate", {"db": db, "login": "asker", "password": "asker"})
+
+    def ask(index):
+        data = jsonrpc(asker, base(index), "/web/dataset/call_kw/im_livechat.channel/livechat_start_session",
+                       {"model": "im_livechat.channel", "method": "livechat_start_session",
+                        "args": [[internal_id]], "kwargs": {}})  # fmt: skip
+        return (
+            data["result"]["discuss.channel"][0]["id"] if "result" in data else data["error"]["data"]["name"]
+        )
+
+    asked = at_once(2, ask)
+    opened = sql(db, f"select count(*) from discuss_channel where livechat_channel_id={internal_id}")
+    results.append(
+        (
+            "a double click opens one internal session",
+            opened == "1" and len(set(asked)) == 1 and all(isinstance(a, int) for a in asked),
+            f"sessions {opened}, answers {asked}",
+        )
+    )
+
+    # 5. one webhook delivered twice at once; two messages of a new customer at once
+    statuses = at_once(2, lambda i: whatsapp_webhook(base(i), "15550001111", "wamid.race.same", "same body"))
+    copies = sql(
+        db,
+        "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+        " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550001111'"
+        " and m.message_type = 'comment'",
+    )
+    results.append(
+        (
+            "the same webhook on two workers at once: one message",
+            statuses == [200, 200] and copies == "1",
+            f"answers {statuses}, messages {copies}",
+        )
+    )
+    statuses = at_once(
+        2, lambda i: whatsapp_webhook(base(i), "15550002222", f"wamid.race.new{i}", f"message {i}")
+    )
+    sessions = sql(
+        db, "select count(*) from discuss_channel where livechat_messenger_chat_id = '15550002222'"
+    )
+    contacts = sql(db, "select count(*) from res_partner where name = 'Racer customer 15550002222'")
+    messages = sql(
+        db,
+        "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
+        " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550002222'"
+        " and m.message_type = 'comment'",
+    )
+    results.append(
+        (
+            "two messages of a new customer at once: one session, one contact, both messages",
+            statuses == [200, 200] and (sessions, contacts, messages) == ("1", "1", "2"),
+            f"answers {statuses}, sessions {sessions}, contacts {contacts}, messages {messages}",
+        )
+    )
+    return results, elapsed
+
+
+def timer_race(db):
+    """Check 6: the no-answer timer run by two processes at once (no HTTP server involved).
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    # 6. the no-answer timer in two workers at the same instant
+    odoo(db, "--log-level=warn", command=["shell"], input=LAPSE_SETUP, text=True, capture_output=True)
+    lapse_id = int(
+        sql(db, "select value from ir_config_parameter where key='livechat_groups.race_lapse_channel_id'")
+    )
+    holders = sql(
+        db, f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
+    )
+    before = dict(line.split("|") for line in holders.splitlines())
+    with tempfile.TemporaryDirectory() as barrier:
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    f"{ODOO_SRC}/odoo-bin",
+                    "shell",
+                    f"--addons-path={ADDONS_PATH}",
+                    "-d",
+                    db,
+                    "--log-level=warn",
+                    "--max-cron-threads=0",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )  # fmt: skip
-            worst = sql(
-                f"select coalesce(max(n), 0) from (select count(*) n from discuss_channel where livechat_channel_id={race_id}"
-                " and livechat_routing_state='assigned' group by livechat_operator_id) t"
-            )
-            total = OPERATORS * CAPACITY
-            results.append(
-                (
-                    "every visitor got a session",
-                    len(session_ids) == VISITORS,
-                    f"{len(session_ids)}/{VISITORS} answered, errors: {[v for s, v in answers if s != 'ok']}",
-                )
-            )
-            results.append(
-                (
-                    "no session created twice",
-                    len(set(session_ids)) == VISITORS
-                    and sql(f"select count(*) from discuss_channel where livechat_channel_id={race_id}")
-                    == str(VISITORS),
-                    f"{len(set(session_ids))} distinct",
-                )
-            )
-            results.append(
-                (
-                    f"exactly {total} assigned, {VISITORS - total} waiting",
-                    states.get("assigned") == str(total) and states.get("queued") == str(VISITORS - total),
-                    f"states {states}",
-                )
-            )
-            results.append(
-                (f"no operator above {CAPACITY}", int(worst) <= CAPACITY, f"busiest holds {worst}")
-            )
-            results.append(
-                (
-                    "one route row per session",
-                    sql(
-                        f"select count(*) from livechat_session_transfer t join discuss_channel c on c.id=t.session_id where c.livechat_channel_id={race_id}"
-                    )
-                    == str(VISITORS),
-                    "",
-                )
-            )
-
-            # 2. simultaneous takers of one waiting session
-            patient = jsonrpc(
-                requests.Session(),
-                "/im_livechat/get_session",
-                {"channel_id": manual_id, "anonymous_name": "Patient"},
-            )
-            waiting = patient["result"]["discuss.channel"][0]["id"]
-            takers = []
-            for index in range(TAKERS):
-                session = requests.Session()
-                jsonrpc(
-                    session,
-                    "/web/session/authenticate",
-                    {"db": DB, "login": f"racer{index}", "password": f"racer{index}"},
-                )
-                takers.append(session)
-
-            def take(index):
-                data = jsonrpc(takers[index], "/web/dataset/call_kw/discuss.channel/action_livechat_take",
-                               {"model": "discuss.channel", "method": "action_livechat_take", "args": [[waiting]], "kwargs": {}})  # fmt: skip
-                return "won" if "result" in data else data["error"]["data"]["name"]
-
-            outcomes = at_once(TAKERS, take)
-            operators = sql(
-                f"select count(*) from discuss_channel_member m join res_users u on u.partner_id=m.partner_id where m.channel_id={waiting} and u.login like 'racer%'"
-            )
-            takes = sql(
-                f"select count(*) from livechat_session_transfer where session_id={waiting} and kind='take'"
-            )
-            results.append(
-                (
-                    "one taker wins",
-                    outcomes.count("won") == 1
-                    and all(o == "odoo.exceptions.UserError" for o in outcomes if o != "won"),
-                    f"outcomes {outcomes}",
-                )
-            )
-            results.append(
-                (
-                    "the session has one operator and one take",
-                    operators == "1" and takes == "1",
-                    f"operators {operators}, take rows {takes}",
-                )
-            )
-
-            # 3. a forward and an assignment of the same session at once
-            winner = outcomes.index("won")
-            forward_to, assign_to = [i for i in range(TAKERS) if i != winner][:2]
-            admin = requests.Session()
-            jsonrpc(admin, "/web/session/authenticate", {"db": DB, "login": "admin", "password": "admin"})
-            user_id = {i: int(sql(f"select id from res_users where login='racer{i}'")) for i in range(TAKERS)}
-            group_id = int(sql("select min(id) from livechat_group"))
-            hops_before = int(
-                sql(f"select count(*) from livechat_session_transfer where session_id={waiting}")
-            )
-
-            def steer(index):
-                if index == 0:
-                    session, method, args = takers[winner], "action_livechat_forward", [[waiting], group_id]
-                    kwargs = {"user_id": user_id[forward_to]}
-                else:
-                    session, method, args = admin, "action_livechat_assign", [[waiting], user_id[assign_to]]
-                    kwargs = {}
-                data = jsonrpc(session, f"/web/dataset/call_kw/discuss.channel/{method}",
-                               {"model": "discuss.channel", "method": method, "args": args, "kwargs": kwargs})  # fmt: skip
-                return "won" if "result" in data else data["error"]["data"]["name"]
-
-            steered = at_once(2, steer)
-            hops = sql(f"select count(*) from livechat_session_transfer where session_id={waiting}")
-            last_ok = sql(
-                f"select c.livechat_operator_id = u.partner_id from discuss_channel c, livechat_session_transfer t"
-                f" join res_users u on u.id = t.to_user_id where c.id={waiting} and t.session_id={waiting}"
-                " order by t.id desc limit 1"
-            )
-            results.append(
-                (
-                    "a forward and an assignment at once are serialized",
-                    steered.count("won") >= 1
-                    and int(hops) - hops_before == steered.count("won")
-                    and last_ok == "t"
-                    and all(o in ("won", "odoo.exceptions.AccessError") for o in steered),
-                    f"outcomes {steered}, new hops {int(hops) - hops_before}",
-                )
-            )
-
-            # 4. a double click on an internal live chat
-            asker = requests.Session()
-            jsonrpc(asker, "/web/session/authenticate", {"db": DB, "login": "asker", "password": "asker"})
-
-            def ask(_index):
-                data = jsonrpc(asker, "/web/dataset/call_kw/im_livechat.channel/livechat_start_session",
-                               {"model": "im_livechat.channel", "method": "livechat_start_session",
-                                "args": [[internal_id]], "kwargs": {}})  # fmt: skip
-                return (
-                    data["result"]["discuss.channel"][0]["id"]
-                    if "result" in data
-                    else data["error"]["data"]["name"]
-                )
-
-            asked = at_once(2, ask)
-
-            opened = sql(f"select count(*) from discuss_channel where livechat_channel_id={internal_id}")
-            results.append(
-                (
-                    "a double click opens one internal session",
-                    opened == "1" and len(set(asked)) == 1 and all(isinstance(a, int) for a in asked),
-                    f"sessions {opened}, answers {asked}",
-                )
-            )
-
-            # 5. one webhook delivered twice at once; two messages of a new customer at once
-            statuses = at_once(2, lambda _i: whatsapp_webhook("15550001111", "wamid.race.same", "same body"))
-            copies = sql(
-                "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
-                " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550001111'"
-                " and m.message_type = 'comment'"
-            )
-            results.append(
-                (
-                    "the same webhook on two workers at once: one message",
-                    statuses == [200, 200] and copies == "1",
-                    f"answers {statuses}, messages {copies}",
-                )
-            )
-            statuses = at_once(
-                2, lambda i: whatsapp_webhook("15550002222", f"wamid.race.new{i}", f"message {i}")
-            )
-            sessions = sql(
-                "select count(*) from discuss_channel where livechat_messenger_chat_id = '15550002222'"
-            )
-            contacts = sql("select count(*) from res_partner where name = 'Racer customer 15550002222'")
-            messages = sql(
-                "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
-                " where m.model = 'discuss.channel' and c.livechat_messenger_chat_id = '15550002222'"
-                " and m.message_type = 'comment'"
-            )
-            results.append(
-                (
-                    "two messages of a new customer at once: one session, one contact, both messages",
-                    statuses == [200, 200] and (sessions, contacts, messages) == ("1", "1", "2"),
-                    f"answers {statuses}, sessions {sessions}, contacts {contacts}, messages {messages}",
-                )
-            )
-
-            # 6. the no-answer timer in two workers at the same instant
-            odoo("--log-level=warn", command=["shell"], input=LAPSE_SETUP, text=True, capture_output=True)
-            lapse_id = int(
-                sql("select value from ir_config_parameter where key='livechat_groups.race_lapse_channel_id'")
-            )
-            holders = sql(
-                f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
-            )
-            before = dict(line.split("|") for line in holders.splitlines())
-            with tempfile.TemporaryDirectory() as barrier:
-                workers = [
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            f"{ODOO_SRC}/odoo-bin",
-                            "shell",
-                            f"--addons-path={ADDONS_PATH}",
-                            "-d",
-                            DB,
-                            "--log-level=warn",
-                            "--max-cron-threads=0",
-                        ],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT,
-                        text=True,
-                    )  # fmt: skip
-                    for _index in range(2)
-                ]
-                for index, worker in enumerate(workers):
-                    worker.stdin.write(f"BARRIER = {barrier!r}\nINDEX = {index}\n{LAPSE_WORKER}")
-                    worker.stdin.close()
-                outputs = [worker.stdout.read() for worker in workers]
-                for worker in workers:
-                    worker.wait(timeout=300)
-            # a session left to the other worker in the race is served by the next run
-            odoo("--log-level=warn", command=["shell"], text=True, capture_output=True,
-                 input="env['livechat.timers']._livechat_timer_answer_timeouts()\nenv.cr.commit()\n")  # fmt: skip
-            hops = dict(
-                line.split("|")
-                for line in sql(
-                    f"select c.id, count(t.id) from discuss_channel c left join livechat_session_transfer t"
-                    f" on t.session_id = c.id and t.kind = 'timeout' where c.livechat_channel_id={lapse_id} group by c.id"
-                ).splitlines()
-            )
-            after = dict(
-                line.split("|")
-                for line in sql(
-                    f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
-                ).splitlines()
-            )
-            done = all("WORKER DONE" in output for output in outputs)
-            once = sum(count == "1" for count in hops.values())
-            moved = sum(after[session] != before[session] for session in before)
-            results.append(
-                (
-                    "two no-answer jobs at once reassign each lapsed session once",
-                    done and len(hops) == LAPSED and once == LAPSED and moved == LAPSED,
-                    f"reassigned once: {once}/{LAPSED}, twice or more: "
-                    f"{sum(int(count) > 1 for count in hops.values())}, operator changed: {moved}"
-                    + ("" if done else f", a worker failed: {[o[-500:] for o in outputs]}"),
-                )  # fmt: skip
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-    with open(log.name) as server_log:
-        lines = server_log.readlines()
-    retries = sum("tries left, try again" in line for line in lines)
-    exhausted = sum("maximum number of tries reached" in line for line in lines)
-    subprocess.run(["dropdb", "--if-exists", DB], check=False)
-    failed = sum(not ok for _, ok, _ in results)
-    if failed:
-        print(f"server log: {log.name}")
-    else:
-        os.unlink(log.name)
-
-    print(
-        f"{VISITORS} simultaneous get_session on {WORKERS} workers: {elapsed:.2f} s; concurrency retries: {retries}, exhausted: {exhausted}"
+            for _index in range(2)
+        ]
+        for index, worker in enumerate(workers):
+            worker.stdin.write(f"BARRIER = {barrier!r}\nINDEX = {index}\n{LAPSE_WORKER}")
+            worker.stdin.close()
+        outputs = [worker.stdout.read() for worker in workers]
+        for worker in workers:
+            worker.wait(timeout=300)
+    # a session left to the other worker in the race is served by the next run
+    odoo(db, "--log-level=warn", command=["shell"], text=True, capture_output=True,
+         input="env['livechat.timers']._livechat_timer_answer_timeouts()\nenv.cr.commit()\n")  # fmt: skip
+    hops = dict(
+        line.split("|")
+        for line in sql(
+            db,
+            f"select c.id, count(t.id) from discuss_channel c left join livechat_session_transfer t"
+            f" on t.session_id = c.id and t.kind = 'timeout' where c.livechat_channel_id={lapse_id} group by c.id",
+        ).splitlines()
     )
+    after = dict(
+        line.split("|")
+        for line in sql(
+            db, f"select id, livechat_operator_id from discuss_channel where livechat_channel_id={lapse_id}"
+        ).splitlines()
+    )
+    done = all("WORKER DONE" in output for output in outputs)
+    once = sum(count == "1" for count in hops.values())
+    moved = sum(after[session] != before[session] for session in before)
+    return [
+        (
+            "two no-answer jobs at once reassign each lapsed session once",
+            done and len(hops) == LAPSED and once == LAPSED and moved == LAPSED,
+            f"reassigned once: {once}/{LAPSED}, twice or more: "
+            f"{sum(int(count) > 1 for count in hops.values())}, operator changed: {moved}"
+            + ("" if done else f", a worker failed: {[o[-500:] for o in outputs]}"),
+        )  # fmt: skip
+    ]
+
+
+def retries_in(log_name):
+    """The concurrency retries a server logged, and those that ran out of tries."""
+    with open(log_name) as server_log:
+        lines = server_log.readlines()
+    return (
+        sum("tries left, try again" in line for line in lines),
+        sum("maximum number of tries reached" in line for line in lines),
+    )
+
+
+def report(results):
+    """Print one line per check and the total; return the exit code."""
+    failed = sum(not ok for _, ok, _ in results)
     for name, ok, detail in results:
         print(f"check {'ok    ' if ok else 'FAILED'} {name}{'  (' + detail + ')' if detail else ''}")
     print(f"checks: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def main():
+    build_database(DB)
+    if TEMPLATE_DB:
+        subprocess.run(["dropdb", "--if-exists", TEMPLATE_DB], check=True)
+        subprocess.run(["createdb", "-T", DB, TEMPLATE_DB], check=True)
+    base = f"http://127.0.0.1:{PORT}"
+    with tempfile.NamedTemporaryFile(prefix="odoo-concurrency-", suffix=".log", delete=False) as log:
+        server = start_server(DB, PORT, WORKERS, log)
+        try:
+            wait_until_up(base, log.name)
+            results, elapsed = run_races(DB, [base])
+            results += timer_race(DB)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    retries, exhausted = retries_in(log.name)
+    subprocess.run(["dropdb", "--if-exists", DB], check=False)
+    if any(not ok for _, ok, _ in results):
+        print(f"server log: {log.name}")
+    else:
+        os.unlink(log.name)
+    print(
+        f"{VISITORS} simultaneous get_session on {WORKERS} workers: {elapsed:.2f} s; concurrency retries: {retries}, exhausted: {exhausted}"
+    )
+    return report(results)
 
 
 if __name__ == "__main__":

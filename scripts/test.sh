@@ -44,22 +44,56 @@ passed=$((total - failed - errors - skipped)); [ "$passed" -ge 0 ] || passed=0
 log "tours run: $(grep -cE "tour .*succeeded" "$LOG" || true)"
 grep -E "odoo\.addons\.[a-z_.]+: skipped " "$LOG" || true
 
-# The races Odoo's test runner cannot show: a real server with several workers.
+# counts PREFIX LOG: "passed failed" from the line "PREFIX: N passed, N failed" of LOG
+counts() {
+    local line
+    line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$2" | tail -1)
+    [ -n "$line" ] || die "the $1 printed no result: see $2"
+    sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line"
+}
+
+# The races Odoo's test runner cannot show: a real server with several workers. It leaves a copy
+# of its database as built for the two-server check.
+races_db="${DB}_races"
 log "concurrency checks against a multi-worker server"
 set +e
-"$PY" "$ROOT/scripts/concurrency_check.py" 2>&1 | grep -v "security risk" | tee "$ROOT/var/concurrency.log"
+CONCURRENCY_TEMPLATE_DB="$races_db" "$PY" "$ROOT/scripts/concurrency_check.py" 2>&1 | grep -v "security risk" \
+    | tee "$ROOT/var/concurrency.log"
 set -e
 checks=$(grep -E "^checks: [0-9]+ passed, [0-9]+ failed" "$ROOT/var/concurrency.log" | tail -1)
 [ -n "$checks" ] || die "the concurrency checks printed no result: see var/concurrency.log"
 checks_passed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$checks")
 checks_failed=$(sed -E 's/checks: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$checks")
 
-echo "tests: $((passed + checks_passed + setup_passed)) passed, \
-$((failed + errors + checks_failed + setup_failed)) failed, $skipped skipped"
+# The same races sent to two servers on one database, and the bus from one to the other.
+log "two-server checks: two multi-worker servers on one database"
+started=$SECONDS
+set +e
+CONCURRENCY_TEMPLATE_DB="$races_db" "$PY" "$ROOT/scripts/two_servers_check.py" 2>&1 \
+    | grep -v "security risk" | tee "$ROOT/var/two_servers.log"
+set -e
+dropdb --if-exists "$races_db" || true
+log "two-server checks: $((SECONDS - started)) s"
+read -r two_passed two_failed < <(counts "checks" "$ROOT/var/two_servers.log")
+
+# The wheel: built with whool, installed in a new virtualenv, installed by Odoo from there.
+log "wheel checks: build, install with pip, install in Odoo from site-packages"
+started=$SECONDS
+set +e
+WHEEL_DB="${WHEEL_DB:-${DB}_wheel}" bash "$ROOT/scripts/wheel_check.sh" 2>&1 | tee "$ROOT/var/wheel_check.log"
+set -e
+log "wheel checks: $((SECONDS - started)) s"
+read -r wheel_passed wheel_failed < <(counts "wheel checks" "$ROOT/var/wheel_check.log")
+
+echo "tests: $((passed + checks_passed + two_passed + wheel_passed + setup_passed)) passed, \
+$((failed + errors + checks_failed + two_failed + wheel_failed + setup_failed)) failed, $skipped skipped"
 [ "$total" -gt 0 ] || die "no test ran"
 [ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
 [ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
 [ "$checks_failed" -eq 0 ] || die "$checks_failed concurrency check(s) failed: see var/concurrency.log"
+[ "$two_failed" -eq 0 ] || die "$two_failed two-server check(s) failed: see var/two_servers.log"
+[ "$wheel_failed" -eq 0 ] || die "$wheel_failed wheel check(s) failed: see var/wheel_check.log"
 [ "$setup_failed" -eq 0 ] || die "$setup_failed set-up check(s) failed: see var/setup_check.log"
 [ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
-log "all $passed tests, $checks_passed concurrency checks and $setup_passed set-up checks passed"
+log "all $passed tests, $checks_passed concurrency checks, $two_passed two-server checks, \
+$wheel_passed wheel checks and $setup_passed set-up checks passed"
