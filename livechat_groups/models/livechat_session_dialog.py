@@ -45,9 +45,13 @@ class LivechatSessionDialog(models.AbstractModel):
             full = bool(capacity) and load >= capacity
             status = status_labels.get(user.im_status, status_labels["offline"])
             badge = "text-bg-success" if user._is_user_available() and not full else "text-bg-secondary"
+            # a click on the row chooses the member (the livechat_groups_member_table widget)
             rows += Markup(
-                '<tr><td>%s</td><td><span class="badge rounded-pill %s">%s</span></td><td>%s</td></tr>'
+                '<tr class="o_livechat_groups_member" data-user-id="%s" data-user-name="%s" role="button">'
+                '<td>%s</td><td><span class="badge rounded-pill %s">%s</span></td><td>%s</td></tr>'
             ) % (
+                user.id,
+                user.name,
                 user.name,
                 badge,
                 status,

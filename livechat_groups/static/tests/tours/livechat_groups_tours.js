@@ -275,12 +275,13 @@ registry.category("web_tour.tours").add("livechat_groups_board_assign_dialog", {
             trigger: ".modal .o_livechat_groups_members tbody tr:first-child:contains(Simon Support):contains(Available)",
         },
         {
-            trigger: ".modal .o_field_widget[name=user_id] input",
-            run: "edit Simon",
+            content: "Choose Simon by clicking his row",
+            trigger: ".modal .o_livechat_groups_members tr.o_livechat_groups_member:contains(Simon Support)",
+            run: "click",
         },
         {
-            trigger: ".o-autocomplete--dropdown-item:contains(Simon Support)",
-            run: "click",
+            content: "The row chose him as the operator",
+            trigger: ".modal .o_field_widget[name=user_id] input:value(Simon Support)",
         },
         {
             trigger: ".modal-footer button[name=action_assign]",
