@@ -23,6 +23,15 @@ threadActionsRegistry.add("livechat-groups-forward", {
             additionalContext: { active_id: thread.id, default_session_id: thread.id },
             onClose: (infos) => {
                 if (infos?.left) {
+                    // Discuss moves on to the operator's next live chat session (or the inbox),
+                    // rather than to the first channel of the sidebar.
+                    const discuss = component.store.discuss;
+                    if (discuss.isActive && thread.eq(discuss.thread)) {
+                        const next = discuss.livechats.find(
+                            (other) => other.notEq(thread) && (other.displayToSelf || other.isLocallyPinned)
+                        );
+                        (next || component.store.inbox).setAsDiscussThread();
+                    }
                     // The server took us out of the conversation; its bus notice may come
                     // later, so let Discuss move on now, as it does on that notice.
                     component.store.insert({

@@ -145,6 +145,10 @@ tours.add("livechat_groups_forward_says_where", {
             content: "No stock notice, no pop-up of the visitor's notices",
             trigger: `body:not(:has(${NOTIFICATION}:contains(unsubscribed))):not(:has(${NOTIFICATION}:contains(You are transferred)))`,
         },
+        {
+            content: "Discuss moves on to my next session, Bob's, not to a channel",
+            trigger: `${HEADER} .o-mail-Discuss-threadName[title='Bob']`,
+        },
     ],
 });
 
