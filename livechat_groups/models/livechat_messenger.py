@@ -140,8 +140,10 @@ class LivechatMessenger(models.Model):
     # ------------------------------------------------------------
 
     def action_test_connection(self):
-        """Ask the provider who we are, and say what it answered."""
+        """Ask the provider who we are, and say what it answered. It uses the account's
+        credentials (and registers Telegram's webhook): the administrators' own, as configuring."""
         self.ensure_one()
+        self.check_access("write")
         api = self._messenger_api()
         try:
             info = api.check()

@@ -760,6 +760,38 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.external_livechat.with_user(self.admin).unlink()
         self.assertFalse(self.external_livechat.exists())
 
+    # ------------------------------------------------------------
+    # The board's and Discuss's read methods, called by the wrong people
+    # ------------------------------------------------------------
+
+    def test_read_methods_show_nothing_to_the_wrong_roles(self):
+        self._offline(self.support_1, self.support_2)
+        waiting = self._get_session(self.external_livechat, "Ann")
+        Session = "discuss.channel"
+        # the queue of one's groups, for its members only
+        listed = self._rpc(self.support_1, Session, "livechat_waiting_sessions")
+        self.assertEqual([row["id"] for row in listed], waiting.ids)
+        for user in (self.sales_1, self.employee, self.int_supervisor):
+            with self.subTest(user=user.login):
+                self.assertEqual(self._rpc(user, Session, "livechat_waiting_sessions"), [])
+        # who is available and how busy, for the supervisors of those operators only
+        ids = (self.support_1 | self.support_2).ids
+        self.assertEqual(
+            set(self._rpc(self.ext_supervisor, Session, "livechat_board_operators", ids)),
+            {str(i) for i in ids},
+        )
+        for user in (self.int_supervisor, self.support_1):
+            with self.subTest(user=user.login):
+                self.assertEqual(self._rpc(user, Session, "livechat_board_operators", ids), {})
+        self._rpc_refused(
+            "AccessError", "", self.sales_1, Session, "livechat_hand_over_feedback", waiting.ids
+        )
+        for user_ids in ("1", [["x"]], None):
+            with self.subTest(user_ids=user_ids):
+                self.assertEqual(
+                    self._rpc(self.ext_supervisor, Session, "livechat_board_operators", user_ids), {}
+                )
+
 
 @tagged("post_install", "-at_install")
 class TestHardeningTour(LivechatGroupsTourCase):

@@ -46,6 +46,10 @@ class TestMessengerAccess(LivechatGroupsCase):
                 )
         with self.assertRaises(AccessError):
             self.messenger.with_user(self.employee).read(["name"])
+        # testing the connection uses the account's credentials: the administrators' to do
+        for user in (self.support_1, self.ext_supervisor):
+            with self.assertRaises(AccessError):
+                self.messenger.with_user(user).action_test_connection()
 
     def test_operators_cannot_relink_a_session(self):
         session = self.env["discuss.channel"].create(
