@@ -18,6 +18,10 @@ several workers on loopback, and checks two races:
    messages of one new customer at once: one session, one contact.
 6. The timers' no-answer job runs in two workers at the same instant over sessions whose
    operators let them lapse: each lapsed session is reassigned once, never twice.
+7. Two routings at once claim two operators: the second passes over the operator the first is
+   handing a session to, without waiting for it; and a routing that began before a colleague
+   got a session passes over that colleague, without failing (see
+   ``im_livechat.channel._livechat_claim_operator``).
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -85,6 +89,47 @@ env.cr.commit()
 print("WORKER DONE")
 """
 
+# check 7: three operators of a live chat of their own; two cursors route at once
+CLAIM_CHECK = """
+from odoo import SUPERUSER_ID, Command, api, fields
+users = env["res.users"].create([
+    {"name": f"Claimer {i}", "login": f"claimer{i}", "groups_id": [Command.link(env.ref("base.group_user").id)]}
+    for i in range(3)
+])
+for user in users:
+    env["bus.presence"].create({"user_id": user.id, "status": "online"})
+    env["res.users.settings"]._find_or_create_for_user(user)
+group = env["livechat.group"].create({"name": "Claimers", "user_ids": [Command.set(users.ids)]})
+livechat = env["im_livechat.channel"].create({
+    "name": "Claim Live Chat", "user_ids": [Command.clear()], "entry_group_ids": [Command.set(group.ids)],
+})
+env.cr.commit()
+
+def route(cr):
+    channel = api.Environment(cr, SUPERUSER_ID, {})["im_livechat.channel"].browse(livechat.id)
+    return channel._livechat_route(channel._entry_group_ids())[0]
+
+def login(cr):
+    try:
+        return route(cr).login
+    except Exception as error:
+        return type(error).__name__
+
+# a routing in flight: the other one takes the next operator instead of waiting (or failing)
+with env.registry.cursor() as first_cr, env.registry.cursor() as second_cr:
+    second_cr.execute("SET LOCAL lock_timeout = '5s'")
+    print("IN_FLIGHT", login(first_cr), login(second_cr))
+# a colleague got a session after this routing began: it is passed over, no error
+with env.registry.cursor() as late_cr:
+    late_cr.execute("SELECT 1")  # the late routing's snapshot starts here
+    with env.registry.cursor() as first_cr:
+        first = route(first_cr)
+        given = first.login
+        settings = api.Environment(first_cr, SUPERUSER_ID, {})["res.users.settings"]
+        settings._find_or_create_for_user(first).livechat_last_assigned_date = fields.Datetime.now()
+    print("LATE", given, login(late_cr))
+"""
+
 SETUP = f"""
 from odoo import Command
 users = env["res.users"].create([
@@ -139,8 +184,7 @@ env.cr.commit()
 def odoo(db, *args, command=(), **kwargs):
     return subprocess.run(
         [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", db, *args],
-        check=True,
-        **kwargs,
+        **{"check": True, **kwargs},
     )
 
 
@@ -540,6 +584,37 @@ def report(results):
     return 1 if failed else 0
 
 
+def claim_check(db):
+    """Check 7: two routings at once, in two cursors of one process (no HTTP server involved).
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    out = odoo(
+        db,
+        "--log-level=warn",
+        command=["shell"],
+        input=CLAIM_CHECK,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    said = {words[0]: words[1:] for words in map(str.split, out.stdout.splitlines()) if words}
+    in_flight, late = said.get("IN_FLIGHT", []), said.get("LATE", [])
+    failure = "" if in_flight and late else f", shell: {(out.stdout + out.stderr)[-800:]}"
+    return [
+        (
+            "a routing passes over the operator another one is handing a session to",
+            len(in_flight) == 2 and in_flight[0] != in_flight[1] and in_flight[1].startswith("claimer"),
+            f"first {in_flight[:1]}, second {in_flight[1:]}{failure}",
+        ),
+        (
+            "a routing passes over who got a session since it began, without failing",
+            len(late) == 2 and late[0] != late[1] and late[1].startswith("claimer"),
+            f"given {late[:1]}, then {late[1:]}{failure}",
+        ),
+    ]
+
+
 def main():
     build_database(DB)
     if TEMPLATE_DB:
@@ -552,6 +627,7 @@ def main():
             wait_until_up(base, log.name)
             results, elapsed = run_races(DB, [base])
             results += timer_race(DB)
+            results += claim_check(DB)
         finally:
             server.terminate()
             server.wait(timeout=60)

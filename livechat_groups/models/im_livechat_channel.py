@@ -1,4 +1,6 @@
-from datetime import datetime
+from collections import namedtuple
+
+import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -21,6 +23,14 @@ ADMIN_FIELDS = (
     "inactivity_close_minutes",
     "answer_target_minutes",
 )
+
+
+# how many of the best candidates a routing decision reads: more than the routings that can run
+# at once (workers), so that one of them is free
+RANKED = 16
+
+Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country has_settings")
+Ranking = namedtuple("Ranking", "candidates at_capacity closed")
 
 
 class RoutingDecision(tuple):
@@ -515,12 +525,17 @@ class ImLivechatChannel(models.Model):
         """The routing service: choose who gets a session of this live chat among ``groups``.
 
         Only available members below the live chat's capacity, in a group within its business
-        hours, can be chosen. The previous
-        operator comes first when they can be. Otherwise groups are tried in their sequence
-        order: the first one with such a member wins, the next ones take the overflow; within
-        it, the fewest open sessions, then the visitor's language and country, then whoever was
-        given a session longest ago. In manual routing mode,
-        nobody is chosen. This method only reads: the hand-over writes.
+        hours, can be chosen. The previous operator comes first when they can be. Otherwise
+        groups are tried in their sequence order: the first one with such a member wins, the
+        next ones take the overflow; within it, the fewest open sessions, then the visitor's
+        language and country, then whoever was given a session longest ago. In manual routing
+        mode, nobody is chosen.
+
+        The database ranks the candidates in one statement (:meth:`_livechat_rank_operators`);
+        the best one that no concurrent routing is handing a session to is then claimed for
+        the rest of the transaction (:meth:`_livechat_claim_operator`), so that a burst of
+        visitors spreads over the operators instead of queueing on the same one. The hand-over
+        writes the rest.
 
         :param groups: ``livechat.group`` recordset to route to
         :param previous_operator: ``res.users`` the visitor talked to before, if any
@@ -532,7 +547,8 @@ class ImLivechatChannel(models.Model):
             it waits), with the ``reason`` of the choice
         """
         self.ensure_one()
-        groups = groups.sorted()
+        # in the groups' order, without the query of a bare sorted()
+        groups = groups.sorted(lambda group: (group.sequence, group.name or "", group.id))
         Users = self.env["res.users"]
         if not groups:
             return RoutingDecision(Users, groups, self.env._("no group to route to"))
@@ -543,54 +559,237 @@ class ImLivechatChannel(models.Model):
                 self.env._("manual routing: waits for a supervisor or an operator to take it"),
             )
         open_groups = groups._livechat_open_groups()
-        members = groups.member_ids - (exclude_users or Users)
-        online = (open_groups.member_ids & members).filtered(lambda user: user._is_user_available())
-        stats = self._livechat_operator_stats(online, lang=lang)
-        candidates = self._livechat_below_capacity(online, stats)
-        context = {
-            "at_capacity": len(online - candidates),
-            "closed": len(members - open_groups.member_ids),
-        }
-        if previous_operator and previous_operator in candidates:
-            group = open_groups.filtered(lambda g: previous_operator in g.member_ids)[:1]
-            reason = self.env._("%(user)s talked with this visitor before", user=previous_operator.name)
-            return RoutingDecision(previous_operator, group, self._livechat_route_reason(reason, **context))
-
-        def preference(user):
-            load, last_assigned, speaks, user_country_id = stats[user.id]
-            return (
-                load,
-                not (lang and speaks),
-                not (country_id and user_country_id == country_id),
-                last_assigned or datetime.min,
-                user.id,
-            )
-
-        for group in open_groups:
-            if eligible := group.member_ids & candidates:
-                user = min(eligible, key=preference)
-                load, _last, speaks, user_country_id = stats[user.id]
-                reason = self.env._(
-                    "least busy of %(count)s available in %(group)s: open sessions %(load)s",
-                    count=len(eligible),
-                    group=group.name,
-                    load=load,
-                )
-                if lang and speaks:
-                    reason += self.env._(
-                        "; speaks %(lang)s", lang=self.env["res.lang"]._lang_get(lang).name or lang
-                    )
-                if country_id and user_country_id == country_id:
-                    reason += self.env._(
-                        "; from %(country)s", country=self.env["res.country"].browse(country_id).name
-                    )
-                return RoutingDecision(user, group, self._livechat_route_reason(reason, **context))
-        reason = self.env._(
-            "nobody available in %(groups)s: waits in the queue of %(group)s",
-            groups=", ".join(groups.mapped("name")),
-            group=groups[:1].name,
+        ranking = self._livechat_rank_operators(
+            groups,
+            open_groups,
+            previous_operator=previous_operator,
+            lang=lang,
+            country_id=country_id,
+            exclude_users=exclude_users,
         )
-        return RoutingDecision(Users, groups[:1], self._livechat_route_reason(reason, **context))
+        context = {"at_capacity": ranking.at_capacity, "closed": ranking.closed}
+        candidate = self._livechat_claim_operator(ranking.candidates)
+        if not candidate:
+            reason = self.env._(
+                "nobody available in %(groups)s: waits in the queue of %(group)s",
+                groups=", ".join(groups.mapped("name")),
+                group=groups[:1].name,
+            )
+            return RoutingDecision(Users, groups[:1], self._livechat_route_reason(reason, **context))
+        user = Users.browse(candidate.user_id)
+        group = candidate.group
+        if previous_operator and candidate.user_id == previous_operator.id:
+            reason = self.env._("%(user)s talked with this visitor before", user=user.name)
+            return RoutingDecision(user, group, self._livechat_route_reason(reason, **context))
+        reason = self.env._(
+            "least busy of %(count)s available in %(group)s: open sessions %(load)s",
+            count=candidate.eligible,
+            group=group.name,
+            load=candidate.load,
+        )
+        if candidate.speaks:
+            reason += self.env._("; speaks %(lang)s", lang=self.env["res.lang"]._lang_get(lang).name or lang)
+        if candidate.same_country:
+            reason += self.env._(
+                "; from %(country)s", country=self.env["res.country"].browse(country_id).name
+            )
+        return RoutingDecision(user, group, self._livechat_route_reason(reason, **context))
+
+    def _livechat_rank_operators(
+        self, groups, open_groups, previous_operator=None, lang=None, country_id=None, exclude_users=None
+    ):
+        """Rank who may get a session of this live chat among the members of ``groups``, in
+        one statement on indexes whatever the number of operators and of past sessions.
+
+        The rules, in the order the statement applies them:
+
+        * members: active internal users of ``groups`` (by hand or through their tied user
+          groups), without ``exclude_users``;
+        * open: in one of ``open_groups`` (within its business hours); a member counts in the
+          first of them they belong to;
+        * available: online (their ``bus.presence``), as ``res.users._is_user_available``;
+        * capacity: fewer open sessions (across all live chats) than the live chat allows;
+        * order: the previous operator, the group's sequence, the fewest open sessions, the
+          visitor's language (main or additional), their country, the longest idle.
+
+        :return: a :class:`Ranking`: the first :data:`RANKED` candidates in that order, and
+            how many members were at capacity or outside business hours
+        """
+        self.env.flush_all()
+        open_ids = open_groups.ids
+        closed_ids = (groups - open_groups).ids
+        exclude = tuple((exclude_users or self.env["res.users"]).ids) or (0,)
+        membership = SQL(
+            """
+            SELECT r.group_id, r.user_id FROM livechat_group_res_users_rel r WHERE r.group_id IN %(ids)s
+             UNION ALL
+            SELECT t.group_id, r.uid FROM livechat_group_res_groups_rel t
+              JOIN res_groups_users_rel r ON r.gid = t.res_group_id
+             WHERE t.group_id IN %(ids)s
+            """,
+            ids=tuple(open_ids + closed_ids),
+        )
+        speaks = (
+            SQL(
+                """p.lang = %(lang)s OR s.id IN (
+                       SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
+                         JOIN res_lang l ON l.id = r.res_lang_id
+                        WHERE l.code = %(lang)s)""",
+                lang=lang,
+            )
+            if lang
+            else SQL("FALSE")
+        )
+        capacity = self.max_sessions_per_operator
+        # a member counts in the first open group they belong to
+        queries = [
+            SQL(
+                """
+                WITH member AS (
+                    SELECT m.user_id, min(array_position(%(open_ids)s, m.group_id)) AS position
+                      FROM (%(membership)s) m
+                     WHERE m.group_id = ANY(%(open_ids)s)
+                  GROUP BY m.user_id
+                ),
+                candidate AS MATERIALIZED (
+                    SELECT u.id AS user_id, m.position, COALESCE(l.open_sessions, 0) AS load,
+                           COALESCE(%(speaks)s, FALSE) AS speaks,
+                           COALESCE(p.country_id = %(country_id)s, FALSE) AS same_country,
+                           %(below_capacity)s AS below_capacity,
+                           s.livechat_last_assigned_date AS idle_since,
+                           s.id IS NOT NULL AS has_settings
+                      FROM member m
+                      JOIN res_users u ON u.id = m.user_id
+                      JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
+                      JOIN res_partner p ON p.id = u.partner_id
+                 LEFT JOIN res_users_settings s ON s.user_id = u.id
+                 LEFT JOIN (SELECT c.livechat_operator_id AS partner_id, count(*) AS open_sessions
+                              FROM discuss_channel c
+                             WHERE c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat'
+                          GROUP BY c.livechat_operator_id) l ON l.partner_id = u.partner_id
+                     WHERE u.active AND NOT u.share AND u.id NOT IN %(exclude)s
+                )
+                (SELECT 'position', position, count(*) FILTER (WHERE below_capacity),
+                        count(*) FILTER (WHERE NOT below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
+                   FROM candidate GROUP BY position)
+                 UNION ALL
+                (SELECT 'candidate', position, load, NULL, user_id, speaks, same_country, has_settings
+                   FROM candidate
+                  WHERE below_capacity
+               ORDER BY user_id = %(previous)s DESC, position, load, NOT speaks, NOT same_country,
+                        idle_since NULLS FIRST, user_id
+                  LIMIT %(limit)s)
+                """,
+                open_ids=open_ids,
+                membership=membership,
+                speaks=speaks,
+                country_id=country_id or None,
+                below_capacity=SQL("COALESCE(l.open_sessions, 0) < %s", capacity)
+                if capacity
+                else SQL("TRUE"),
+                exclude=exclude,
+                previous=previous_operator.id if previous_operator else 0,
+                limit=RANKED,
+            )
+        ]
+        if closed_ids:
+            queries.append(
+                SQL(
+                    """
+                    SELECT 'closed', NULL, count(DISTINCT u.id), NULL, NULL, NULL, NULL, NULL
+                      FROM (%(membership)s) m
+                      JOIN res_users u ON u.id = m.user_id
+                     WHERE u.active AND NOT u.share AND u.id NOT IN %(exclude)s
+                       AND NOT EXISTS (SELECT 1 FROM (%(membership)s) o
+                                        WHERE o.user_id = m.user_id AND o.group_id = ANY(%(open_ids)s))
+                    """,
+                    membership=membership,
+                    exclude=exclude,
+                    open_ids=open_ids,
+                )
+            )
+        eligible, at_capacity, closed, candidates = {}, 0, 0, []
+        if open_ids:
+            rows = self.env.execute_query(SQL(" UNION ALL ").join(queries))
+        else:
+            rows = self.env.execute_query(queries[1]) if closed_ids else []
+        for kind, position, below, above, user_id, speaks_lang, same_country, has_settings in rows:
+            if kind == "position":
+                eligible[position] = below
+                at_capacity += above
+            elif kind == "closed":
+                closed = below
+            else:
+                candidates.append((user_id, position, below, speaks_lang, same_country, has_settings))
+        return Ranking(
+            [
+                Candidate(user_id, open_groups[position - 1], eligible[position], load, *facts)
+                for user_id, position, load, *facts in candidates
+            ],
+            at_capacity,
+            closed,
+        )
+
+    def _livechat_claim_operator(self, candidates):
+        """The first of the ranked ``candidates`` that no other transaction is routing a
+        session to, claimed until this transaction ends; None when there is none.
+
+        The claim is a lock on the operator's ``res.users.settings`` row, which every hand-over
+        writes (see ``discuss.channel._livechat_after_hand_over``). Concurrent routings skip
+        the rows locked now, so a burst spreads over the operators. A row written since this
+        transaction began means that someone else has just given this operator a session that
+        this transaction cannot see: the lock is refused with a serialization failure, and the
+        next candidate is tried. So a claimed operator's load, as read here, is exact, and
+        nobody goes above capacity.
+        """
+        if not candidates:
+            return None
+        ids = [candidate.user_id for candidate in candidates]
+        if missing := [candidate.user_id for candidate in candidates if not candidate.has_settings]:
+            # their web client makes it at their first visit; an operator who never came gets it here
+            # sudo: res.users.settings - the routing keeps one row per operator it may choose
+            Settings = self.env["res.users.settings"].sudo()
+            for user in self.env["res.users"].browse(missing):
+                Settings._find_or_create_for_user(user)
+            Settings.flush_model()
+        by_user = {candidate.user_id: candidate for candidate in candidates}
+        claimed = self._livechat_lock_settings(ids)
+        if claimed is not False:
+            return by_user.get(claimed)
+        # a row written since this transaction began: find which, one at a time
+        for user_id in ids:
+            claimed = self._livechat_lock_settings([user_id])
+            if claimed:
+                return by_user[claimed]
+        # every candidate is being handed a session right now: wait for the first one; the
+        # request is retried if it got one
+        return by_user.get(self._livechat_lock_settings(ids[:1], wait=True))
+
+    def _livechat_lock_settings(self, user_ids, wait=False):
+        """Lock the settings row of the first of ``user_ids`` not locked by another
+        transaction; return its user id, None when all are locked, False when a row was
+        written since this transaction began (``wait``: wait for the lock, and raise then)."""
+        query = SQL(
+            """
+            SELECT s.user_id
+              FROM res_users_settings s
+              JOIN unnest(%(ids)s::int[]) WITH ORDINALITY AS c(user_id, position) ON c.user_id = s.user_id
+          ORDER BY c.position
+             LIMIT 1
+               FOR NO KEY UPDATE OF s %(skip)s
+            """,
+            ids=user_ids,
+            skip=SQL("") if wait else SQL("SKIP LOCKED"),
+        )
+        if wait:
+            rows = self.env.execute_query(query)
+            return rows[0][0] if rows else None
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(query)
+        except psycopg2.errors.SerializationFailure:
+            return False
+        return rows[0][0] if rows else None
 
     def _livechat_route_reason(self, reason, at_capacity=0, closed=0):
         """``reason`` followed by who could not be chosen, and why."""
