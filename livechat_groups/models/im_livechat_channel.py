@@ -29,8 +29,8 @@ ADMIN_FIELDS = (
 # at once (workers), so that one of them is free
 RANKED = 16
 
-Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country has_settings")
-Ranking = namedtuple("Ranking", "candidates at_capacity closed")
+Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country")
+Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
 
 
 class RoutingDecision(tuple):
@@ -521,6 +521,41 @@ class ImLivechatChannel(models.Model):
     # Routing
     # ------------------------------------------------------------
 
+    def init(self):
+        res = super().init()
+        # The routing's claim on an operator: a lock on their settings row, which every
+        # hand-over writes (discuss.channel._livechat_after_hand_over). Routings running at once
+        # skip the rows locked now, so a burst spreads over the operators. A row written since
+        # this transaction began means that someone has just given them a session that this
+        # transaction cannot see: the lock fails with a serialization failure, caught here in a
+        # subtransaction, and the next one is tried. So a claimed operator's load, as read in
+        # this transaction, is exact: nobody goes above capacity, and no request is retried
+        # for it. An operator who is online has a settings row: their web client made it.
+        self.env.cr.execute(
+            """
+            CREATE OR REPLACE FUNCTION livechat_groups_claim_operator(user_ids int[]) RETURNS int
+            LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                candidate int;
+            BEGIN
+                FOREACH candidate IN ARRAY user_ids LOOP
+                    BEGIN
+                        PERFORM 1 FROM res_users_settings WHERE user_id = candidate
+                            FOR NO KEY UPDATE SKIP LOCKED;
+                        IF FOUND THEN
+                            RETURN candidate;
+                        END IF;
+                    EXCEPTION WHEN serialization_failure THEN
+                        NULL;
+                    END;
+                END LOOP;
+                RETURN NULL;
+            END;
+            $$
+            """
+        )
+        return res
+
     def _livechat_route(self, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None):
         """The routing service: choose who gets a session of this live chat among ``groups``.
 
@@ -531,11 +566,10 @@ class ImLivechatChannel(models.Model):
         language and country, then whoever was given a session longest ago. In manual routing
         mode, nobody is chosen.
 
-        The database ranks the candidates in one statement (:meth:`_livechat_rank_operators`);
-        the best one that no concurrent routing is handing a session to is then claimed for
-        the rest of the transaction (:meth:`_livechat_claim_operator`), so that a burst of
-        visitors spreads over the operators instead of queueing on the same one. The hand-over
-        writes the rest.
+        The database ranks the candidates and claims the best one that no concurrent routing is
+        handing a session to, in one statement (:meth:`_livechat_rank_operators`), so that a
+        burst of visitors spreads over the operators instead of queueing on the same one. The
+        hand-over writes the rest.
 
         :param groups: ``livechat.group`` recordset to route to
         :param previous_operator: ``res.users`` the visitor talked to before, if any
@@ -568,7 +602,9 @@ class ImLivechatChannel(models.Model):
             exclude_users=exclude_users,
         )
         context = {"at_capacity": ranking.at_capacity, "closed": ranking.closed}
-        candidate = self._livechat_claim_operator(ranking.candidates)
+        candidate = next((c for c in ranking.candidates if c.user_id == ranking.claimed), None)
+        if ranking.candidates and not candidate:
+            candidate = self._livechat_wait_for_operator(ranking.candidates[0])
         if not candidate:
             reason = self.env._(
                 "nobody available in %(groups)s: waits in the queue of %(group)s",
@@ -610,10 +646,13 @@ class ImLivechatChannel(models.Model):
         * available: online (their ``bus.presence``), as ``res.users._is_user_available``;
         * capacity: fewer open sessions (across all live chats) than the live chat allows;
         * order: the previous operator, the group's sequence, the fewest open sessions, the
-          visitor's language (main or additional), their country, the longest idle.
+          visitor's language (main or additional), their country, the longest idle;
+        * claim: the first of them that no other transaction is routing a session to, locked
+          until this transaction ends (``livechat_groups_claim_operator``, see :meth:`init`).
 
-        :return: a :class:`Ranking`: the first :data:`RANKED` candidates in that order, and
-            how many members were at capacity or outside business hours
+        :return: a :class:`Ranking`: the first :data:`RANKED` candidates in that order, the id
+            of the one claimed (None when each of them is being claimed by another routing),
+            and how many members were at capacity or outside business hours
         """
         self.env.flush_all()
         open_ids = open_groups.ids
@@ -668,17 +707,26 @@ class ImLivechatChannel(models.Model):
                              WHERE c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat'
                           GROUP BY c.livechat_operator_id) l ON l.partner_id = u.partner_id
                      WHERE u.active AND NOT u.share AND u.id NOT IN %(exclude)s
+                ),
+                ranked AS MATERIALIZED (
+                    SELECT user_id, position, load, speaks, same_country, has_settings,
+                           row_number() OVER (ORDER BY user_id = %(previous)s DESC, position, load, NOT speaks,
+                                              NOT same_country, idle_since NULLS FIRST, user_id) AS rank
+                      FROM candidate
+                     WHERE below_capacity
+                  ORDER BY rank
+                     LIMIT %(limit)s
                 )
-                (SELECT 'position', position, count(*) FILTER (WHERE below_capacity),
-                        count(*) FILTER (WHERE NOT below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
-                   FROM candidate GROUP BY position)
+                SELECT 'position', position, count(*) FILTER (WHERE below_capacity),
+                       count(*) FILTER (WHERE NOT below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
+                  FROM candidate GROUP BY position
                  UNION ALL
-                (SELECT 'candidate', position, load, NULL, user_id, speaks, same_country, has_settings
-                   FROM candidate
-                  WHERE below_capacity
-               ORDER BY user_id = %(previous)s DESC, position, load, NOT speaks, NOT same_country,
-                        idle_since NULLS FIRST, user_id
-                  LIMIT %(limit)s)
+                SELECT 'candidate', position, load, rank, user_id, speaks, same_country, has_settings
+                  FROM ranked
+                 UNION ALL
+                SELECT 'claimed', NULL, NULL, NULL,
+                       livechat_groups_claim_operator(ARRAY(SELECT user_id FROM ranked ORDER BY rank)),
+                       NULL, NULL, NULL
                 """,
                 open_ids=open_ids,
                 membership=membership,
@@ -708,88 +756,72 @@ class ImLivechatChannel(models.Model):
                     open_ids=open_ids,
                 )
             )
-        eligible, at_capacity, closed, candidates = {}, 0, 0, []
+        eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
         if open_ids:
             rows = self.env.execute_query(SQL(" UNION ALL ").join(queries))
         else:
             rows = self.env.execute_query(queries[1]) if closed_ids else []
-        for kind, position, below, above, user_id, speaks_lang, same_country, has_settings in rows:
+        for kind, position, count, other, user_id, speaks_lang, same_country, has_settings in rows:
             if kind == "position":
-                eligible[position] = below
-                at_capacity += above
-            elif kind == "closed":
-                closed = below
+                eligible[position] = count
+                at_capacity += other
+            elif kind == "candidate":
+                candidates.append((other, user_id, position, count, speaks_lang, same_country, has_settings))
+            elif kind == "claimed":
+                claimed = user_id
             else:
-                candidates.append((user_id, position, below, speaks_lang, same_country, has_settings))
+                closed = count
+        candidates.sort()
+        ids = [user_id for _rank, user_id, *_facts in candidates]
+        before = ids[: ids.index(claimed)] if claimed else ids
+        if missing := [
+            user_id
+            for _rank, user_id, *_f, has_settings in candidates
+            if user_id in before and not has_settings
+        ]:
+            claimed = self._livechat_claim_without_settings(missing, claimed)
         return Ranking(
             [
-                Candidate(user_id, open_groups[position - 1], eligible[position], load, *facts)
-                for user_id, position, load, *facts in candidates
+                Candidate(
+                    user_id, open_groups[position - 1], eligible[position], load, speaks_lang, same_country
+                )
+                for _rank, user_id, position, load, speaks_lang, same_country, _settings in candidates
             ],
+            claimed,
             at_capacity,
             closed,
         )
 
-    def _livechat_claim_operator(self, candidates):
-        """The first of the ranked ``candidates`` that no other transaction is routing a
-        session to, claimed until this transaction ends; None when there is none.
+    def _livechat_claim_without_settings(self, missing, claimed):
+        """Claim the first of ``missing``, who rank before ``claimed`` but have no settings row
+        to lock yet: their web client makes it at their first visit, so this happens to users
+        put online by other means (imports, scripts). Making their row claims them: a routing
+        making it at the same time waits for this one, then fails on the unique user, and
+        passes over them.
 
-        The claim is a lock on the operator's ``res.users.settings`` row, which every hand-over
-        writes (see ``discuss.channel._livechat_after_hand_over``). Concurrent routings skip
-        the rows locked now, so a burst spreads over the operators. A row written since this
-        transaction began means that someone else has just given this operator a session that
-        this transaction cannot see: the lock is refused with a serialization failure, and the
-        next candidate is tried. So a claimed operator's load, as read here, is exact, and
-        nobody goes above capacity.
+        :return: the id of the user claimed: the first of ``missing`` whose row could be made,
+            else ``claimed``
         """
-        if not candidates:
-            return None
-        ids = [candidate.user_id for candidate in candidates]
-        if missing := [candidate.user_id for candidate in candidates if not candidate.has_settings]:
-            # their web client makes it at their first visit; an operator who never came gets it here
-            # sudo: res.users.settings - the routing keeps one row per operator it may choose
-            Settings = self.env["res.users.settings"].sudo()
-            for user in self.env["res.users"].browse(missing):
-                Settings._find_or_create_for_user(user)
-            Settings.flush_model()
-        by_user = {candidate.user_id: candidate for candidate in candidates}
-        claimed = self._livechat_lock_settings(ids)
-        if claimed is not False:
-            return by_user.get(claimed)
-        # a row written since this transaction began: find which, one at a time
-        for user_id in ids:
-            claimed = self._livechat_lock_settings([user_id])
-            if claimed:
-                return by_user[claimed]
-        # every candidate is being handed a session right now: wait for the first one; the
-        # request is retried if it got one
-        return by_user.get(self._livechat_lock_settings(ids[:1], wait=True))
+        # sudo: res.users.settings - the routing keeps one row per operator it may choose
+        Settings = self.env["res.users.settings"].sudo()
+        for user in self.env["res.users"].browse(missing):
+            try:
+                with self.env.cr.savepoint():
+                    Settings._find_or_create_for_user(user)
+            except psycopg2.errors.UniqueViolation:
+                continue
+            return user.id
+        return claimed
 
-    def _livechat_lock_settings(self, user_ids, wait=False):
-        """Lock the settings row of the first of ``user_ids`` not locked by another
-        transaction; return its user id, None when all are locked, False when a row was
-        written since this transaction began (``wait``: wait for the lock, and raise then)."""
-        query = SQL(
-            """
-            SELECT s.user_id
-              FROM res_users_settings s
-              JOIN unnest(%(ids)s::int[]) WITH ORDINALITY AS c(user_id, position) ON c.user_id = s.user_id
-          ORDER BY c.position
-             LIMIT 1
-               FOR NO KEY UPDATE OF s %(skip)s
-            """,
-            ids=user_ids,
-            skip=SQL("") if wait else SQL("SKIP LOCKED"),
+    def _livechat_wait_for_operator(self, candidate):
+        """Every candidate is being handed a session right now: wait until the transaction
+        routing to the first one ends. It gave them a session: the lock is refused with a
+        serialization failure and the request is retried, seeing it. It did not: the
+        operator is claimed."""
+        self.env.execute_query(
+            SQL("SELECT 1 FROM res_users_settings WHERE user_id = %s FOR NO KEY UPDATE", candidate.user_id)
         )
-        if wait:
-            rows = self.env.execute_query(query)
-            return rows[0][0] if rows else None
-        try:
-            with self.env.cr.savepoint(flush=False):
-                rows = self.env.execute_query(query)
-        except psycopg2.errors.SerializationFailure:
-            return False
-        return rows[0][0] if rows else None
+        return candidate
 
     def _livechat_route_reason(self, reason, at_capacity=0, closed=0):
         """``reason`` followed by who could not be chosen, and why."""
