@@ -110,11 +110,12 @@ def retries_in(lines):
 
 
 class LockWaits(threading.Thread):
-    """While running, sample every ``period`` seconds the statements of ``db`` that wait for a
-    lock (pg_stat_activity joined to pg_locks): a Counter of ``(statement shape, lock awaited)``;
-    samples x period ~ the time spent waiting. A conflict that ends in a retry first waits for
-    the other transaction to end. PostgreSQL reads the wait live but the statement from a
-    snapshot taken a moment before: on a busy machine a few samples name the statement before."""
+    """While running, sample every ``period`` seconds the locks that the sessions of ``db``
+    wait for (pg_locks): a Counter of ``(lock awaited, table of the row)``; samples x period ~
+    the time spent waiting. A conflict that ends in a retry first waits for the other
+    transaction to end. A session waiting for a row holds the row's tuple lock and waits for
+    the transaction that locked the row (``transactionid``); the tuple lock names the table.
+    (The statement is left out: PostgreSQL reads it from a snapshot older than the wait.)"""
 
     def __init__(self, db, period=0.02):
         super().__init__(daemon=True)
@@ -129,15 +130,19 @@ class LockWaits(threading.Thread):
             while not self._stop_event.wait(self.period):
                 cr.execute(
                     """
-                    SELECT a.query, l.locktype, l.mode, COALESCE(l.relation::regclass::text, '')
-                      FROM pg_stat_activity a
-                      JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
-                     WHERE a.datname = %s AND a.wait_event_type = 'Lock'
+                    SELECT w.locktype || ' ' || w.mode,
+                           COALESCE(w.relation::regclass::text, (
+                               SELECT string_agg(DISTINCT t.relation::regclass::text, ', ')
+                                 FROM pg_locks t
+                                WHERE t.pid = w.pid AND t.locktype = 'tuple' AND t.granted
+                           ), '?')
+                      FROM pg_locks w
+                     WHERE NOT w.granted
+                       AND w.pid IN (SELECT pid FROM pg_stat_activity WHERE datname = %s)
                     """,
                     (self.db,),
                 )
-                for query, locktype, mode, relation in cr.fetchall():
-                    self.found[(statement_of(query), f"{locktype} {mode} {relation}".strip())] += 1
+                self.found.update(cr.fetchall())
 
     def stop(self):
         self._stop_event.set()

@@ -20,5 +20,8 @@ else
     odoo -d "$DB" -u livechat_groups --stop-after-init --log-level=warn
 fi
 BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "$@"
-ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_burst.py"
+# a burst that breaks a guarantee fails `make bench`, after the webhook intake has run too
+burst=0
+ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_burst.py" || burst=$?
 ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_webhook.py"
+exit "$burst"
