@@ -8,6 +8,8 @@ from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
 
+from .livechat_routing_sql import CLAIM_OPERATOR, RANK_OPERATORS
+
 # what decides who reads and answers a live chat's sessions: only Live Chat administrators set it
 ADMIN_FIELDS = (
     "audience",
@@ -523,37 +525,9 @@ class ImLivechatChannel(models.Model):
 
     def init(self):
         res = super().init()
-        # The routing's claim on an operator: a lock on their settings row, which every
-        # hand-over writes (discuss.channel._livechat_after_hand_over). Routings running at once
-        # skip the rows locked now, so a burst spreads over the operators. A row written since
-        # this transaction began means that someone has just given them a session that this
-        # transaction cannot see: the lock fails with a serialization failure, caught here in a
-        # subtransaction, and the next one is tried. So a claimed operator's load, as read in
-        # this transaction, is exact: nobody goes above capacity, and no request is retried
-        # for it. An operator who is online has a settings row: their web client made it.
-        self.env.cr.execute(
-            """
-            CREATE OR REPLACE FUNCTION livechat_groups_claim_operator(user_ids int[]) RETURNS int
-            LANGUAGE plpgsql VOLATILE AS $$
-            DECLARE
-                candidate int;
-            BEGIN
-                FOREACH candidate IN ARRAY user_ids LOOP
-                    BEGIN
-                        PERFORM 1 FROM res_users_settings WHERE user_id = candidate
-                            FOR NO KEY UPDATE SKIP LOCKED;
-                        IF FOUND THEN
-                            RETURN candidate;
-                        END IF;
-                    EXCEPTION WHEN serialization_failure THEN
-                        NULL;
-                    END;
-                END LOOP;
-                RETURN NULL;
-            END;
-            $$
-            """
-        )
+        # the routing decision, planned once per connection (see livechat_routing_sql)
+        self.env.cr.execute(CLAIM_OPERATOR)
+        self.env.cr.execute(RANK_OPERATORS)
         return res
 
     def _livechat_route(self, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None):
@@ -635,7 +609,8 @@ class ImLivechatChannel(models.Model):
         self, groups, open_groups, previous_operator=None, lang=None, country_id=None, exclude_users=None
     ):
         """Rank who may get a session of this live chat among the members of ``groups``, in
-        one statement on indexes whatever the number of operators and of past sessions.
+        one statement on indexes whatever the number of operators and of past sessions: the
+        database function ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``).
 
         The rules, in the order the statement applies them:
 
@@ -648,119 +623,27 @@ class ImLivechatChannel(models.Model):
         * order: the previous operator, the group's sequence, the fewest open sessions, the
           visitor's language (main or additional), their country, the longest idle;
         * claim: the first of them that no other transaction is routing a session to, locked
-          until this transaction ends (``livechat_groups_claim_operator``, see :meth:`init`).
+          until this transaction ends (``livechat_groups_claim_operator``).
 
         :return: a :class:`Ranking`: the first :data:`RANKED` candidates in that order, the id
             of the one claimed (None when each of them is being claimed by another routing),
             and how many members were at capacity or outside business hours
         """
         self.env.flush_all()
-        open_ids = open_groups.ids
-        closed_ids = (groups - open_groups).ids
-        exclude = tuple((exclude_users or self.env["res.users"]).ids) or (0,)
-        membership = SQL(
-            """
-            SELECT r.group_id, r.user_id FROM livechat_group_res_users_rel r WHERE r.group_id IN %(ids)s
-             UNION ALL
-            SELECT t.group_id, r.uid FROM livechat_group_res_groups_rel t
-              JOIN res_groups_users_rel r ON r.gid = t.res_group_id
-             WHERE t.group_id IN %(ids)s
-            """,
-            ids=tuple(open_ids + closed_ids),
-        )
-        speaks = (
+        rows = self.env.execute_query(
             SQL(
-                """p.lang = %(lang)s OR s.id IN (
-                       SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
-                         JOIN res_lang l ON l.id = r.res_lang_id
-                        WHERE l.code = %(lang)s)""",
-                lang=lang,
+                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s)",
+                open_groups.ids,
+                (groups - open_groups).ids,
+                (exclude_users or self.env["res.users"]).ids,
+                lang or "",
+                country_id or None,
+                self.max_sessions_per_operator or 0,
+                previous_operator.id if previous_operator else 0,
+                RANKED,
             )
-            if lang
-            else SQL("FALSE")
         )
-        capacity = self.max_sessions_per_operator
-        # a member counts in the first open group they belong to
-        queries = [
-            SQL(
-                """
-                WITH member AS (
-                    SELECT m.user_id, min(array_position(%(open_ids)s, m.group_id)) AS position
-                      FROM (%(membership)s) m
-                     WHERE m.group_id = ANY(%(open_ids)s)
-                  GROUP BY m.user_id
-                ),
-                candidate AS MATERIALIZED (
-                    SELECT u.id AS user_id, m.position, COALESCE(l.open_sessions, 0) AS load,
-                           COALESCE(%(speaks)s, FALSE) AS speaks,
-                           COALESCE(p.country_id = %(country_id)s, FALSE) AS same_country,
-                           %(below_capacity)s AS below_capacity,
-                           s.livechat_last_assigned_date AS idle_since,
-                           s.id IS NOT NULL AS has_settings
-                      FROM member m
-                      JOIN res_users u ON u.id = m.user_id
-                      JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
-                      JOIN res_partner p ON p.id = u.partner_id
-                 LEFT JOIN res_users_settings s ON s.user_id = u.id
-                 LEFT JOIN (SELECT c.livechat_operator_id AS partner_id, count(*) AS open_sessions
-                              FROM discuss_channel c
-                             WHERE c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat'
-                          GROUP BY c.livechat_operator_id) l ON l.partner_id = u.partner_id
-                     WHERE u.active AND NOT u.share AND u.id NOT IN %(exclude)s
-                ),
-                ranked AS MATERIALIZED (
-                    SELECT user_id, position, load, speaks, same_country, has_settings,
-                           row_number() OVER (ORDER BY user_id = %(previous)s DESC, position, load, NOT speaks,
-                                              NOT same_country, idle_since NULLS FIRST, user_id) AS rank
-                      FROM candidate
-                     WHERE below_capacity
-                  ORDER BY rank
-                     LIMIT %(limit)s
-                )
-                SELECT 'position', position, count(*) FILTER (WHERE below_capacity),
-                       count(*) FILTER (WHERE NOT below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
-                  FROM candidate GROUP BY position
-                 UNION ALL
-                SELECT 'candidate', position, load, rank, user_id, speaks, same_country, has_settings
-                  FROM ranked
-                 UNION ALL
-                SELECT 'claimed', NULL, NULL, NULL,
-                       livechat_groups_claim_operator(ARRAY(SELECT user_id FROM ranked ORDER BY rank)),
-                       NULL, NULL, NULL
-                """,
-                open_ids=open_ids,
-                membership=membership,
-                speaks=speaks,
-                country_id=country_id or None,
-                below_capacity=SQL("COALESCE(l.open_sessions, 0) < %s", capacity)
-                if capacity
-                else SQL("TRUE"),
-                exclude=exclude,
-                previous=previous_operator.id if previous_operator else 0,
-                limit=RANKED,
-            )
-        ]
-        if closed_ids:
-            queries.append(
-                SQL(
-                    """
-                    SELECT 'closed', NULL, count(DISTINCT u.id), NULL, NULL, NULL, NULL, NULL
-                      FROM (%(membership)s) m
-                      JOIN res_users u ON u.id = m.user_id
-                     WHERE u.active AND NOT u.share AND u.id NOT IN %(exclude)s
-                       AND NOT EXISTS (SELECT 1 FROM (%(membership)s) o
-                                        WHERE o.user_id = m.user_id AND o.group_id = ANY(%(open_ids)s))
-                    """,
-                    membership=membership,
-                    exclude=exclude,
-                    open_ids=open_ids,
-                )
-            )
         eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
-        if open_ids:
-            rows = self.env.execute_query(SQL(" UNION ALL ").join(queries))
-        else:
-            rows = self.env.execute_query(queries[1]) if closed_ids else []
         for kind, position, count, other, user_id, speaks_lang, same_country, has_settings in rows:
             if kind == "position":
                 eligible[position] = count

@@ -1,0 +1,123 @@
+"""The routing decision, as two PostgreSQL functions made by ``im_livechat.channel.init``.
+
+They live in the database so that PostgreSQL plans the decision once per connection, not at
+each new session (planning the statement costs more than running it), and so that a routing
+that finds its best operator taken tries the next one without a round trip. The rules they
+apply are named in ``im_livechat.channel._livechat_rank_operators``.
+"""
+
+# One row per open group ("position": how many members below and at capacity), one per ranked
+# candidate ("candidate"), the one claimed ("claimed") and the members outside business hours
+# ("closed").
+RANK_OPERATORS = """
+CREATE OR REPLACE FUNCTION livechat_groups_rank_operators(
+    open_ids int[], closed_ids int[], excluded int[], visitor_lang varchar, visitor_country int,
+    capacity int, previous int, ranked_count int
+) RETURNS TABLE (
+    row_kind text, row_position int, row_count bigint, row_rank bigint, row_user_id int,
+    row_speaks bool, row_same_country bool, row_has_settings bool
+) LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH membership AS (
+        -- members by hand, and users of the tied user groups
+        SELECT r.group_id, r.user_id
+          FROM livechat_group_res_users_rel r
+         WHERE r.group_id = ANY(open_ids || closed_ids)
+         UNION ALL
+        SELECT t.group_id, r.uid
+          FROM livechat_group_res_groups_rel t
+          JOIN res_groups_users_rel r ON r.gid = t.res_group_id
+         WHERE t.group_id = ANY(open_ids || closed_ids)
+    ),
+    member AS (
+        -- active internal users; a member counts in the first open group they belong to
+        SELECT m.user_id, min(array_position(open_ids, m.group_id)) AS position
+          FROM membership m
+          JOIN res_users u ON u.id = m.user_id
+         WHERE u.active AND NOT u.share AND NOT m.user_id = ANY(excluded)
+      GROUP BY m.user_id
+    ),
+    candidate AS MATERIALIZED (
+        -- available: online; their load: open sessions across all live chats
+        SELECT u.id AS user_id, m.position,
+               (SELECT count(*) FROM discuss_channel c
+                 WHERE c.livechat_operator_id = u.partner_id
+                   AND c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat') AS load,
+               s.livechat_last_assigned_date AS idle_since,
+               s.id IS NOT NULL AS has_settings,
+               p.lang AS lang, p.country_id, s.id AS settings_id
+          FROM member m
+          JOIN res_users u ON u.id = m.user_id
+          JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
+          JOIN res_partner p ON p.id = u.partner_id
+     LEFT JOIN res_users_settings s ON s.user_id = u.id
+         WHERE m.position IS NOT NULL
+    ),
+    weighed AS MATERIALIZED (
+        SELECT c.user_id, c.position, c.load, c.idle_since, c.has_settings,
+               capacity = 0 OR c.load < capacity AS below_capacity,
+               visitor_lang <> '' AND (c.lang = visitor_lang OR c.settings_id IN (
+                   SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
+                     JOIN res_lang l ON l.id = r.res_lang_id
+                    WHERE l.code = visitor_lang)) AS speaks,
+               COALESCE(c.country_id = visitor_country, FALSE) AS same_country
+          FROM candidate c
+    ),
+    ranked AS MATERIALIZED (
+        SELECT w.user_id, w.position, w.load, w.speaks, w.same_country, w.has_settings,
+               row_number() OVER (ORDER BY w.user_id = previous DESC, w.position, w.load, NOT w.speaks,
+                                  NOT w.same_country, w.idle_since NULLS FIRST, w.user_id) AS rank
+          FROM weighed w
+         WHERE w.below_capacity
+      ORDER BY rank
+         LIMIT ranked_count
+    )
+    SELECT 'position', w.position, count(*) FILTER (WHERE w.below_capacity),
+           count(*) FILTER (WHERE NOT w.below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
+      FROM weighed w
+  GROUP BY w.position
+     UNION ALL
+    SELECT 'candidate', r.position, r.load, r.rank, r.user_id, r.speaks, r.same_country, r.has_settings
+      FROM ranked r
+     UNION ALL
+    SELECT 'claimed', NULL, NULL, NULL,
+           livechat_groups_claim_operator(ARRAY(SELECT r.user_id FROM ranked r ORDER BY r.rank)),
+           NULL, NULL, NULL
+     UNION ALL
+    SELECT 'closed', NULL, count(*), NULL, NULL, NULL, NULL, NULL
+      FROM member m
+     WHERE m.position IS NULL;
+END;
+$$
+"""
+
+# The claim on an operator: a lock on their settings row, which every hand-over writes
+# (discuss.channel._livechat_after_hand_over). Routings running at once skip the rows locked
+# now, so a burst spreads over the operators. A row written since this transaction began means
+# that someone has just given them a session that this transaction cannot see: the lock fails
+# with a serialization failure, caught here in a subtransaction, and the next one is tried. So a
+# claimed operator's load, as read in this transaction, is exact: nobody goes above capacity,
+# and no request is retried for it. An operator who is online has a settings row: their web
+# client made it.
+CLAIM_OPERATOR = """
+CREATE OR REPLACE FUNCTION livechat_groups_claim_operator(user_ids int[]) RETURNS int
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    candidate int;
+BEGIN
+    FOREACH candidate IN ARRAY user_ids LOOP
+        BEGIN
+            PERFORM 1 FROM res_users_settings WHERE user_id = candidate FOR NO KEY UPDATE SKIP LOCKED;
+            IF FOUND THEN
+                RETURN candidate;
+            END IF;
+        EXCEPTION WHEN serialization_failure THEN
+            NULL;
+        END;
+    END LOOP;
+    RETURN NULL;
+END;
+$$
+"""
