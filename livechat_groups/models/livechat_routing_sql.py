@@ -16,7 +16,10 @@ CREATE OR REPLACE FUNCTION livechat_groups_rank_operators(
 ) RETURNS TABLE (
     row_kind text, row_position int, row_count bigint, row_rank bigint, row_user_id int,
     row_speaks bool, row_same_country bool, row_has_settings bool
-) LANGUAGE plpgsql VOLATILE AS $$
+) LANGUAGE plpgsql VOLATILE
+-- one plan per connection: planning this statement costs more than running it
+SET plan_cache_mode = force_generic_plan
+AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
@@ -33,51 +36,50 @@ BEGIN
     ),
     member AS (
         -- active internal users; a member counts in the first open group they belong to
-        SELECT m.user_id, min(array_position(open_ids, m.group_id)) AS position
+        SELECT u.id AS user_id, u.partner_id, min(array_position(open_ids, m.group_id)) AS position
           FROM membership m
           JOIN res_users u ON u.id = m.user_id
-         WHERE u.active AND NOT u.share AND NOT m.user_id = ANY(excluded)
-      GROUP BY m.user_id
+         WHERE u.active AND NOT u.share AND NOT u.id = ANY(excluded)
+      GROUP BY u.id
     ),
     candidate AS MATERIALIZED (
         -- available: online; their load: open sessions across all live chats
-        SELECT u.id AS user_id, m.position,
-               (SELECT count(*) FROM discuss_channel c
-                 WHERE c.livechat_operator_id = u.partner_id
-                   AND c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat') AS load,
-               s.livechat_last_assigned_date AS idle_since,
-               s.id IS NOT NULL AS has_settings,
-               p.lang AS lang, p.country_id, s.id AS settings_id
-          FROM member m
-          JOIN res_users u ON u.id = m.user_id
-          JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
-          JOIN res_partner p ON p.id = u.partner_id
-     LEFT JOIN res_users_settings s ON s.user_id = u.id
-         WHERE m.position IS NOT NULL
-    ),
-    weighed AS MATERIALIZED (
-        SELECT c.user_id, c.position, c.load, c.idle_since, c.has_settings,
-               capacity = 0 OR c.load < capacity AS below_capacity,
-               visitor_lang <> '' AND (c.lang = visitor_lang OR c.settings_id IN (
+        SELECT m.user_id, m.position, load.open_sessions AS load,
+               capacity = 0 OR load.open_sessions < capacity AS below_capacity,
+               visitor_lang <> '' AND (p.lang = visitor_lang OR s.id IN (
                    SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
                      JOIN res_lang l ON l.id = r.res_lang_id
                     WHERE l.code = visitor_lang)) AS speaks,
-               COALESCE(c.country_id = visitor_country, FALSE) AS same_country
-          FROM candidate c
+               COALESCE(p.country_id = visitor_country, FALSE) AS same_country,
+               s.livechat_last_assigned_date AS idle_since,
+               s.id IS NOT NULL AS has_settings
+          FROM member m
+          JOIN bus_presence b ON b.user_id = m.user_id AND b.status = 'online'
+          JOIN res_partner p ON p.id = m.partner_id
+     LEFT JOIN res_users_settings s ON s.user_id = m.user_id
+         CROSS JOIN LATERAL (
+               SELECT count(*) AS open_sessions FROM discuss_channel c
+                WHERE c.livechat_operator_id = m.partner_id
+                  AND c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat') load
+         WHERE m.position IS NOT NULL
     ),
     ranked AS MATERIALIZED (
-        SELECT w.user_id, w.position, w.load, w.speaks, w.same_country, w.has_settings,
-               row_number() OVER (ORDER BY w.user_id = previous DESC, w.position, w.load, NOT w.speaks,
-                                  NOT w.same_country, w.idle_since NULLS FIRST, w.user_id) AS rank
-          FROM weighed w
-         WHERE w.below_capacity
-      ORDER BY rank
-         LIMIT ranked_count
+        -- the best first: the previous operator, the group's order, the least busy, the
+        -- visitor's language, their country, the longest idle
+        SELECT best.*,
+               row_number() OVER (ORDER BY best.user_id = previous DESC, best.position, best.load,
+                                  NOT best.speaks, NOT best.same_country, best.idle_since NULLS FIRST,
+                                  best.user_id) AS rank
+          FROM (SELECT c.* FROM candidate c
+                 WHERE c.below_capacity
+              ORDER BY c.user_id = previous DESC, c.position, c.load, NOT c.speaks, NOT c.same_country,
+                       c.idle_since NULLS FIRST, c.user_id
+                 LIMIT ranked_count) best
     )
-    SELECT 'position', w.position, count(*) FILTER (WHERE w.below_capacity),
-           count(*) FILTER (WHERE NOT w.below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
-      FROM weighed w
-  GROUP BY w.position
+    SELECT 'position', c.position, count(*) FILTER (WHERE c.below_capacity),
+           count(*) FILTER (WHERE NOT c.below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
+      FROM candidate c
+  GROUP BY c.position
      UNION ALL
     SELECT 'candidate', r.position, r.load, r.rank, r.user_id, r.speaks, r.same_country, r.has_settings
       FROM ranked r
