@@ -23,3 +23,39 @@ class TestLiveUpdates(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
             "livechat_groups_board_waiting_alert_live",
             login=self.ext_supervisor.login,
         )
+
+
+@tagged("post_install", "-at_install")
+class TestMobileDiscuss(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
+    """Finding 11: on a phone, Discuss's tabs lead employees to "Ask a Live Chat" and operators
+    to their groups' waiting sessions."""
+
+    browser_size = "375x667"
+    touch_enabled = True
+
+    def test_employee_asks_a_live_chat_on_a_phone(self):
+        self.internal_livechat.routing_mode = "manual"
+        self.internal_livechat.name = "HR and Accounting Desk"  # the demo data has an "Internal Live Chat"
+        self.start_tour("/odoo/discuss", "livechat_groups_mobile_employee_asks", login=self.employee.login)
+        session = self.env["discuss.channel"].search(
+            [("livechat_requester_id", "=", self.employee.partner_id.id)]
+        )
+        self.assertEqual(session.livechat_routing_state, "queued")
+
+    def test_operator_takes_a_waiting_session_on_a_phone(self):
+        self.external_livechat.routing_mode = "manual"
+        self._online(self.support_1)
+        marc = self._get_session(self.external_livechat, "Marc")
+        guest = marc.channel_member_ids.guest_id
+        self.opener.cookies[guest._cookie_name] = guest._format_auth_cookie()
+        self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "discuss.channel",
+                "thread_id": marc.id,
+                "post_data": {"body": "My order has not arrived", "message_type": "comment"},
+            },
+        )
+        self.assertEqual(marc.livechat_routing_state, "queued")
+        self.start_tour("/odoo/discuss", "livechat_groups_mobile_operator_takes", login=self.support_1.login)
+        self.assertEqual(marc.livechat_operator_id, self.support_1.partner_id)
