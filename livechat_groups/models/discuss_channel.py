@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from textwrap import shorten
 
 from markupsafe import Markup
@@ -141,6 +142,12 @@ class DiscussChannel(models.Model):
         compute="_compute_livechat_board",
         help="The session has waited longer than the waiting alert of its live chat.",
     )
+    livechat_board_alert_date = fields.Datetime(
+        string="Waiting Alert At",
+        compute="_compute_livechat_board",
+        help="When a waiting session passes the waiting alert of its live chat: the open board "
+        "reloads itself then, so that the card turns red without waiting for the next minute.",
+    )
     livechat_board_color = fields.Integer(
         string="Board Colour",
         compute="_compute_livechat_board",
@@ -240,10 +247,12 @@ class DiscussChannel(models.Model):
                 start, end = session.create_date, session.livechat_closed_date or now
             minutes = int((end - start).total_seconds() // 60) if start and end else 0
             threshold = session.livechat_channel_id.wait_alert_minutes
-            overdue = state == "queued" and bool(threshold) and minutes >= threshold
+            alerted = state == "queued" and bool(threshold) and bool(start)
+            overdue = alerted and minutes >= threshold
             last_body, forwards = stats.get(session.id, (None, 0))
             session.livechat_board_minutes = minutes
             session.livechat_board_overdue = overdue
+            session.livechat_board_alert_date = start + timedelta(minutes=threshold) if alerted else False
             session.livechat_board_color = 1 if overdue else 0  # red
             session.livechat_last_message = shorten(html2plaintext(last_body or ""), 80, placeholder="…")
             session.livechat_forward_count = forwards

@@ -99,6 +99,35 @@ class DiscussChannel(models.Model):
         notice.unlink()
         # sudo: discuss.channel - the visitor who wrote may not write the routing's notice field
         self.sudo()._livechat_post_queue_notice()
+        self._livechat_add_notices_to_post_answer(message)
+
+    def _livechat_add_notices_to_post_answer(self, message):
+        """Put the notices posted after the visitor's ``message`` in the answer to its post, which
+        their widget adds to the conversation. The bus alone may not bring them: the widget
+        subscribes to the session it has just created while its first message is on its way."""
+        store = self.env.context.get("message_post_store")
+        if not store:
+            return
+        # sudo: mail.message - OdooBot's notices to the visitor, just posted for them
+        notices = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("id", ">", message.id),
+                    ("author_id", "=", self.env.ref("base.partner_root").id),
+                    ("message_type", "=", "notification"),
+                ],
+                order="id",
+            )
+        )
+        notices = notices.filtered(lambda notice: not notice._livechat_is_staff_note())
+        if notices:
+            # the visitor's own message first: their widget reads it as the answer's first message
+            store.add(message, for_current_user=True)
+            store.add(self, {"messages": Store.many(notices, "ADD", for_current_user=True)}, as_thread=True)
 
     def _livechat_queue_notice_body(self, position):
         """The visitor's queue notice, in honest words: in manual routing an operator takes it

@@ -7,6 +7,7 @@ from . import (
     test_i18n,
     test_im_livechat_channel,
     test_internal_livechat,
+    test_live_updates,
     test_livechat_group,
     test_livechat_group_access,
     test_menu_walk,

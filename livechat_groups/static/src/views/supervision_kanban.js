@@ -12,6 +12,9 @@ import { formatElapsed, targetStatus, useNow } from "./supervision_target_clock"
 /** The notification the server sends to supervisors when a session of their live chats changes. */
 export const SESSION_UPDATE = "livechat_groups.session_update";
 const CLOCK_MS = 60000;
+const ALERT_MARGIN_MS = 1000;
+
+const { DateTime } = luxon;
 
 /**
  * The supervision board reloads itself when the server says that a session changed (a new
@@ -32,6 +35,7 @@ export class SupervisionKanbanController extends KanbanController {
         this.clock = setInterval(() => this.reloadBoard(), CLOCK_MS);
         onWillUnmount(() => {
             clearInterval(this.clock);
+            clearTimeout(this.alertTimer);
             this.busService.unsubscribe(SESSION_UPDATE, this.onSessionUpdate);
         });
         // Grouped by operator, the sessions nobody holds (the waiting ones) are in the column
@@ -41,6 +45,7 @@ export class SupervisionKanbanController extends KanbanController {
         this.model.hooks.onRootLoaded = async () => {
             await onRootLoaded();
             const root = this.model.root;
+            this.scheduleWaitingAlert(root);
             if (root.groupByField?.name !== "livechat_operator_user_id") {
                 return;
             }
@@ -58,6 +63,26 @@ export class SupervisionKanbanController extends KanbanController {
 }
 
 Object.assign(SupervisionKanbanController.prototype, {
+    /**
+     * The waiting alert fires on time: the board reloads itself when the next waiting card
+     * passes its live chat's threshold, so that it turns red then, not at the next minute's
+     * reload. The server says whether it is overdue; if the browser's clock runs ahead of the
+     * server's, the board asks again a second later.
+     */
+    scheduleWaitingAlert(root) {
+        clearTimeout(this.alertTimer);
+        const records = root.isGrouped
+            ? root.groups.flatMap((group) => group.list.records)
+            : root.records;
+        const now = DateTime.now();
+        const delays = records
+            .filter((record) => record.data.livechat_board_alert_date && !record.data.livechat_board_overdue)
+            .map((record) => Math.max(record.data.livechat_board_alert_date.diff(now).milliseconds, 0));
+        if (delays.length) {
+            this.alertTimer = setTimeout(() => this.reloadBoard(), Math.min(...delays) + ALERT_MARGIN_MS);
+        }
+    },
+
     /**
      * Grouped by operator, a column's title says whether its operator can answer now and how
      * many sessions they hold; the column of sessions that nobody holds is "Waiting".
