@@ -38,6 +38,7 @@
     ],
     "assets": {
         "web.assets_backend": [
+            "livechat_groups/static/src/core/**/*",
             "livechat_groups/static/src/discuss/**/*",
             "livechat_groups/static/src/views/**/*",
         ],

@@ -609,17 +609,13 @@ class DiscussChannel(models.Model):
 
     def _livechat_notify_board(self):
         """Tell the supervision boards that these sessions changed: the supervisors of their
-        live chats and the Live Chat administrators reload their board."""
+        live chats and the Live Chat administrators reload their board (one notification per
+        live chat, on its "supervisors" bus channel, see ``ir.websocket``)."""
         sessions = self.filtered("livechat_routing_state")
-        if not sessions:
-            return
-        # sudo: res.groups, livechat.group - who supervises is not for the caller to read
-        managers = self.env.ref("im_livechat.im_livechat_group_manager").sudo().users
+        # sudo: im_livechat.channel - the board's news go out whoever changed the sessions
         for channel, channel_sessions in sessions.sudo().grouped("livechat_channel_id").items():
-            users = (channel._supervisor_group_ids().member_ids | managers).filtered(
-                lambda user: user.active and not user.share
-            )
-            users.partner_id._bus_send(
+            self.env["bus.bus"]._sendone(
+                (channel, "supervisors"),
                 "livechat_groups.session_update",
                 {"livechat_channel_id": channel.id, "session_ids": channel_sessions.ids},
             )

@@ -182,10 +182,12 @@ class DiscussChannel(models.Model):
 
     def _livechat_notify_board(self):
         res = super()._livechat_notify_board()
-        # the operators of the sessions' groups refresh their "Waiting" list in Discuss
-        # sudo: livechat.group - who operates a group is not for the caller to read
-        operators = self.sudo().livechat_group_id.member_ids
-        operators.partner_id._bus_send("livechat_groups.queue_update", {"session_ids": self.ids})
+        # the operators of the sessions' groups refresh their "Waiting" list in Discuss: one
+        # notification per group, on its bus channel (see ir.websocket)
+        # sudo: livechat.group - the groups' news go out whoever changed the sessions
+        for group, sessions in self.sudo().grouped("livechat_group_id").items():
+            if group:
+                group._bus_send("livechat_groups.queue_update", {"session_ids": sessions.ids})
         return res
 
     # ------------------------------------------------------------

@@ -234,6 +234,7 @@ class ImLivechatChannel(models.Model):
         before = self._livechat_admin_values() if set(ADMIN_FIELDS) & vals.keys() else None
         staffing = {"entry_group_ids", "specialist_group_ids", "supervisor_group_ids", "active"} & vals.keys()
         # sudo: livechat.group - who operates these live chats, whoever changes them
+        staff_before = self.sudo()._staff_group_ids().member_ids if staffing else None
         operators_before = self.sudo()._operator_group_ids().member_ids if staffing else None
         res = super().write(vals)
         if before is not None:
@@ -242,6 +243,9 @@ class ImLivechatChannel(models.Model):
             self._staff_group_ids()._grant_livechat_user_group()
             # an operator whose group left the live chat hands its sessions back
             self.env["discuss.channel"]._livechat_release_sessions_of(operators_before)
+            self.env["livechat.group"]._livechat_resubscribe(
+                staff_before | self.sudo()._staff_group_ids().member_ids
+            )
             # and the queue of that group goes to the entry groups, as when it is archived
             # sudo: discuss.channel - the queues move for everyone who waits in them
             stranded = (

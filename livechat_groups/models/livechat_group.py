@@ -22,6 +22,7 @@ class LivechatGroup(models.Model):
     comes from where a live chat uses it."""
 
     _name = "livechat.group"
+    _inherit = ["bus.listener.mixin"]
     _description = "Live Chat Group"
     _order = "sequence, name, id"
 
@@ -240,9 +241,17 @@ class LivechatGroup(models.Model):
         if membership:
             self._grant_livechat_user_group()
             self.env["discuss.channel"]._livechat_release_sessions_of(members_before)
+            self._livechat_resubscribe(members_before | self.sudo().member_ids)
         if waiting:
             archived._livechat_move_queue(waiting)
         return res
+
+    @api.model
+    def _livechat_resubscribe(self, users):
+        """``users`` may have joined or left groups, or the supervision of live chats: their
+        web clients subscribe again to the bus channels they now hear (see ``ir.websocket``)."""
+        users = users.filtered(lambda user: user.active and not user.share)
+        users.partner_id._bus_send("livechat_groups.resubscribe", {})
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sessions(self):

@@ -12,4 +12,11 @@ class ResGroups(models.Model):
             # who left it may no longer hold its sessions.
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self.users)
             self.env["discuss.channel"]._livechat_release_sessions_of(before - self.sudo().users)
+            # sudo: livechat.group - whether these user groups are tied to live chat groups
+            if (
+                self.env["livechat.group"]
+                .sudo()
+                .search_count([("system_group_ids", "in", self.ids)], limit=1)
+            ):
+                self.env["livechat.group"]._livechat_resubscribe(before ^ self.sudo().users)
         return res

@@ -1,5 +1,6 @@
 from . import (
     test_attack,
+    test_bus_channels,
     test_business_hours,
     test_demo_data,
     test_forward,
