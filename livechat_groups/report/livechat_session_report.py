@@ -186,10 +186,10 @@ class LivechatSessionReport(models.Model):
                                 WHEN entry.group_id IS NOT NULL THEN 100.0
                                 ELSE 0.0 END AS resolved_in_entry
                       FROM %(facts)s f
+                 LEFT JOIN im_livechat_channel lc
+                        ON lc.id = f.livechat_channel_id AND lc.answer_target_minutes > 0
                  LEFT JOIN LATERAL (
                            SELECT f.date + make_interval(mins => lc.answer_target_minutes) AS due
-                             FROM im_livechat_channel lc
-                            WHERE lc.id = f.livechat_channel_id AND lc.answer_target_minutes > 0
                            ) target ON TRUE
                  LEFT JOIN im_livechat_channel_entry_group_rel entry
                         ON entry.channel_id = f.livechat_channel_id AND entry.group_id = f.final_group_id
