@@ -35,7 +35,7 @@ pot:  ## Regenerate i18n/livechat_groups.pot from a fresh database
 po:  ## Merge the .pot into every i18n/*.po and list the entries left to translate
 	source scripts/common.sh && ensure_venv && "$$PY" scripts/i18n_sync.py $(ARGS)
 
-bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), a burst of visitors, the webhook intake
+bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), a burst of visitors, the webhook intake, the figures at 1M sessions
 	bash scripts/bench.sh $(ARGS)
 
 clean:  ## Drop the databases and the test log (the virtualenv stays)
@@ -43,4 +43,5 @@ clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups
 	-dropdb --if-exists livechat_groups_bench
 	-dropdb --if-exists livechat_groups_bench_burst
+	-dropdb --if-exists livechat_groups_bench_figures
 	rm -rf var

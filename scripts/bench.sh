@@ -6,7 +6,11 @@
 # its own database BENCH_BURST_DB, built once, port BENCH_BURST_PORT; about a minute and a half).
 # Then the messengers' webhook intake on a 4-worker server (bench/bench_webhook.py, its own
 # database BENCH_WEBHOOK_DB, port BENCH_WEBHOOK_PORT).
-# BENCH_REBUILD=1 drops the benchmark database first.
+# Then the figures at size (bench/bench_figures.py, its own database BENCH_FIGURES_DB): the Group
+# Figures pivot over 1,000,000 sessions and the supervisors' board over 10,000 open ones; its
+# first build takes several minutes (BENCH_FIGURES=0 skips it; BENCH_FIGURES_ARGS, e.g.
+# "--sessions 100000", passes arguments to it).
+# BENCH_REBUILD=1 drops the benchmark databases first.
 source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-livechat_groups_bench}
 ensure_venv
@@ -24,4 +28,17 @@ BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "
 burst=0
 ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_burst.py" || burst=$?
 ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_webhook.py"
+if [ "${BENCH_FIGURES:-1}" != 0 ]; then
+    FIGURES_DB=${BENCH_FIGURES_DB:-livechat_groups_bench_figures}
+    [ -z "${BENCH_REBUILD:-}" ] || dropdb --if-exists "$FIGURES_DB"
+    if ! db_exists "$FIGURES_DB"; then
+        log "creating database $FIGURES_DB with livechat_groups (no demo data)"
+        odoo -d "$FIGURES_DB" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
+    else
+        log "updating livechat_groups in $FIGURES_DB"
+        odoo -d "$FIGURES_DB" -u livechat_groups --stop-after-init --log-level=warn
+    fi
+    # shellcheck disable=SC2086
+    BENCH_FIGURES_DB="$FIGURES_DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_figures.py" ${BENCH_FIGURES_ARGS:-}
+fi
 exit "$burst"

@@ -2,6 +2,7 @@ from . import (
     chatbot_script_step,
     discuss_channel,
     discuss_channel_display,
+    discuss_channel_figures,
     discuss_channel_messenger,
     im_livechat_channel,
     im_livechat_channel_messenger,

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class LivechatSessionTransfer(models.Model):
@@ -43,3 +43,10 @@ class LivechatSessionTransfer(models.Model):
     reason = fields.Text(
         help="Why the routing chose this operator, or left the session in the queue, in its own words."
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        hops = super().create(vals_list)
+        # a hop changes the session's figures: its entry group, waiting time, forwards, timeouts
+        self.env["livechat.session.report"]._livechat_mark_sessions(hops.session_id.ids)
+        return hops

@@ -1,0 +1,139 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import LivechatGroupsCase
+from .test_timers import LivechatTimersMixin
+
+T0 = datetime(2026, 3, 2, 10, 0, 0)
+MINUTE = timedelta(minutes=1)
+FACTS = (
+    "session_id, date, livechat_channel_id, group_id, final_group_id, operator_id, state, medium, "
+    "closed_date, first_reply, waiting_time, first_reply_time, forward_count, timeout_count"
+)
+
+
+@tagged("post_install", "-at_install")
+class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
+    """The Group Figures store each session's facts as the routing writes it: after every step
+    of a session's life, what is stored equals what the figures' computation gives from the
+    session's hops and messages."""
+
+    def setUp(self):
+        super().setUp()
+        self._freeze(T0)
+        self._online(self.support_1, self.sales_1)
+
+    def _facts(self, sessions):
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM livechat_session_report_fact WHERE session_id IN %s ORDER BY session_id",
+                SQL(FACTS),
+                tuple(sessions.ids),
+            )
+        )
+        return self.env.cr.dictfetchall()
+
+    def assertFactsCurrent(self, session):
+        """Commit as a request would (the ORM's writes, then the hooks run before a commit), then
+        compare what is stored with the figures computed again from scratch; return the row."""
+        self.env.cr.flush()
+        stored = self._facts(session)
+        self.env.cr.execute("SAVEPOINT facts_from_scratch")
+        self.env.cr.execute("DELETE FROM livechat_session_report_fact")
+        self.env["livechat.session.report"]._livechat_refresh_facts(session.ids)
+        computed = self._facts(session)
+        self.env.cr.execute("ROLLBACK TO SAVEPOINT facts_from_scratch")
+        self.assertEqual(len(computed), 1)
+        self.assertEqual(stored, computed, "the stored facts are those the figures compute")
+        return stored[0]
+
+    def _row(self, session):
+        """The session's row of the report, read without a commit in between (and without the
+        values of an earlier read: the ORM cache does not know the view changed)."""
+        self.env["livechat.session.report"].invalidate_model()
+        return self.env["livechat.session.report"].search([("session_id", "=", session.id)])
+
+    def test_route_reply_forward_close(self):
+        session = self._new_session("Ann")
+        facts = self.assertFactsCurrent(session)
+        self.assertEqual(
+            (facts["state"], facts["group_id"], facts["operator_id"], facts["waiting_time"]),
+            ("assigned", self.group_support.id, self.support_1.id, 0),
+        )
+        self.assertIsNone(facts["first_reply"])
+
+        self._at(T0 + 2 * MINUTE)
+        session.with_user(self.support_1).message_post(
+            body="Hello Ann", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        facts = self.assertFactsCurrent(session)
+        self.assertAlmostEqual(facts["first_reply_time"], 2, places=2)
+
+        self._at(T0 + 4 * MINUTE)
+        session.with_user(self.support_1).action_livechat_forward(
+            self.group_sales.id, user_id=self.sales_1.id
+        )
+        facts = self.assertFactsCurrent(session)
+        self.assertEqual(
+            (facts["group_id"], facts["final_group_id"], facts["operator_id"], facts["forward_count"]),
+            (self.group_support.id, self.group_sales.id, self.sales_1.id, 1),
+        )
+
+        self._at(T0 + 9 * MINUTE)
+        session.with_user(self.ext_supervisor).action_livechat_close()
+        facts = self.assertFactsCurrent(session)
+        self.assertEqual((facts["state"], facts["closed_date"]), ("closed", T0 + 9 * MINUTE))
+        row = self._row(session)
+        self.assertEqual(row.resolved_in_entry, 0, "closed in Sales: not resolved in its entry group")
+        self.assertEqual(row.forward_count, 1)
+
+    def test_timeout(self):
+        self.external_livechat.answer_timeout_minutes = 3
+        session = self._new_session("Bob")
+        self._online(self.support_2)
+        self._run_timers(T0 + 3 * MINUTE + timedelta(seconds=1))
+        self.assertEqual(session.livechat_transfer_ids[-1].kind, "timeout")
+        facts = self.assertFactsCurrent(session)
+        self.assertEqual((facts["timeout_count"], facts["operator_id"]), (1, self.support_2.id))
+        self.assertEqual(self._row(session).timeout_count, 1)
+
+    def test_reopened_session(self):
+        """A closed session that the routing opens again counts as open again: not resolved yet."""
+        session = self._new_session("Cleo")
+        session.with_user(self.ext_supervisor).action_livechat_close()
+        self.assertFactsCurrent(session)
+        self.assertEqual(self._row(session).resolved_in_entry, 100)
+        session.write({"livechat_routing_state": "assigned", "livechat_closed_date": False})
+        facts = self.assertFactsCurrent(session)
+        self.assertEqual((facts["state"], facts["closed_date"]), ("assigned", None))
+        self.assertFalse(self._row(session).resolved_in_entry, "open again: not resolved yet")
+
+    def test_read_before_commit(self):
+        """The figures read in the transaction that changed a session show the change."""
+        session = self._new_session("Dan")
+        self.assertEqual(self._row(session).forward_count, 0)
+        session.with_user(self.support_1).action_livechat_forward(
+            self.group_sales.id, user_id=self.sales_1.id
+        )
+        row = self._row(session)
+        self.assertEqual((row.forward_count, row.final_group_id), (1, self.group_sales))
+        self.assertEqual(
+            self.env["livechat.session.report"].read_group(
+                [("session_id", "=", session.id)], ["forward_count:avg"], [], lazy=False
+            )[0]["forward_count"],
+            1,
+        )
+
+    def test_migration_fills_the_facts(self):
+        """The migration to 18.0.1.1.0 stores the facts of the sessions that existed before."""
+        sessions = self._new_session("Eve") | self._new_session("Finn")
+        sessions[0].with_user(self.support_1).action_livechat_forward(self.group_sales.id)
+        self.env.cr.flush()
+        before = self._facts(sessions)
+        self.env.cr.execute("DELETE FROM livechat_session_report_fact")
+        self.assertFalse(self._row(sessions[0]), "no facts, no figures")
+        count = self.env["livechat.session.report"]._livechat_refresh_facts()
+        self.assertGreaterEqual(count, 2)
+        self.assertEqual(self._facts(sessions), before)
