@@ -18,5 +18,5 @@ class ResGroups(models.Model):
                 .sudo()
                 .search_count([("system_group_ids", "in", self.ids)], limit=1)
             ):
-                self.env["livechat.group"]._livechat_resubscribe(before ^ self.sudo().users)
+                self.env["livechat.group"]._livechat_resubscribe(before | self.sudo().users)
         return res
