@@ -19,9 +19,10 @@ several workers on loopback, and checks two races:
 6. The timers' no-answer job runs in two workers at the same instant over sessions whose
    operators let them lapse: each lapsed session is reassigned once, never twice.
 7. Two routings at once claim two operators: the second passes over the operator the first is
-   handing a session to, without waiting for it; and a routing that began before a colleague
-   got a session passes over that colleague, without failing (see
-   ``im_livechat.channel._livechat_claim_operator``).
+   handing a session to, without waiting for it; a routing that began before a colleague got a
+   session passes over that colleague, without failing; and when every operator is being
+   claimed by other routings, the visitor waits and is served as soon as the routing's
+   transaction is committed (see ``im_livechat.channel._livechat_rank_operators``).
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -128,6 +129,20 @@ with env.registry.cursor() as late_cr:
         settings = api.Environment(first_cr, SUPERUSER_ID, {})["res.users.settings"]
         settings._find_or_create_for_user(first).livechat_last_assigned_date = fields.Datetime.now()
     print("LATE", given, login(late_cr))
+# every operator is being given a session by another routing: the visitor waits, and is served
+# as soon as this routing's transaction is committed
+with env.registry.cursor() as busy_cr, env.registry.cursor() as visitor_cr:
+    busy_cr.execute("SELECT 1 FROM res_users_settings WHERE user_id IN %s FOR NO KEY UPDATE", (tuple(users.ids),))
+    visitor_cr.execute("SET LOCAL lock_timeout = '5s'")  # waiting for the busy routings would block here
+    channel = api.Environment(visitor_cr, SUPERUSER_ID, {})["im_livechat.channel"].browse(livechat.id)
+    session = channel.env["discuss.channel"].create(channel._get_livechat_discuss_channel_vals("Burst"))
+    waited = session.livechat_routing_state
+    session_id = session.id
+    busy_cr.rollback()  # the other routings are done: they gave nobody a session after all
+    visitor_cr.commit()
+with env.registry.cursor() as check_cr:
+    check_cr.execute("SELECT livechat_routing_state FROM discuss_channel WHERE id = %s", (session_id,))
+    print("ALL_CLAIMED", waited, check_cr.fetchone()[0])
 """
 
 SETUP = f"""
@@ -599,13 +614,22 @@ def claim_check(db):
         check=False,
     )
     said = {words[0]: words[1:] for words in map(str.split, out.stdout.splitlines()) if words}
-    in_flight, late = said.get("IN_FLIGHT", []), said.get("LATE", [])
+    in_flight, late, all_claimed = (
+        said.get("IN_FLIGHT", []),
+        said.get("LATE", []),
+        said.get("ALL_CLAIMED", []),
+    )
     failure = "" if in_flight and late else f", shell: {(out.stdout + out.stderr)[-800:]}"
     return [
         (
             "a routing passes over the operator another one is handing a session to",
             len(in_flight) == 2 and in_flight[0] != in_flight[1] and in_flight[1].startswith("claimer"),
             f"first {in_flight[:1]}, second {in_flight[1:]}{failure}",
+        ),
+        (
+            "when every operator is being claimed, the visitor waits and is served after the commit",
+            all_claimed == ["queued", "assigned"],
+            f"state when created, then after the commit: {all_claimed}{failure}",
         ),
         (
             "a routing passes over who got a session since it began, without failing",

@@ -1,9 +1,11 @@
+import logging
 from collections import namedtuple
 
 import psycopg2.errors
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
@@ -26,6 +28,8 @@ ADMIN_FIELDS = (
     "answer_target_minutes",
 )
 
+
+_logger = logging.getLogger(__name__)
 
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
@@ -582,7 +586,16 @@ class ImLivechatChannel(models.Model):
         context = {"at_capacity": ranking.at_capacity, "closed": ranking.closed}
         candidate = next((c for c in ranking.candidates if c.user_id == ranking.claimed), None)
         if ranking.candidates and not candidate:
-            candidate = self._livechat_wait_for_operator(ranking.candidates[0])
+            # each of them is being given a session by another routing at this very moment,
+            # which this transaction cannot see: rather than wait for them and have the whole
+            # request retried, the session waits in line, served once those routings are done
+            self._livechat_serve_queue_after_commit(groups)
+            reason = self.env._(
+                "every available member of %(groups)s was being given a session at that moment: "
+                "waits for the next free place",
+                groups=", ".join(groups.mapped("name")),
+            )
+            return RoutingDecision(Users, groups[:1], self._livechat_route_reason(reason, **context))
         if not candidate:
             reason = self.env._(
                 "nobody available in %(groups)s: waits in the queue of %(group)s",
@@ -700,15 +713,31 @@ class ImLivechatChannel(models.Model):
             return user.id
         return claimed
 
-    def _livechat_wait_for_operator(self, candidate):
-        """Every candidate is being handed a session right now: wait until the transaction
-        routing to the first one ends. It gave them a session: the lock is refused with a
-        serialization failure and the request is retried, seeing it. It did not: the
-        operator is claimed."""
-        self.env.execute_query(
-            SQL("SELECT 1 FROM res_users_settings WHERE user_id = %s FOR NO KEY UPDATE", candidate.user_id)
-        )
-        return candidate
+    def _livechat_serve_queue_after_commit(self, groups):
+        """Serve the queues of ``groups`` again once this transaction is committed, in a
+        transaction of its own that sees what the concurrent routings gave out (the scheduled
+        action *serve the waiting queues* remains the safety net)."""
+        if self.env.context.get("livechat_groups_serving_after_commit"):
+            return
+        pending = self.env.cr.postcommit.data.setdefault("livechat_groups.serve_groups", set())
+        if not pending:
+            dbname = self.env.cr.dbname
+
+            @self.env.cr.postcommit.add
+            def serve_queues():
+                group_ids = list(self.env.cr.postcommit.data.pop("livechat_groups.serve_groups", ()))
+                try:
+                    with Registry(dbname).cursor() as cr:
+                        env = api.Environment(
+                            cr, SUPERUSER_ID, {"livechat_groups_serving_after_commit": True}
+                        )
+                        env["livechat.group"].browse(group_ids).exists()._livechat_dispatch_queue()
+                except Exception:
+                    _logger.warning(
+                        "Serving the live chat queues %s after a commit failed", group_ids, exc_info=True
+                    )
+
+        pending.update(groups.ids)
 
     def _livechat_route_reason(self, reason, at_capacity=0, closed=0):
         """``reason`` followed by who could not be chosen, and why."""
