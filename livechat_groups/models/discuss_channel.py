@@ -167,7 +167,6 @@ class DiscussChannel(models.Model):
         # The routing counts each candidate operator's open sessions for every new session, and
         # the queue job reads each group's waiting sessions oldest first: both stay small while
         # the history grows, so each gets a partial index.
-        self.env.cr.execute("DROP INDEX IF EXISTS discuss_channel_livechat_open_operator_index")
         create_index(
             self.env.cr,
             "discuss_channel_livechat_load_index",

@@ -101,6 +101,17 @@ class LivechatGroupsScenario:
         return new_test_user(cls.env, login=login, groups=groups, password=login, **values)
 
 
+class LivechatGroupsWebsocketMixin:
+    """For tests over Odoo's real /websocket (with ``bus.tests.common.WebsocketCase``)."""
+
+    def _connect(self, user):
+        """Open the websocket of ``user``'s web client, subscribed to their own channels."""
+        session = self.authenticate(user.login, user.login)
+        websocket = self.websocket_connect(cookie=f"session_id={session.sid};")
+        self.subscribe(websocket, [], self.env["bus.bus"]._bus_last_id())
+        return websocket
+
+
 class LivechatGroupsRoutingMixin:
     """Helpers to start sessions the way the website does, through the real route."""
 

@@ -5,11 +5,13 @@ from odoo.tests import tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from .common import LivechatGroupsRoutingMixin, LivechatGroupsScenario
+from .common import LivechatGroupsRoutingMixin, LivechatGroupsScenario, LivechatGroupsWebsocketMixin
 
 
 @tagged("post_install", "-at_install")
-class TestBusChannels(LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase):
+class TestBusChannels(
+    LivechatGroupsWebsocketMixin, LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase
+):
     """The board's news and the Waiting list's go out once per live chat and per group, over
     Odoo's real /websocket, and reach only its supervisors and its members: one notification
     whatever their number."""
@@ -18,12 +20,6 @@ class TestBusChannels(LivechatGroupsRoutingMixin, LivechatGroupsScenario, Websoc
     def setUpClass(cls):
         super().setUpClass()
         cls._setup_scenario()
-
-    def _connect(self, user):
-        session = self.authenticate(user.login, user.login)
-        websocket = self.websocket_connect(cookie=f"session_id={session.sid};")
-        self.subscribe(websocket, [], self.env["bus.bus"]._bus_last_id())
-        return websocket
 
     def _new_session(self, name):
         """A visitor's new session, as get_session makes it (over HTTP, the test's visitor

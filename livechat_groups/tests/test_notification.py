@@ -4,24 +4,19 @@ from odoo.tests import tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from .common import LivechatGroupsRoutingMixin, LivechatGroupsScenario
+from .common import LivechatGroupsRoutingMixin, LivechatGroupsScenario, LivechatGroupsWebsocketMixin
 
 
 @tagged("post_install", "-at_install")
-class TestOperatorNotified(LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase):
+class TestOperatorNotified(
+    LivechatGroupsWebsocketMixin, LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase
+):
     """The operator who gets a session hears about it at once, over Odoo's real /websocket."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls._setup_scenario()
-
-    def _connect(self, user):
-        """Open the websocket of ``user``'s Discuss, subscribed to their own channels."""
-        session = self.authenticate(user.login, user.login)
-        websocket = self.websocket_connect(cookie=f"session_id={session.sid};")
-        self.subscribe(websocket, [], self.env["bus.bus"]._bus_last_id())
-        return websocket
 
     def _sessions_received(self, websocket, user):
         """Dispatch what the bus holds for ``user`` and return the session ids they were sent."""

@@ -213,14 +213,21 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
 
     def test_take(self):
         session = self._get_session(self.livechat, "Ann")
-        with self.assertRefused(AccessError, "Only the members of General Support"):
-            session.with_user(self.sales_1).action_livechat_take()
+        # the same refusal through every way in: the form and the board, Discuss, the dialog
+        takes = ("action_livechat_take", "livechat_take_session", "action_livechat_take_open")
+        for take in takes:
+            with (
+                self.subTest(method=take),
+                self.assertRefused(AccessError, "Only the members of General Support"),
+            ):
+                getattr(session.with_user(self.sales_1), take)()
         self.assertEqual(session.livechat_routing_state, "queued")
         session.with_user(self.support_2).action_livechat_take()
         self.assertHeldBy(session, self.support_2, self.group_support)
         self.assertEqual(session.livechat_transfer_ids[-1].kind, "take")
-        with self.assertRefused(UserError, "no longer waiting"):
-            session.with_user(self.support_1).action_livechat_take()
+        for take in takes:
+            with self.subTest(method=take), self.assertRefused(UserError, "no longer waiting"):
+                getattr(session.with_user(self.support_1), take)()
         self.assertHeldBy(session, self.support_2, self.group_support)
 
     def test_take_respects_capacity(self):
