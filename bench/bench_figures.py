@@ -13,9 +13,10 @@ Then prints two tables:
 * the Group Figures pivot as the pivot view reads it (``read_group`` of the action's measures,
   for the total and each row level of the view's default rows: live chat, then entry group), by
   operator and by month; over every session, and with the action's default filter (this month);
-  first read and p50/p95 of the next ones; beside the same figures computed at read time (the
-  report's view before 18.0.1.1.0) and stock's ``im_livechat.report.channel`` over the same
-  sessions;
+  first read and p50/p95 of the next ones; also as the web client loads it (the total, then the
+  other levels at once, on two connections), and with the percentile in the statement of the
+  other figures (before 18.0.1.2.0); beside the same figures computed at read time (the report's
+  view before 18.0.1.1.0) and stock's ``im_livechat.report.channel`` over the same sessions;
 * the supervisors' board (its kanban's ``web_read_group`` of the columns, then each column's
   ``web_search_read`` of 40 cards, as the web client reads it) as a supervisor, on 10,000 and on
   1,000 open sessions: SQL queries and time.
@@ -29,6 +30,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from datetime import datetime
 
@@ -428,10 +430,47 @@ def measure_figures(env, runs, slow_runs):
 
         return run
 
+    def pivot_as_loaded(domain):
+        # the web client reads the total, then every other level at once (one request each):
+        # each on a connection of its own, as the server's workers would
+        def read(groupby):
+            with env.registry.cursor() as cr:
+                Env = api.Environment(cr, supervisor.id, {})
+                Env["livechat.session.report"].read_group(domain, MEASURES, groupby, lazy=False)
+
+        def run():
+            Report.read_group(domain, MEASURES, PIVOT_LEVELS[0], lazy=False)
+            threads = [threading.Thread(target=read, args=(groupby,)) for groupby in PIVOT_LEVELS[1:]]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        return run
+
+    def same_statement(domain):
+        # the percentile in the statement of the other figures, as before 18.0.1.2.0 (a
+        # percentile that filters the groups is still read that way)
+        def run():
+            for groupby in PIVOT_LEVELS:
+                Report._read_group(domain, groupby, MEASURES, having=[("__count", ">", 0)])
+
+        return run
+
     def ours(groupby, domain=()):
         return lambda: Report.read_group(list(domain), MEASURES, groupby, lazy=False)
 
     rows.append(("ours: pivot as opened, no date filter (3 read_group)", total, *timed(env, pivot([]), runs)))
+    rows.append(
+        ("ours: the same, total then 2 levels at once", total, *timed(env, pivot_as_loaded([]), runs))
+    )
+    rows.append(
+        (
+            "ours: the same, p90 in one statement (18.0.1.1.0)",
+            total,
+            *timed(env, same_statement([]), slow_runs),
+        )
+    )
     rows.append(
         ("ours: pivot as opened, this month (its default)", in_month, *timed(env, pivot(this_month), runs))
     )

@@ -243,6 +243,9 @@ class ImLivechatChannel(models.Model):
         res = super().write(vals)
         if before is not None:
             self._livechat_check_admin_fields(before)
+        if {"answer_target_minutes", "entry_group_ids"} & vals.keys():
+            # sudo: livechat.session.report - the figures of every session follow the settings
+            self.env["livechat.session.report"].sudo()._livechat_refresh_settings(self.ids)
         if staffing:
             self._staff_group_ids()._grant_livechat_user_group()
             # an operator whose group left the live chat hands its sessions back

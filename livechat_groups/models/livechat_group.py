@@ -191,15 +191,29 @@ class LivechatGroup(models.Model):
             .sudo()
             ._search(expression.AND([user_domain, [("share", "=", False), ("active", "=", True)]]))
         )
+        # the groups of which they are members by hand, or through a tied user group: one
+        # subquery, not two conditions joined by OR, which PostgreSQL evaluates row by row and
+        # which keeps it from reading a large table in parallel (the Group Figures' record
+        # rule reaches the supervisors' groups: make bench)
+        by_hand = self._fields["user_ids"]
+        tied = self._fields["system_group_ids"]
+        group_ids = SQL(
+            """(SELECT m.%(by_hand_group)s FROM %(by_hand)s m WHERE m.%(by_hand_user)s IN %(users)s
+                 UNION ALL
+                SELECT t.%(tied_group)s FROM %(tied)s t
+                  JOIN res_groups_users_rel u ON u.gid = t.%(tied_res_group)s
+                 WHERE u.uid IN %(users)s)""",
+            by_hand=SQL.identifier(by_hand.relation),
+            by_hand_group=SQL.identifier(by_hand.column1),
+            by_hand_user=SQL.identifier(by_hand.column2),
+            tied=SQL.identifier(tied.relation),
+            tied_group=SQL.identifier(tied.column1),
+            tied_res_group=SQL.identifier(tied.column2),
+            users=users.subselect(),
+        )
         # an archived group has no role anywhere, so no members that count: record rules reach
         # groups through relations that ignore ``active``
-        domain = [
-            "&",
-            ("active", "=", True),
-            "|",
-            ("user_ids", "in", users),
-            ("system_group_ids.users", "in", users),
-        ]
+        domain = ["&", ("active", "=", True), ("id", "in", group_ids)]
         return ["!", *domain] if negative else domain
 
     @api.depends(
@@ -237,7 +251,13 @@ class LivechatGroup(models.Model):
             .sudo()
             .search([("livechat_routing_state", "=", "queued"), ("livechat_group_id", "in", archived.ids)])
         )
+        entry_before = self.sudo().entry_channel_ids if "entry_channel_ids" in vals else None
         res = super().write(vals)
+        if entry_before is not None:
+            # sudo: livechat.session.report - the figures of every session follow the settings
+            self.env["livechat.session.report"].sudo()._livechat_refresh_settings(
+                (entry_before | self.sudo().entry_channel_ids).ids
+            )
         if membership:
             self._grant_livechat_user_group()
             self.env["discuss.channel"]._livechat_release_sessions_of(members_before)

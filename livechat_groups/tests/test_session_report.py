@@ -1,10 +1,12 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..report import livechat_session_report as report_module
 from .common import LivechatGroupsCase
 
 T0 = datetime(2026, 1, 5, 9, 0, 0)
@@ -212,6 +214,65 @@ class TestSessionReport(LivechatGroupsCase):
         total = self._figures([])[None]
         # 0, 2, 10 and 20: 10 + 0.7 * (20 - 10); the mean of the live chats' p90s would be 14.2
         self.assertFigures(total, {"sessions": 5, "waiting": 8, "waiting_p90": 17})
+
+    def test_percentiles_counted_sorted_and_ordered_agree(self):
+        """A percentile is read apart from the other figures: counted per value for a few cells,
+        sorted for many, and in the standard statement when it filters the groups. The three give
+        percentile_cont's figure, over the values to a hundredth of a minute."""
+        Report = self.env["livechat.session.report"]
+        Report._livechat_refresh_pending()  # the facts of the sessions written in setUpClass
+        domain = [("livechat_channel_id", "in", (self.external_livechat | self.second_livechat).ids)]
+        groupby = ["livechat_channel_id", "group_id"]
+        self.env.cr.execute(
+            SQL(
+                """SELECT livechat_channel_id, group_id,
+                          percentile_cont(0.9) WITHIN GROUP (ORDER BY round(waiting_time * 100)) / 100
+                     FROM livechat_session_report_fact WHERE livechat_channel_id = ANY(%s)
+                 GROUP BY 1, 2""",
+                domain[0][2],
+            )
+        )
+        expected = {
+            (self.env["im_livechat.channel"].browse(lc), self.env["livechat.group"].browse(group)): p90
+            or False
+            for lc, group, p90 in self.env.cr.fetchall()
+        }
+        self.assertEqual(len(expected), 2)
+        self.assertIn(8.4, expected.values())
+
+        def read(**kwargs):
+            rows = Report._read_group(domain, groupby, ["__count", "waiting_time_p90:p90"], **kwargs)
+            return {(lc, group): p90 for lc, group, __, p90 in rows}
+
+        counted = read()
+        with patch.object(report_module, "PERCENTILE_COUNTED_CELLS", 0):
+            sorted_ = read()
+        filtered = read(having=[("waiting_time_p90:p90", ">=", 0)])
+        for name, actual in (("counted", counted), ("sorted", sorted_), ("filtered", filtered)):
+            with self.subTest(path=name):
+                self.assertEqual(actual.keys(), expected.keys())
+                for key, value in expected.items():
+                    self.assertAlmostEqual(actual[key] or 0, value or 0, places=6)
+        # and the total, one cell: 0, 2, 10 and 20
+        ((p90, count),) = Report._read_group(domain, [], ["waiting_time_p90:p90", "__count"])
+        self.assertEqual(count, 5)
+        self.assertAlmostEqual(p90, 17)
+
+    def test_percentile_of_values_between_steps(self):
+        """Values are rounded to the field's hundredths before the percentile, counted or sorted:
+        a minute and a third is 1.33, whichever way the cell is read."""
+        Report = self.env["livechat.session.report"]
+        session = self.env["livechat.session.report"].search([("waiting_time", "=", 20)]).session_id
+        self.env.cr.execute(
+            "UPDATE livechat_session_report_fact SET waiting_time = 4 / 3.0 WHERE session_id = %s",
+            [session.id],
+        )
+        domain = [("session_id", "=", session.id)]
+        (counted,) = Report._read_group(domain, [], ["waiting_time_p90:p90"])
+        with patch.object(report_module, "PERCENTILE_COUNTED_CELLS", 0):
+            (sorted_,) = Report._read_group(domain, [], ["waiting_time_p90:p90"])
+        self.assertAlmostEqual(counted[0], 1.33, places=9)
+        self.assertAlmostEqual(sorted_[0], 1.33, places=9)
 
     def test_figures_per_day(self):
         rows = self.env["livechat.session.report"].read_group(

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -10,7 +11,8 @@ T0 = datetime(2026, 3, 2, 10, 0, 0)
 MINUTE = timedelta(minutes=1)
 FACTS = (
     "session_id, date, livechat_channel_id, group_id, final_group_id, operator_id, state, medium, "
-    "closed_date, first_reply, waiting_time, first_reply_time, forward_count, timeout_count"
+    "closed_date, first_reply, waiting_time, first_reply_time, forward_count, timeout_count, "
+    "answer_target_minutes, in_entry_group"
 )
 
 
@@ -137,3 +139,43 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         count = self.env["livechat.session.report"]._livechat_refresh_facts()
         self.assertGreaterEqual(count, 2)
         self.assertEqual(self._facts(sessions), before)
+
+    def test_settings_follow(self):
+        """The figures follow the live chat's target and entry groups, changed on either side."""
+        session = self._new_session("Gus")
+        self._at(T0 + 4 * MINUTE)
+        session.with_user(self.support_1).message_post(
+            body="Hello Gus", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        session.with_user(self.ext_supervisor).action_livechat_close()
+        self.assertEqual(self._row(session).resolved_in_entry, 100)
+        self.external_livechat.answer_target_minutes = 0
+        self.assertFalse(self._row(session).answered_in_target, "no target: not counted")
+        self.external_livechat.answer_target_minutes = 5
+        self.assertFactsCurrent(session)
+        self.assertEqual(self._row(session).answered_in_target, 100, "answered after 4 minutes")
+        self.external_livechat.answer_target_minutes = 3
+        self.assertFactsCurrent(session)
+        row = self._row(session)
+        self.assertEqual((row.answered_in_target, row.target_breaches), (0, 1), "3 minutes: late")
+        group = session.livechat_group_id
+        self.external_livechat.entry_group_ids = [Command.unlink(group.id)]
+        self.assertFactsCurrent(session)
+        self.assertEqual(self._row(session).resolved_in_entry, 0, "no longer an entry group")
+        group.entry_channel_ids = [Command.link(self.external_livechat.id)]
+        self.assertFactsCurrent(session)
+        self.assertEqual(self._row(session).resolved_in_entry, 100, "an entry group again, from the group")
+
+    def test_migration_copies_the_settings(self):
+        """The migration to 18.0.1.2.0 copies the live chats' settings into the stored facts."""
+        session = self._new_session("Hana")
+        self.env.cr.flush()
+        before = self._facts(session)
+        self.env.cr.execute(
+            "UPDATE livechat_session_report_fact SET answer_target_minutes = NULL, in_entry_group = NULL"
+        )
+        self.assertGreaterEqual(self.env["livechat.session.report"]._livechat_refresh_settings(), 1)
+        self.assertEqual(self._facts(session), before)
+        self.assertEqual(
+            self.env["livechat.session.report"]._livechat_refresh_settings(), 0, "nothing rewritten"
+        )
