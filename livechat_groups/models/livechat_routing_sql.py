@@ -7,15 +7,18 @@ apply are named in ``im_livechat.channel._livechat_rank_operators``.
 """
 
 # One row per open group ("position": how many members below and at capacity), one per ranked
-# candidate ("candidate"), the one claimed ("claimed") and the members outside business hours
-# ("closed").
+# candidate ("candidate", with their settings row, partner, name and live chat name, which the
+# session's values read of the chosen one), the one claimed ("claimed") and the members outside
+# business hours ("closed"). A new column cannot be added in place: hence the DROP.
 RANK_OPERATORS = """
-CREATE OR REPLACE FUNCTION livechat_groups_rank_operators(
+DROP FUNCTION IF EXISTS livechat_groups_rank_operators(int[], int[], int[], varchar, int, int, int, int);
+CREATE FUNCTION livechat_groups_rank_operators(
     open_ids int[], closed_ids int[], excluded int[], visitor_lang varchar, visitor_country int,
     capacity int, previous int, ranked_count int
 ) RETURNS TABLE (
     row_kind text, row_position int, row_count bigint, row_rank bigint, row_user_id int,
-    row_speaks bool, row_same_country bool, row_has_settings bool
+    row_speaks bool, row_same_country bool, row_settings_id int, row_partner_id int,
+    row_name varchar, row_username varchar
 ) LANGUAGE plpgsql VOLATILE
 -- one plan per connection: planning this statement costs more than running it
 SET plan_cache_mode = force_generic_plan
@@ -42,53 +45,61 @@ BEGIN
          WHERE u.active AND NOT u.share AND NOT u.id = ANY(excluded)
       GROUP BY u.id
     ),
+    load AS (
+        -- open sessions across all live chats, in one pass over the partial index of them
+        SELECT c.livechat_operator_id AS partner_id, count(*) AS open_sessions
+          FROM discuss_channel c
+         WHERE c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat'
+      GROUP BY c.livechat_operator_id
+    ),
     candidate AS MATERIALIZED (
-        -- available: online; their load: open sessions across all live chats
-        SELECT m.user_id, m.position, load.open_sessions AS load,
-               capacity = 0 OR load.open_sessions < capacity AS below_capacity,
-               visitor_lang <> '' AND (p.lang = visitor_lang OR s.id IN (
-                   SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
-                     JOIN res_lang l ON l.id = r.res_lang_id
-                    WHERE l.code = visitor_lang)) AS speaks,
-               COALESCE(p.country_id = visitor_country, FALSE) AS same_country,
-               s.livechat_last_assigned_date AS idle_since,
-               s.id IS NOT NULL AS has_settings
+        -- available: online, in an open group
+        SELECT m.user_id, m.partner_id, m.position, COALESCE(l.open_sessions, 0) AS load,
+               capacity = 0 OR COALESCE(l.open_sessions, 0) < capacity AS below_capacity
           FROM member m
           JOIN bus_presence b ON b.user_id = m.user_id AND b.status = 'online'
-          JOIN res_partner p ON p.id = m.partner_id
-     LEFT JOIN res_users_settings s ON s.user_id = m.user_id
-         CROSS JOIN LATERAL (
-               SELECT count(*) AS open_sessions FROM discuss_channel c
-                WHERE c.livechat_operator_id = m.partner_id
-                  AND c.livechat_routing_state = 'assigned' AND c.channel_type = 'livechat') load
+     LEFT JOIN load l ON l.partner_id = m.partner_id
          WHERE m.position IS NOT NULL
     ),
     ranked AS MATERIALIZED (
         -- the best first: the previous operator, the group's order, the least busy, the
-        -- visitor's language, their country, the longest idle
+        -- visitor's language, their country, the longest idle; partners and settings are read
+        -- for those below capacity only, with what the session's values need of the chosen one
         SELECT best.*,
                row_number() OVER (ORDER BY best.user_id = previous DESC, best.position, best.load,
-                                  NOT best.speaks, NOT best.same_country, best.idle_since NULLS FIRST,
+                                  best.speaks DESC, best.same_country DESC, best.idle_since NULLS FIRST,
                                   best.user_id) AS rank
-          FROM (SELECT c.* FROM candidate c
+          FROM (SELECT c.user_id, c.position, c.load,
+                       visitor_lang <> '' AND (p.lang = visitor_lang OR s.id IN (
+                           SELECT r.res_users_settings_id FROM res_lang_res_users_settings_rel r
+                             JOIN res_lang l ON l.id = r.res_lang_id
+                            WHERE l.code = visitor_lang)) IS TRUE AS speaks,
+                       p.country_id = visitor_country IS TRUE AS same_country,
+                       s.livechat_last_assigned_date AS idle_since,
+                       s.id AS settings_id, c.partner_id, p.name, s.livechat_username
+                  FROM candidate c
+                  JOIN res_partner p ON p.id = c.partner_id
+             LEFT JOIN res_users_settings s ON s.user_id = c.user_id
                  WHERE c.below_capacity
-              ORDER BY c.user_id = previous DESC, c.position, c.load, NOT c.speaks, NOT c.same_country,
-                       c.idle_since NULLS FIRST, c.user_id
+              ORDER BY c.user_id = previous DESC, c.position, c.load, speaks DESC, same_country DESC,
+                       idle_since NULLS FIRST, c.user_id
                  LIMIT ranked_count) best
     )
     SELECT 'position', c.position, count(*) FILTER (WHERE c.below_capacity),
-           count(*) FILTER (WHERE NOT c.below_capacity), NULL::int, NULL::bool, NULL::bool, NULL::bool
+           count(*) FILTER (WHERE NOT c.below_capacity), NULL::int, NULL::bool, NULL::bool,
+           NULL::int, NULL::int, NULL::varchar, NULL::varchar
       FROM candidate c
   GROUP BY c.position
      UNION ALL
-    SELECT 'candidate', r.position, r.load, r.rank, r.user_id, r.speaks, r.same_country, r.has_settings
+    SELECT 'candidate', r.position, r.load, r.rank, r.user_id, r.speaks, r.same_country,
+           r.settings_id, r.partner_id, r.name, r.livechat_username
       FROM ranked r
      UNION ALL
     SELECT 'claimed', NULL, NULL, NULL,
            livechat_groups_claim_operator(ARRAY(SELECT r.user_id FROM ranked r ORDER BY r.rank)),
-           NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL
      UNION ALL
-    SELECT 'closed', NULL, count(*), NULL, NULL, NULL, NULL, NULL
+    SELECT 'closed', NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
       FROM member m
      WHERE m.position IS NULL;
 END;
