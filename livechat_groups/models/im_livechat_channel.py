@@ -34,6 +34,9 @@ _logger = logging.getLogger(__name__)
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
 RANKED = 16
+# up to how many memberships the decision reads each member's facts by index lookups rather than
+# by hash joins over whole tables (see livechat_routing_sql)
+FEW_MEMBERS = 200
 
 Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country")
 Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
@@ -626,8 +629,10 @@ class ImLivechatChannel(models.Model):
         self, groups, open_groups, previous_operator=None, lang=None, country_id=None, exclude_users=None
     ):
         """Rank who may get a session of this live chat among the members of ``groups``, in
-        one statement on indexes whatever the number of operators and of past sessions: the
-        database function ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``).
+        one query whatever the number of operators and of past sessions: the database function
+        ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``). It also puts what the
+        session's values read of the chosen operator in the ORM cache
+        (:meth:`_livechat_cache_operator`).
 
         The rules, in the order the statement applies them:
 
@@ -649,7 +654,7 @@ class ImLivechatChannel(models.Model):
         self.env.flush_all()
         rows = self.env.execute_query(
             SQL(
-                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s)",
+                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 open_groups.ids,
                 (groups - open_groups).ids,
                 (exclude_users or self.env["res.users"]).ids,
@@ -658,6 +663,7 @@ class ImLivechatChannel(models.Model):
                 self.max_sessions_per_operator or 0,
                 previous_operator.id if previous_operator else 0,
                 RANKED,
+                FEW_MEMBERS,
             )
         )
         eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
