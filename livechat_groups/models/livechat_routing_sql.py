@@ -15,7 +15,8 @@ MEMBERSHIP = """
          UNION ALL
         SELECT t.group_id, r.uid
           FROM livechat_group_res_groups_rel t
-          JOIN res_groups_users_rel r ON r.gid = t.res_group_id
+    CROSS JOIN LATERAL (SELECT r.uid FROM res_groups_users_rel r  -- on its index, not a whole scan
+                         WHERE r.gid = t.res_group_id OFFSET 0) r
          WHERE t.group_id = ANY(open_ids || closed_ids)
     )"""
 
