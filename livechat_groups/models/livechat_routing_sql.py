@@ -150,6 +150,7 @@ AS $$
 DECLARE
     members bigint;
 BEGIN
+    -- how many memberships, counted no further than needed to choose
     WITH {MEMBERSHIP} SELECT count(*) INTO members FROM (SELECT FROM membership LIMIT few_members + 1) m;
     IF members <= few_members THEN
         RETURN QUERY {STATEMENT.format(membership=MEMBERSHIP, **FEW)};
