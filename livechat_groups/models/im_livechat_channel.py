@@ -34,6 +34,9 @@ _logger = logging.getLogger(__name__)
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
 RANKED = 16
+# up to how many memberships the decision reads each member's facts by index lookups rather than
+# by hash joins over whole tables (see livechat_routing_sql)
+FEW_MEMBERS = 200
 
 Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country")
 Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
@@ -629,8 +632,10 @@ class ImLivechatChannel(models.Model):
         self, groups, open_groups, previous_operator=None, lang=None, country_id=None, exclude_users=None
     ):
         """Rank who may get a session of this live chat among the members of ``groups``, in
-        one statement on indexes whatever the number of operators and of past sessions: the
-        database function ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``).
+        one query whatever the number of operators and of past sessions: the database function
+        ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``). It also puts what the
+        session's values read of the chosen operator in the ORM cache
+        (:meth:`_livechat_cache_operator`).
 
         The rules, in the order the statement applies them:
 
@@ -652,7 +657,7 @@ class ImLivechatChannel(models.Model):
         self.env.flush_all()
         rows = self.env.execute_query(
             SQL(
-                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s)",
+                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 open_groups.ids,
                 (groups - open_groups).ids,
                 (exclude_users or self.env["res.users"]).ids,
@@ -661,15 +666,16 @@ class ImLivechatChannel(models.Model):
                 self.max_sessions_per_operator or 0,
                 previous_operator.id if previous_operator else 0,
                 RANKED,
+                FEW_MEMBERS,
             )
         )
         eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
-        for kind, position, count, other, user_id, speaks_lang, same_country, has_settings in rows:
+        for kind, position, count, other, user_id, speaks_lang, same_country, *operator in rows:
             if kind == "position":
                 eligible[position] = count
                 at_capacity += other
             elif kind == "candidate":
-                candidates.append((other, user_id, position, count, speaks_lang, same_country, has_settings))
+                candidates.append((other, user_id, position, count, speaks_lang, same_country, operator))
             elif kind == "claimed":
                 claimed = user_id
             else:
@@ -679,21 +685,41 @@ class ImLivechatChannel(models.Model):
         before = ids[: ids.index(claimed)] if claimed else ids
         if missing := [
             user_id
-            for _rank, user_id, *_f, has_settings in candidates
-            if user_id in before and not has_settings
+            for _rank, user_id, *_f, (settings_id, *_o) in candidates
+            if user_id in before and not settings_id
         ]:
             claimed = self._livechat_claim_without_settings(missing, claimed)
+        for _rank, user_id, *_f, operator in candidates:
+            if user_id == claimed:
+                self._livechat_cache_operator(user_id, *operator)
         return Ranking(
             [
                 Candidate(
                     user_id, open_groups[position - 1], eligible[position], load, speaks_lang, same_country
                 )
-                for _rank, user_id, position, load, speaks_lang, same_country, _settings in candidates
+                for _rank, user_id, position, load, speaks_lang, same_country, _operator in candidates
             ],
             claimed,
             at_capacity,
             closed,
         )
+
+    def _livechat_cache_operator(self, user_id, settings_id, partner_id, name, username):
+        """Put what the ranking read of the chosen operator in the ORM cache, where stock's
+        session values (``_get_livechat_discuss_channel_vals``) and the hand-over look for it:
+        their partner and its name, their settings and live chat name. It spares the decision
+        four queries; values already in the cache are kept."""
+        user = self.env["res.users"].browse(user_id)
+        partner = self.env["res.partner"].browse(partner_id)
+        values = [(user, "partner_id", partner_id), (partner, "name", name)]
+        if settings_id:  # else made by the claim (see _livechat_claim_without_settings)
+            settings = self.env["res.users.settings"].browse(settings_id)
+            values += [(user, "res_users_settings_ids", settings), (settings, "livechat_username", username)]
+        for record, field_name, value in values:
+            field = record._fields[field_name]
+            self.env.cache.insert_missing(
+                record, field, [field.convert_to_cache(value, record, validate=False)]
+            )
 
     def _livechat_claim_without_settings(self, missing, claimed):
         """Claim the first of ``missing``, who rank before ``claimed`` but have no settings row

@@ -20,6 +20,7 @@ from . import (
     test_messenger_whatsapp,
     test_notification,
     test_routing,
+    test_routing_decision,
     test_session_report,
     test_session_report_facts,
     test_stock_livechat,
