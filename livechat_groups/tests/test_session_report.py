@@ -297,6 +297,17 @@ class TestSessionReport(LivechatGroupsCase):
         with self.assertRaises(AccessError):
             self._figures(["livechat_channel_id"], user=self.employee)
 
+    def test_rules_read_as_live_chats(self):
+        """The record rules are applied as the list of live chats they allow: the same rows as
+        the ORM's own reading of them, for every role."""
+        Report = self.env["livechat.session.report"]
+        for user in (self.ext_supervisor, self.int_supervisor, self.support_1, self.admin):
+            with self.subTest(user=user.name):
+                domain = self.env["ir.rule"].with_user(user)._compute_domain(Report._name, "read")
+                expected = Report.sudo().search(domain or [], order="id").ids
+                self.assertTrue(expected or user == self.support_1)
+                self.assertEqual(Report.with_user(user).search([], order="id").ids, expected)
+
     def test_abandoned_sessions_and_notes(self):
         """A visitor who left before any operator got them is not 'resolved'; an operators' note
         is no reply to the visitor."""
