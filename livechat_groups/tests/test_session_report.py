@@ -215,7 +215,7 @@ class TestSessionReport(LivechatGroupsCase):
         # 0, 2, 10 and 20: 10 + 0.7 * (20 - 10); the mean of the live chats' p90s would be 14.2
         self.assertFigures(total, {"sessions": 5, "waiting": 8, "waiting_p90": 17})
 
-    def test_percentiles_counted_sorted_and_ordered_agree(self):
+    def test_percentiles_counted_sorted_and_filtered_agree(self):
         """A percentile is read apart from the other figures: counted per value for a few cells,
         sorted for many, and in the standard statement when it filters the groups. The three give
         percentile_cont's figure, over the values to a hundredth of a minute."""
