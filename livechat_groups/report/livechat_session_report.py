@@ -7,6 +7,24 @@ from odoo.tools import SQL
 # transaction must compute again (cr.precommit.data)
 FACTS_TABLE = "livechat_session_report_fact"
 PENDING_KEY = "livechat_groups.report_sessions"
+# the facts of a session, in the order the refresh computes them (after its session_id)
+FACT_COLUMNS = (
+    "date",
+    "livechat_channel_id",
+    "group_id",
+    "final_group_id",
+    "operator_id",
+    "state",
+    "medium",
+    "closed_date",
+    "first_reply",
+    "waiting_time",
+    "first_reply_time",
+    "forward_count",
+    "timeout_count",
+    "answer_target_minutes",
+    "in_entry_group",
+)
 # the fraction that the "p90" aggregator computes
 PERCENTILE = 0.9
 # up to this many cells, a percentile is found in the counts of each value of each cell; beyond,
@@ -253,10 +271,7 @@ class LivechatSessionReport(models.Model):
             SQL(
                 """
                 WITH facts AS (
-                    INSERT INTO %(facts)s (
-                           session_id, date, livechat_channel_id, group_id, final_group_id, operator_id,
-                           state, medium, closed_date, first_reply, waiting_time, first_reply_time,
-                           forward_count, timeout_count, answer_target_minutes, in_entry_group)
+                    INSERT INTO %(facts)s (session_id, %(columns)s)
                     SELECT c.id,
                            c.create_date,
                            c.livechat_channel_id,
@@ -305,27 +320,17 @@ class LivechatSessionReport(models.Model):
                      WHERE c.channel_type = 'livechat'
                        AND c.livechat_routing_state IS NOT NULL
                        %(restrict)s
-                ON CONFLICT (session_id) DO UPDATE
-                       SET date = EXCLUDED.date,
-                           livechat_channel_id = EXCLUDED.livechat_channel_id,
-                           group_id = EXCLUDED.group_id,
-                           final_group_id = EXCLUDED.final_group_id,
-                           operator_id = EXCLUDED.operator_id,
-                           state = EXCLUDED.state,
-                           medium = EXCLUDED.medium,
-                           closed_date = EXCLUDED.closed_date,
-                           first_reply = EXCLUDED.first_reply,
-                           waiting_time = EXCLUDED.waiting_time,
-                           first_reply_time = EXCLUDED.first_reply_time,
-                           forward_count = EXCLUDED.forward_count,
-                           timeout_count = EXCLUDED.timeout_count,
-                           answer_target_minutes = EXCLUDED.answer_target_minutes,
-                           in_entry_group = EXCLUDED.in_entry_group
+                ON CONFLICT (session_id) DO UPDATE SET %(updates)s
                  RETURNING 1
                 )
                 SELECT COUNT(*) FROM facts
                 """,
                 facts=SQL.identifier(FACTS_TABLE),
+                columns=SQL(", ").join(SQL.identifier(column) for column in FACT_COLUMNS),
+                updates=SQL(", ").join(
+                    SQL("%s = EXCLUDED.%s", SQL.identifier(column), SQL.identifier(column))
+                    for column in FACT_COLUMNS
+                ),
                 restrict=restrict,
                 target=self._livechat_target_sql(SQL("c.livechat_channel_id")),
                 in_entry=self._livechat_in_entry_sql(

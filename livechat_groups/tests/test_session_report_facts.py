@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -179,3 +180,25 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(
             self.env["livechat.session.report"]._livechat_refresh_settings(), 0, "nothing rewritten"
         )
+
+    def test_only_administrators_change_what_the_figures_copy(self):
+        """A supervisor or an operator who tries to change a live chat's target or entry groups,
+        from either side, is refused, and the stored facts stay as they were."""
+        session = self._new_session("Ida")
+        self.env.cr.flush()
+        before = self._facts(session)
+        group = session.livechat_group_id
+        attempts = [
+            (self.ext_supervisor, self.external_livechat, {"answer_target_minutes": 1}),
+            (self.support_1, self.external_livechat, {"entry_group_ids": [Command.unlink(group.id)]}),
+            (self.ext_supervisor, group, {"entry_channel_ids": [Command.clear()]}),
+        ]
+        for user, record, vals in attempts:
+            with (
+                self.subTest(user=user.name, vals=vals),
+                self.assertRaises(AccessError),
+                self.env.cr.savepoint(),
+            ):
+                record.with_user(user).write(vals)
+        self.env.cr.flush()
+        self.assertEqual(self._facts(session), before)
