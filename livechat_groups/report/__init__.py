@@ -1,1 +1,1 @@
-from . import livechat_session_report
+from . import livechat_session_report, livechat_session_report_rollup

@@ -1,7 +1,7 @@
 from odoo import api, fields, models, tools
-from odoo.models import parse_read_group_spec
+from odoo.models import parse_read_group_spec, regex_order
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, Query
 
 # the stored per-session facts behind the report's view, and the sessions whose facts this
 # transaction must compute again (cr.precommit.data)
@@ -27,10 +27,44 @@ FACT_COLUMNS = (
 )
 # the fraction that the "p90" aggregator computes
 PERCENTILE = 0.9
-# up to this many cells, a percentile is found in the counts of each value of each cell; beyond,
-# those counts are nearly as many as the sessions, and sorting the values is cheaper (make bench:
-# over 1,000,000 sessions, 3 cells take 0.15 s counted and 0.5 s sorted, 2,451 cells 2.4 s and 0.8 s)
+# up to this many cells, a percentile is found in the counts of each value of each cell, with
+# the other figures when the cells are known to be that few before the read; beyond, those
+# counts are nearly as many as the sessions, and sorting the values is cheaper (make bench: over
+# 1,000,000 sessions, 3 cells take 0.15 s counted and 0.5 s sorted, 2,451 cells 2.4 s and 0.8 s)
 PERCENTILE_COUNTED_CELLS = 100
+# how the aggregate of a cell is found from those of its values' rows (see _read_group_counted):
+# {function: (the aggregates of each row, the cell's aggregate of those)}
+PARTIAL_AGGREGATES = {
+    "count": (("count",), "SUM(%s)::bigint"),
+    "sum": (("sum",), "SUM(%s)"),
+    "avg": (("sum", "count"), "SUM(%s) / NULLIF(SUM(%s), 0)"),
+    "min": (("min",), "MIN(%s)"),
+    "max": (("max",), "MAX(%s)"),
+    "bool_and": (("bool_and",), "BOOL_AND(%s)"),
+    "bool_or": (("bool_or",), "BOOL_OR(%s)"),
+}
+# to bound how many groups a read by date makes (see _read_group_cells_bound): the shortest of
+# each period, in days, and how many values each numbered period takes
+PERIOD_DAYS = {
+    "hour": 1 / 24,
+    "day": 1,
+    "week": 7,
+    "month": 28,
+    "quarter": 89,
+    "year": 365,
+    "year_number": 365,
+}
+NUMBERED_PERIODS = {
+    "quarter_number": 4,
+    "month_number": 12,
+    "iso_week_number": 53,
+    "day_of_year": 366,
+    "day_of_month": 31,
+    "day_of_week": 7,
+    "hour_number": 24,
+    "minute_number": 60,
+    "second_number": 60,
+}
 
 
 class LivechatSessionReport(models.Model):
@@ -45,8 +79,10 @@ class LivechatSessionReport(models.Model):
     The facts that take a session's history to compute (its entry group, waiting time, first
     reply, forwards, timeouts) are stored in ``livechat_session_report_fact``, one row per
     session, computed again whenever the routing writes the session, one of its hops or one of
-    its messages (``_livechat_mark_sessions``); the view adds what depends on the clock and on
-    the live chat's settings. Over a million sessions, the pivot reads one narrow table.
+    its messages (``_livechat_mark_sessions``), with the live chat's settings they depend on;
+    PostgreSQL derives the shares and breaches from them as they are written (generated
+    columns), and the view only decides, by the clock, the target of a session still unanswered.
+    Over a million sessions, the pivot reads one table and joins nothing.
     """
 
     _name = "livechat.session.report"
@@ -185,6 +221,41 @@ class LivechatSessionReport(models.Model):
                 facts=SQL.identifier(FACTS_TABLE),
             )
         )
+        # the per-session arithmetic of the figures, done once as the facts are written
+        # (18.0.1.3.0): PostgreSQL keeps these in step with the columns they are computed from,
+        # whichever statement writes them (the refresh, the copy of a live chat's settings)
+        cr.execute(
+            SQL(
+                """
+                ALTER TABLE %(facts)s
+                    -- decided once answered, or once past the target without an answer
+                    ADD COLUMN IF NOT EXISTS answered_in_target double precision GENERATED ALWAYS AS (
+                        CASE WHEN livechat_channel_id IS NULL OR answer_target_minutes IS NULL THEN NULL
+                             WHEN first_reply IS NOT NULL
+                                 THEN CASE WHEN first_reply <= %(due)s THEN 100.0 ELSE 0.0 END
+                             WHEN closed_date > %(due)s THEN 0.0
+                             END) STORED,
+                    ADD COLUMN IF NOT EXISTS target_breaches integer GENERATED ALWAYS AS (
+                        CASE WHEN livechat_channel_id IS NULL OR answer_target_minutes IS NULL THEN NULL
+                             WHEN COALESCE(first_reply, closed_date) > %(due)s THEN 1
+                             ELSE 0 END) STORED,
+                    -- when the target of a session still open and unanswered runs out: until
+                    -- then, neither figure above is decided (see the view)
+                    ADD COLUMN IF NOT EXISTS target_due timestamp GENERATED ALWAYS AS (
+                        CASE WHEN livechat_channel_id IS NOT NULL AND first_reply IS NULL
+                                  AND closed_date IS NULL THEN %(due)s END) STORED,
+                    -- over closed sessions that an operator got: an open one is not resolved
+                    -- yet, an abandoned one was never answered; an entry group that took the
+                    -- overflow is still an entry group
+                    ADD COLUMN IF NOT EXISTS resolved_in_entry double precision GENERATED ALWAYS AS (
+                        CASE WHEN state != 'closed' OR waiting_time IS NULL THEN NULL
+                             WHEN in_entry_group AND final_group_id IS NOT NULL THEN 100.0
+                             ELSE 0.0 END) STORED
+                """,
+                facts=SQL.identifier(FACTS_TABLE),
+                due=SQL("date + make_interval(mins => answer_target_minutes)"),
+            )
+        )
         for column in ("date", "livechat_channel_id", "operator_id"):
             tools.create_index(cr, f"{FACTS_TABLE}_{column}_index", FACTS_TABLE, [column])
         # Only what depends on the clock (a target not yet reached) is computed at read time,
@@ -207,29 +278,16 @@ class LivechatSessionReport(models.Model):
                            f.first_reply_time,
                            f.forward_count::float AS forward_count,
                            f.timeout_count,
-                           -- decided once answered, or once past the target without an answer
-                           CASE WHEN target.minutes IS NULL THEN NULL
-                                WHEN f.first_reply IS NOT NULL
-                                    THEN CASE WHEN f.first_reply <= target.due THEN 100.0 ELSE 0.0 END
-                                WHEN COALESCE(f.closed_date, now() AT TIME ZONE 'UTC') > target.due
-                                    THEN 0.0
+                           CASE WHEN f.target_due IS NULL THEN f.answered_in_target
+                                WHEN f.target_due < now() AT TIME ZONE 'UTC' THEN 0.0
                                 END AS answered_in_target,
-                           CASE WHEN target.minutes IS NULL THEN NULL
-                                WHEN COALESCE(f.first_reply, f.closed_date, now() AT TIME ZONE 'UTC')
-                                    > target.due THEN 1
+                           CASE WHEN f.target_due IS NULL THEN f.target_breaches
+                                WHEN f.target_due < now() AT TIME ZONE 'UTC' THEN 1
                                 ELSE 0 END AS target_breaches,
-                           -- over closed sessions that an operator got: an open one is not
-                           -- resolved yet, an abandoned one was never answered; an entry group
-                           -- that took the overflow is still an entry group
-                           CASE WHEN f.state != 'closed' OR f.waiting_time IS NULL THEN NULL
-                                WHEN f.in_entry_group AND f.final_group_id IS NOT NULL THEN 100.0
-                                ELSE 0.0 END AS resolved_in_entry
+                           f.resolved_in_entry,
+                           -- not a field: which sessions are closed, to read the others apart
+                           f.closed_date
                       FROM %(facts)s f
-                -- a deleted live chat (or group) leaves its sessions without target (or entry group)
-                CROSS JOIN LATERAL (
-                           SELECT CASE WHEN f.livechat_channel_id IS NOT NULL THEN f.answer_target_minutes END AS minutes,
-                                  f.date + make_interval(mins => f.answer_target_minutes) AS due
-                           ) target
                 )
                 """,
                 table=SQL.identifier(self._table),
@@ -431,16 +489,25 @@ class LivechatSessionReport(models.Model):
         return super()._search(domain, *args, **kwargs)
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
-        """Read the percentiles apart from the other aggregates.
+        """Read the percentiles without an ordered-set aggregate.
 
-        An ordered-set aggregate (``percentile_cont``) makes PostgreSQL sort every row of the
-        read, with all its measures, then each cell's values again, in one process: over a
-        million sessions that is most of a pivot's time. So the ordinary aggregates are read by
-        the standard ``read_group`` (hashed, in parallel), and each percentile by a second
-        statement that counts the sessions per value of each cell, then finds the cell's
-        percentile in those counts (:meth:`_read_group_percentiles`). When a percentile filters
-        the groups (``having``), it stays in the standard statement (:meth:`_read_group_select`):
-        both give the same figure.
+        ``percentile_cont`` makes PostgreSQL sort every row of the read, with all its measures,
+        then each cell's values again, in one process: over a million sessions that was most of
+        a pivot's time. Instead, by how many cells the read can have:
+
+        * when the stored rollup of closed sessions holds all the read needs (its keys, its
+          figures): one statement over the rollup and the open sessions
+          (:meth:`_read_group_rollup`);
+        * a few (at most ``PERCENTILE_COUNTED_CELLS``, known beforehand from what the grouped
+          fields can hold: :meth:`_read_group_cells_bound`): one statement counts the sessions
+          of each value of each cell, with the other aggregates of those sessions, in one hashed
+          pass; each cell's figures come from its values' (:meth:`_read_group_counted`);
+        * more: the standard statement reads the other aggregates (hashed, in parallel), then a
+          second one the percentiles (:meth:`_read_group_percentiles`);
+        * when a percentile filters the groups (``having``), it stays in the standard statement
+          (:meth:`_read_group_select`).
+
+        All give ``percentile_cont``'s figure over the values rounded to the field's digits.
         """
         self._livechat_refresh_pending()
         # PostgreSQL's JIT compiles the aggregates of a large read for each pivot read, and the
@@ -452,6 +519,16 @@ class LivechatSessionReport(models.Model):
         ]
         if not percentiles or having:
             return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+        if len(set(percentiles)) == 1 and not expression.is_false(self, domain):
+            rows = self._read_group_rollup(domain, groupby, aggregates, percentiles[0], offset, limit, order)
+            if rows is None:
+                bound = self._read_group_cells_bound(groupby)
+                if bound is not None and bound <= PERCENTILE_COUNTED_CELLS:
+                    rows = self._read_group_counted(
+                        self._search(domain), groupby, aggregates, percentiles[0], offset, limit, order
+                    )
+            if rows is not None:
+                return rows
         others = [spec for spec in aggregates if spec not in percentiles]
         rows = super()._read_group(domain, groupby, others or ["__count"], having, offset, limit, order)
         if not rows:
@@ -462,31 +539,154 @@ class LivechatSessionReport(models.Model):
         result = []
         for row in rows:
             key, others_values = row[: len(groupby)], dict(zip(others, row[len(groupby) :], strict=False))
-            result.append(
-                (
-                    *key,
-                    *(
-                        values[spec].get(key, self._read_group_empty_value(spec))
-                        if spec in values
-                        else others_values[spec]
-                        for spec in aggregates
-                    ),
-                )
-            )
+            row_values = []
+            for spec in aggregates:
+                if spec in values:
+                    # a cell none of whose sessions has the value: empty, as stock reads it
+                    value = values[spec].get(key)
+                    row_values.append(self._read_group_empty_value(spec) if value is None else value)
+                else:
+                    row_values.append(others_values[spec])
+            result.append((*key, *row_values))
         return result
+
+    @api.model
+    def _read_group_cells_bound(self, groupby):
+        """At most how many groups ``groupby`` makes, whatever the domain, from what each grouped
+        field can hold: a many2one, its comodel's records; a selection, its values; a date, the
+        periods from the first session to the last one; and, for each, none.
+
+        :return: an int, or None when a grouped field holds anything else
+        """
+        bound = 1
+        for spec in groupby:
+            fname, __, granularity = parse_read_group_spec(spec)
+            field = self._fields.get(fname)
+            if field is None:
+                return None
+            if field.type == "many2one":
+                # sudo: the comodel - how many records it has, not which the reader may see
+                values = self.env[field.comodel_name].sudo().with_context(active_test=False).search_count([])
+            elif field.type == "selection":
+                values = len(field.get_values(self.env))
+            elif field.type == "boolean":
+                values = 2
+            elif field.type in ("date", "datetime") and granularity in NUMBERED_PERIODS:
+                values = NUMBERED_PERIODS[granularity]
+            elif field.type in ("date", "datetime") and granularity in PERIOD_DAYS:
+                # sudo: the first and last session of all, on the column's index
+                first, last = self.sudo()._read_group([], [], [f"{fname}:min", f"{fname}:max"])[0]
+                values = int((last - first).days // PERIOD_DAYS[granularity]) + 2 if first else 0
+            else:
+                return None
+            bound *= values + 1
+        return bound
+
+    def _read_group_counted(
+        self, query, groupby, aggregates, percentile_spec, offset=0, limit=None, order=None, rollup=False
+    ):
+        """Read ``aggregates`` of the groups of ``groupby`` in one statement: the sessions of
+        each cell and each value of the percentile's field, counted with the other aggregates of
+        those sessions (hashed, in parallel); then each cell's percentile from its running count
+        (``percentile_cont``: the value at (total - 1) * fraction, interpolated between its two
+        neighbours), its other aggregates from its values' (the average, from their sums and
+        counts). The cells are ordered as the standard read orders its groups, on the cells: a
+        many2one's comodel is joined to them, not to every session.
+
+        :param query: the sessions to read (the report's ``_search``); with ``rollup``, the rows
+            of the rollup that stand for them, with their ``__sessions``, ``__step`` and the
+            ``<figure>_sum`` and ``<figure>_count`` of each figure (:meth:`_read_group_rollup`)
+
+        :return: the rows as :meth:`_read_group` returns them; None when the read cannot be made
+            this way (an aggregate that its values' aggregates do not give, such as
+            ``count_distinct``; an order by an aggregate; a field grouped twice)
+        """
+        if len(set(groupby)) != len(groupby):
+            return None
+        for part in (order or "").split(","):
+            match = regex_order.match(part)
+            if part.strip() and (not match or match["term"] not in groupby):
+                return None
+        if rollup:
+            value = SQL.identifier(query.table, "__step")
+            scale = self._read_group_percentile_scale(self._fields[parse_read_group_spec(percentile_spec)[0]])
+            sessions = SQL("SUM(%s)", SQL.identifier(query.table, "__sessions"))
+        else:
+            value, scale = self._read_group_percentile_value(percentile_spec, query)
+            sessions = SQL("COUNT(*)")
+        columns = [
+            SQL("%s AS %s", self._read_group_groupby(spec, query), SQL.identifier(spec)) for spec in groupby
+        ]
+        query.groupby = SQL(", ").join([*(SQL.identifier(spec) for spec in groupby), SQL("__step")])
+        columns += [SQL("%s AS __step", value), SQL("%s AS __sessions", sessions)]
+        cell_aggregates = []
+        for index, spec in enumerate(aggregates):
+            if spec == percentile_spec:
+                below = SQL("MIN(__step) FILTER (WHERE __up_to > floor(__at))")
+                above = SQL("MIN(__step) FILTER (WHERE __up_to > ceil(__at))")
+                cell_aggregates.append(
+                    SQL("(%s + (%s - %s) * (MIN(__at) - floor(MIN(__at)))) / %s", below, above, below, scale)
+                )
+                continue
+            fname, __, func = ("", None, "count") if spec == "__count" else parse_read_group_spec(spec)
+            if func not in PARTIAL_AGGREGATES:
+                return None
+            partials, combine = PARTIAL_AGGREGATES[func]
+            names = []
+            for partial in partials:
+                name = SQL.identifier(f"__{index}_{partial}")
+                if spec == "__count":
+                    term = sessions
+                elif rollup:
+                    term = SQL("SUM(%s)", SQL.identifier(query.table, f"{fname}_{partial}"))
+                else:
+                    term = self._read_group_select(f"{fname}:{partial}", query)
+                columns.append(SQL("%s AS %s", term, name))
+                names.append(name)
+            if func == "sum" and self._fields[fname].column_type[0] == "int4":
+                combine = "SUM(%s)::bigint"  # as SUM(integer) is
+            cell_aggregates.append(SQL(combine, *names))
+        cells_of = SQL("PARTITION BY %s", SQL(", ").join(map(SQL.identifier, groupby))) if groupby else SQL()
+        counted = SQL(
+            """SELECT cell.*,
+                      SUM(__sessions) FILTER (WHERE __step IS NOT NULL) OVER (%(cells_of)s ORDER BY __step) AS __up_to,
+                      (SUM(__sessions) FILTER (WHERE __step IS NOT NULL) OVER (%(cells_of)s) - 1) * %(fraction)s AS __at
+                 FROM (%(values)s) cell""",
+            cells_of=cells_of,
+            fraction=PERCENTILE,
+            values=query.select(*columns),
+        )
+        cells = Query(self.env, self._table, SQL("(%s)", counted))
+        cells.limit, cells.offset = limit, offset
+        keys = {spec: SQL.identifier(self._table, spec) for spec in groupby}
+        if keys:
+            cells.groupby = SQL(", ").join(keys.values())
+            cells.order = self._read_group_orderby(order, keys, cells)
+        rows = self.env.execute_query(cells.select(*keys.values(), *cell_aggregates))
+        if not rows:
+            return rows
+        columns = iter(zip(*rows, strict=True))
+        result = [self._read_group_postprocess_groupby(spec, next(columns)) for spec in groupby]
+        result += [self._read_group_postprocess_aggregate(spec, next(columns)) for spec in aggregates]
+        return list(zip(*result, strict=True))
 
     def _read_group_percentile_value(self, aggregate_spec, query):
         """The SQL of the value that a percentile orders: the field rounded to its digits, as an
-        integer number of steps (``round(waiting_time * 100)``), and that step."""
+        integer number of steps (``round(waiting_time * 100)``), and how many steps make a unit."""
         fname, __, __ = parse_read_group_spec(aggregate_spec)
         field = self._fields[fname]
         if field.type not in ("integer", "float"):
             raise ValueError(f"Invalid aggregate method 'p90' for {aggregate_spec!r}: numbers only.")
         # _field_to_sql checks the field is readable
         sql_field = self._field_to_sql(self._table, fname, query)
-        digits = field.get_digits(self.env) if field.type == "float" else None
-        scale = 10 ** digits[1] if digits else 1
+        scale = self._read_group_percentile_scale(field)
         return SQL("round(%s * %s)", sql_field, scale), scale
+
+    @api.model
+    def _read_group_percentile_scale(self, field):
+        """How many of its percentile's steps make a unit of ``field``: 10 ** its digits."""
+        digits = field.get_digits(self.env) if field.type == "float" else None
+        return 10 ** digits[1] if digits else 1
 
     def _read_group_percentiles(self, domain, groupby, aggregate_spec, cells):
         """The percentile of ``aggregate_spec`` in each group of ``groupby``, as ``percentile_cont``

@@ -1,3 +1,4 @@
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -215,10 +216,145 @@ class TestSessionReport(LivechatGroupsCase):
         # 0, 2, 10 and 20: 10 + 0.7 * (20 - 10); the mean of the live chats' p90s would be 14.2
         self.assertFigures(total, {"sessions": 5, "waiting": 8, "waiting_p90": 17})
 
+    def _read_paths(self):
+        """Each way the figures can be read (see _read_group), forced: {name: patches}."""
+        Report = type(self.env["livechat.session.report"])
+        no_rollup = patch.object(Report, "_read_group_rollup", lambda *args, **kwargs: None)
+        few_cells = patch.object(Report, "_read_group_cells_bound", lambda *args, **kwargs: 1)
+        many_cells = patch.object(Report, "_read_group_cells_bound", lambda *args, **kwargs: None)
+        return {
+            "as it chooses": [],
+            "counted": [no_rollup, few_cells],
+            "two statements, counted": [no_rollup, many_cells],
+            "two statements, sorted": [
+                no_rollup,
+                many_cells,
+                patch.object(report_module, "PERCENTILE_COUNTED_CELLS", 0),
+            ],
+        }
+
+    def _read_by_each_path(self, Report, *args, **kwargs):
+        """``Report._read_group(*args, **kwargs)`` by each path: {name: rows}."""
+        results = {}
+        for name, patches in self._read_paths().items():
+            with ExitStack() as stack:
+                for each in patches:
+                    stack.enter_context(each)
+                Report.invalidate_model()
+                results[name] = Report._read_group(*args, **kwargs)
+        return results
+
+    def assertSameRows(self, actual, expected):
+        self.assertEqual(len(actual), len(expected))
+        for actual_row, expected_row in zip(actual, expected, strict=True):
+            self.assertEqual(len(actual_row), len(expected_row))
+            for value, expected_value in zip(actual_row, expected_row, strict=True):
+                if isinstance(expected_value, float) or isinstance(value, float):
+                    self.assertAlmostEqual(value, expected_value, places=9)
+                else:
+                    self.assertEqual(value, expected_value)
+
+    def test_read_paths_agree(self):
+        """The rollup, the counted read and the two statements (counted or sorted) give the same
+        groups, in the same order, with the same figures: for every role, filter, grouping,
+        order and page; and a read the rollup cannot make is made from the sessions."""
+        Report = self.env["livechat.session.report"]
+        # two sessions alike in all the rollup sums them by: one row of it stands for both
+        for visitor in ("S8", "S9"):
+            session = self._session(self.external_livechat, visitor, operator=self.support_2)
+            self._reply(session, self.support_2, 1)
+            self._close(session)
+        Report._livechat_refresh_pending()  # the facts of the sessions written in setUpClass
+        measures = [
+            "__count",
+            "waiting_time:avg",
+            "waiting_time_p90:p90",
+            "first_reply_time:avg",
+            "forward_count:avg",
+            "resolved_in_entry:avg",
+            "answered_in_target:avg",
+            "target_breaches:sum",
+            "timeout_count:sum",
+        ]
+        support = self.group_support.name
+        reads = [
+            ([], [], {}),
+            ([], ["livechat_channel_id", "group_id"], {}),
+            ([], ["operator_id"], {"order": "operator_id desc", "limit": 2, "offset": 1}),
+            ([("medium", "=", "website")], ["final_group_id", "state"], {}),
+            ([("group_id.name", "=", support)], ["state"], {}),
+            ([("date", ">=", T0)], ["livechat_channel_id"], {}),
+            ([], ["livechat_channel_id"], {"aggregates": ["waiting_time:max", "waiting_time_p90:p90"]}),
+            ([], ["group_id"], {"aggregates": ["session_id:count_distinct", "waiting_time_p90:p90"]}),
+            ([], ["group_id"], {"order": "waiting_time:avg desc"}),
+        ]
+        for user in (self.admin, self.ext_supervisor):
+            for domain, groupby, kwargs in reads:
+                kwargs = {"aggregates": measures, **kwargs}
+                with self.subTest(user=user.name, domain=domain, groupby=groupby, kwargs=kwargs):
+                    results = self._read_by_each_path(Report.with_user(user), domain, groupby, **kwargs)
+                    expected = results.pop("two statements, sorted")
+                    self.assertTrue(expected)
+                    for name, rows in results.items():
+                        with self.subTest(path=name):
+                            self.assertSameRows(rows, expected)
+
+    def test_rollup_reads(self):
+        """Which reads the rollup makes: those whose filters, record rules and groups are the
+        rollup's keys; a filter on anything else (the date, a session) reads the sessions."""
+        Report = type(self.env["livechat.session.report"])
+        calls = []
+        counted = Report._read_group_counted
+
+        def spy(self, query, *args, rollup=False, **kwargs):
+            calls.append(rollup)
+            return counted(self, query, *args, rollup=rollup, **kwargs)
+
+        measures = ["__count", "waiting_time_p90:p90", "waiting_time:avg"]
+        with patch.object(Report, "_read_group_counted", spy):
+            for user in (self.admin, self.ext_supervisor):
+                Figures = self.env["livechat.session.report"].with_user(user)
+                for domain, groupby, rollup in (
+                    ([], ["livechat_channel_id", "group_id"], True),
+                    ([("livechat_channel_id.name", "ilike", "live chat")], ["operator_id"], True),
+                    ([("date", ">=", T0)], ["livechat_channel_id"], False),
+                    ([("session_id.name", "=", "S1")], [], False),
+                ):
+                    with self.subTest(user=user.name, domain=domain):
+                        calls.clear()
+                        Figures._read_group(domain, groupby, measures)
+                        self.assertEqual(calls[:1], [rollup])
+
+    def test_rollup_reads_open_sessions_by_the_clock(self):
+        """The open sessions are read beside the rollup, each decided against its target by the
+        clock at the read: a session still waiting is late once its target has passed."""
+        Report = self.env["livechat.session.report"]
+        self.external_livechat.answer_target_minutes = 5
+        waiting = Report.search(
+            [("livechat_channel_id", "=", self.external_livechat.id), ("state", "=", "queued")]
+        ).session_id
+        self.assertEqual(waiting.mapped("name"), ["S4"])
+
+        def late():
+            Report.invalidate_model()
+            ((breaches, answered, __),) = Report._read_group(
+                [("livechat_channel_id", "=", self.external_livechat.id), ("state", "=", "queued")],
+                [],
+                ["target_breaches:sum", "answered_in_target:avg", "waiting_time_p90:p90"],
+            )
+            return breaches, answered
+
+        # started in January: long past its 5 minutes
+        self.assertEqual(late(), (1, 0))
+        self.env.cr.execute(
+            "UPDATE livechat_session_report_fact SET date = now() AT TIME ZONE 'UTC' WHERE session_id = %s",
+            [waiting.id],
+        )
+        self.assertEqual(late(), (0, False), "started now: not late yet, not decided")
+
     def test_percentiles_counted_sorted_and_filtered_agree(self):
-        """A percentile is read apart from the other figures: counted per value for a few cells,
-        sorted for many, and in the standard statement when it filters the groups. The three give
-        percentile_cont's figure, over the values to a hundredth of a minute."""
+        """Each path gives percentile_cont's figure, over the values to a hundredth of a minute,
+        and so does the standard statement when a percentile filters the groups."""
         Report = self.env["livechat.session.report"]
         Report._livechat_refresh_pending()  # the facts of the sessions written in setUpClass
         domain = [("livechat_channel_id", "in", (self.external_livechat | self.second_livechat).ids)]
@@ -239,40 +375,42 @@ class TestSessionReport(LivechatGroupsCase):
         }
         self.assertEqual(len(expected), 2)
         self.assertIn(8.4, expected.values())
-
-        def read(**kwargs):
-            rows = Report._read_group(domain, groupby, ["__count", "waiting_time_p90:p90"], **kwargs)
-            return {(lc, group): p90 for lc, group, __, p90 in rows}
-
-        counted = read()
-        with patch.object(report_module, "PERCENTILE_COUNTED_CELLS", 0):
-            sorted_ = read()
-        filtered = read(having=[("waiting_time_p90:p90", ">=", 0)])
-        for name, actual in (("counted", counted), ("sorted", sorted_), ("filtered", filtered)):
+        results = self._read_by_each_path(Report, domain, groupby, ["__count", "waiting_time_p90:p90"])
+        results["filtered"] = Report._read_group(
+            domain, groupby, ["__count", "waiting_time_p90:p90"], having=[("waiting_time_p90:p90", ">=", 0)]
+        )
+        for name, rows in results.items():
             with self.subTest(path=name):
+                actual = {(lc, group): p90 for lc, group, __, p90 in rows}
                 self.assertEqual(actual.keys(), expected.keys())
                 for key, value in expected.items():
                     self.assertAlmostEqual(actual[key] or 0, value or 0, places=6)
         # and the total, one cell: 0, 2, 10 and 20
-        ((p90, count),) = Report._read_group(domain, [], ["waiting_time_p90:p90", "__count"])
-        self.assertEqual(count, 5)
-        self.assertAlmostEqual(p90, 17)
+        for name, rows in self._read_by_each_path(
+            Report, domain, [], ["waiting_time_p90:p90", "__count"]
+        ).items():
+            with self.subTest(path=name):
+                ((p90, count),) = rows
+                self.assertEqual(count, 5)
+                self.assertAlmostEqual(p90, 17)
 
     def test_percentile_of_values_between_steps(self):
-        """Values are rounded to the field's hundredths before the percentile, counted or sorted:
-        a minute and a third is 1.33, whichever way the cell is read."""
+        """Values are rounded to the field's hundredths before the percentile, whichever way the
+        cell is read: a minute and a third is 1.33."""
         Report = self.env["livechat.session.report"]
         session = self.env["livechat.session.report"].search([("waiting_time", "=", 20)]).session_id
+        self.assertEqual(session.livechat_channel_id, self.second_livechat, "its only session")
         self.env.cr.execute(
             "UPDATE livechat_session_report_fact SET waiting_time = 4 / 3.0 WHERE session_id = %s",
             [session.id],
         )
-        domain = [("session_id", "=", session.id)]
-        (counted,) = Report._read_group(domain, [], ["waiting_time_p90:p90"])
-        with patch.object(report_module, "PERCENTILE_COUNTED_CELLS", 0):
-            (sorted_,) = Report._read_group(domain, [], ["waiting_time_p90:p90"])
-        self.assertAlmostEqual(counted[0], 1.33, places=9)
-        self.assertAlmostEqual(sorted_[0], 1.33, places=9)
+        for domain in (
+            [("session_id", "=", session.id)],
+            [("livechat_channel_id", "=", self.second_livechat.id)],
+        ):
+            for name, rows in self._read_by_each_path(Report, domain, [], ["waiting_time_p90:p90"]).items():
+                with self.subTest(domain=domain, path=name):
+                    self.assertAlmostEqual(rows[0][0], 1.33, places=9)
 
     def test_figures_per_day(self):
         rows = self.env["livechat.session.report"].read_group(

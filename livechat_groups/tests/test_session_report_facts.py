@@ -50,7 +50,34 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.env.cr.execute("ROLLBACK TO SAVEPOINT facts_from_scratch")
         self.assertEqual(len(computed), 1)
         self.assertEqual(stored, computed, "the stored facts are those the figures compute")
+        self.assertRollupCurrent()
         return stored[0]
+
+    def _rollup(self):
+        """The rollup's rows that hold something, figures to a millionth (sums added and taken
+        away in another order may differ in their last bits)."""
+        self.env.cr.execute(
+            "SELECT * FROM livechat_session_report_rollup ORDER BY livechat_channel_id, group_id,"
+            " final_group_id, operator_id, medium, state, step"
+        )
+        rows = [
+            {key: round(value, 6) if isinstance(value, float) else value for key, value in row.items()}
+            for row in self.env.cr.dictfetchall()
+        ]
+        measures = [key for key in rows[0] if key.endswith(("_sum", "_count"))] if rows else []
+        return [row for row in rows if row["sessions"] or any(row[key] for key in measures)]
+
+    def assertRollupCurrent(self):
+        """What the trigger summed as the facts were written equals the closed sessions' facts
+        summed again from scratch; return the rollup's rows."""
+        self.env.cr.flush()
+        stored = self._rollup()
+        self.env.cr.execute("SAVEPOINT rollup_from_scratch")
+        self.env["livechat.session.report"]._livechat_rollup_rebuild()
+        rebuilt = self._rollup()
+        self.env.cr.execute("ROLLBACK TO SAVEPOINT rollup_from_scratch")
+        self.assertEqual(stored, rebuilt, "the rollup sums the closed sessions' facts")
+        return stored
 
     def _row(self, session):
         """The session's row of the report, read without a commit in between (and without the
@@ -202,3 +229,18 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
                 record.with_user(user).write(vals)
         self.env.cr.flush()
         self.assertEqual(self._facts(session), before)
+
+    def test_rollup_follows_deletions(self):
+        """A deleted session leaves the rollup; the sessions of a deleted live chat stay in it,
+        under no live chat."""
+        sessions = self._new_session("Jon") | self._new_session("Kim")
+        for session in sessions:
+            session.with_user(self.ext_supervisor).action_livechat_close()
+        self.assertFactsCurrent(sessions[0])
+        self.assertEqual(sum(row["sessions"] for row in self.assertRollupCurrent()), 2)
+        sessions[0].unlink()
+        rollup = self.assertRollupCurrent()
+        self.assertEqual(sum(row["sessions"] for row in rollup), 1)
+        self.external_livechat.unlink()
+        rollup = self.assertRollupCurrent()
+        self.assertEqual([(row["livechat_channel_id"], row["sessions"]) for row in rollup], [(None, 1)])
