@@ -166,16 +166,25 @@ class LivechatSessionReportRollup(models.Model):
         cr = self.env.cr
         new = SQL("SELECT 1 AS sign, * FROM livechat_new_facts")
         old = SQL("SELECT -1 AS sign, * FROM livechat_old_facts")
+        # most statements write open sessions only (a message, a hop): they skip the sums
+        any_closed = {
+            table: SQL("EXISTS (SELECT 1 FROM %s WHERE closed_date IS NOT NULL)", SQL.identifier(table))
+            for table in ("livechat_new_facts", "livechat_old_facts")
+        }
         cr.execute(
             SQL(
                 """
                 CREATE OR REPLACE FUNCTION %(function)s() RETURNS trigger LANGUAGE plpgsql AS $body$
                 BEGIN
                     IF TG_OP = 'INSERT' THEN
-                        %(insert)s;
+                        IF %(new_closed)s THEN
+                            %(insert)s;
+                        END IF;
                     ELSIF TG_OP = 'UPDATE' THEN
-                        %(update)s;
-                    ELSE
+                        IF %(new_closed)s OR %(old_closed)s THEN
+                            %(update)s;
+                        END IF;
+                    ELSIF %(old_closed)s THEN
                         %(delete)s;
                     END IF;
                     RETURN NULL;
@@ -183,6 +192,8 @@ class LivechatSessionReportRollup(models.Model):
                 $body$
                 """,
                 function=SQL.identifier(ROLLUP_FUNCTION),
+                new_closed=any_closed["livechat_new_facts"],
+                old_closed=any_closed["livechat_old_facts"],
                 insert=self._livechat_rollup_add(new),
                 update=self._livechat_rollup_add(SQL("%s UNION ALL %s", new, old)),
                 delete=self._livechat_rollup_add(old),
