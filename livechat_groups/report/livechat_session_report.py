@@ -614,10 +614,14 @@ class LivechatSessionReport(models.Model):
         else:
             value, scale = self._read_group_percentile_value(percentile_spec, query)
             sessions = SQL("COUNT(*)")
+        # a cell's key is named after its field, so that the standard order by a many2one's
+        # comodel finds it; a date by a period is a key of its own
+        key_names = [spec if spec in self._fields else f"__key_{index}" for index, spec in enumerate(groupby)]
         columns = [
-            SQL("%s AS %s", self._read_group_groupby(spec, query), SQL.identifier(spec)) for spec in groupby
+            SQL("%s AS %s", self._read_group_groupby(spec, query), SQL.identifier(name))
+            for spec, name in zip(groupby, key_names, strict=True)
         ]
-        query.groupby = SQL(", ").join([*(SQL.identifier(spec) for spec in groupby), SQL("__step")])
+        query.groupby = SQL(", ").join([*map(SQL.identifier, key_names), SQL("__step")])
         columns += [SQL("%s AS __step", value), SQL("%s AS __sessions", sessions)]
         cell_aggregates = []
         for index, spec in enumerate(aggregates):
@@ -646,7 +650,9 @@ class LivechatSessionReport(models.Model):
             if func == "sum" and self._fields[fname].column_type[0] == "int4":
                 combine = "SUM(%s)::bigint"  # as SUM(integer) is
             cell_aggregates.append(SQL(combine, *names))
-        cells_of = SQL("PARTITION BY %s", SQL(", ").join(map(SQL.identifier, groupby))) if groupby else SQL()
+        cells_of = (
+            SQL("PARTITION BY %s", SQL(", ").join(map(SQL.identifier, key_names))) if groupby else SQL()
+        )
         counted = SQL(
             """SELECT cell.*,
                       SUM(__sessions) FILTER (WHERE __step IS NOT NULL) OVER (%(cells_of)s ORDER BY __step) AS __up_to,
@@ -658,7 +664,9 @@ class LivechatSessionReport(models.Model):
         )
         cells = Query(self.env, self._table, SQL("(%s)", counted))
         cells.limit, cells.offset = limit, offset
-        keys = {spec: SQL.identifier(self._table, spec) for spec in groupby}
+        keys = {
+            spec: SQL.identifier(self._table, name) for spec, name in zip(groupby, key_names, strict=True)
+        }
         if keys:
             cells.groupby = SQL(", ").join(keys.values())
             cells.order = self._read_group_orderby(order, keys, cells)

@@ -284,6 +284,8 @@ class TestSessionReport(LivechatGroupsCase):
             ([("medium", "=", "website")], ["final_group_id", "state"], {}),
             ([("group_id.name", "=", support)], ["state"], {}),
             ([("date", ">=", T0)], ["livechat_channel_id"], {}),
+            ([], ["date:month", "livechat_channel_id"], {"order": "date:month desc, livechat_channel_id"}),
+            ([], ["date:day_of_week"], {}),
             ([], ["livechat_channel_id"], {"aggregates": ["waiting_time:max", "waiting_time_p90:p90"]}),
             ([], ["group_id"], {"aggregates": ["session_id:count_distinct", "waiting_time_p90:p90"]}),
             ([], ["group_id"], {"order": "waiting_time:avg desc"}),
