@@ -636,6 +636,9 @@ class LivechatSessionReport(models.Model):
             if func not in PARTIAL_AGGREGATES:
                 return None
             partials, combine = PARTIAL_AGGREGATES[func]
+            if rollup and func == "sum":
+                # the rollup sums none as 0: a cell none of whose sessions has a value has no sum
+                partials, combine = ("count", "sum"), "CASE WHEN SUM(%s) > 0 THEN SUM(%s) END"
             names = []
             for partial in partials:
                 name = SQL.identifier(f"__{index}_{partial}")
@@ -647,9 +650,10 @@ class LivechatSessionReport(models.Model):
                     term = self._read_group_select(f"{fname}:{partial}", query)
                 columns.append(SQL("%s AS %s", term, name))
                 names.append(name)
+            cell_aggregate = SQL(combine, *names)
             if func == "sum" and self._fields[fname].column_type[0] == "int4":
-                combine = "SUM(%s)::bigint"  # as SUM(integer) is
-            cell_aggregates.append(SQL(combine, *names))
+                cell_aggregate = SQL("(%s)::bigint", cell_aggregate)  # as SUM(integer) is
+            cell_aggregates.append(cell_aggregate)
         cells_of = (
             SQL("PARTITION BY %s", SQL(", ").join(map(SQL.identifier, key_names))) if groupby else SQL()
         )
@@ -670,6 +674,9 @@ class LivechatSessionReport(models.Model):
         if keys:
             cells.groupby = SQL(", ").join(keys.values())
             cells.order = self._read_group_orderby(order, keys, cells)
+            if rollup:
+                # rows of the rollup may take sessions away: a cell whose sessions all went is none
+                cells.having = SQL("SUM(__sessions) != 0")
         rows = self.env.execute_query(cells.select(*keys.values(), *cell_aggregates))
         if not rows:
             return rows

@@ -1,7 +1,7 @@
 from odoo import api, models
 from odoo.models import parse_read_group_spec
 from odoo.osv import expression
-from odoo.tools import SQL, Query, sql
+from odoo.tools import SQL, Query
 
 from .livechat_session_report import FACTS_TABLE
 
@@ -35,9 +35,13 @@ class LivechatSessionReportRollup(models.Model):
     such rows give the pivot what a scan of every session gives, percentile included.
 
     A PostgreSQL trigger on the facts keeps the rollup in step, whatever writes them: the
-    refresh, the copy of a live chat's settings, a deleted session or live chat. A read whose
-    domain, record rules and groups use only those fields reads the rollup, with the sessions
-    still open read from the facts (:meth:`_read_group_rollup`).
+    refresh, the copy of a live chat's settings, a deleted session or live chat. It only ever
+    appends what a statement changed (rows of signed sums): two transactions closing sessions
+    alike never write the same row, so neither waits for the other nor fails to serialize. A
+    key may thus have several rows, which the reads sum; a scheduled action folds them into
+    one (:meth:`_cron_livechat_rollup_fold`). A read whose domain, record rules and groups use
+    only those fields reads the rollup, with the sessions still open read from the facts
+    (:meth:`_read_group_rollup`).
     """
 
     _inherit = "livechat.session.report"
@@ -45,7 +49,6 @@ class LivechatSessionReportRollup(models.Model):
     def init(self):
         res = super().init()
         cr = self.env.cr
-        created = not sql.table_exists(cr, ROLLUP_TABLE)
         measures = SQL(", ").join(
             SQL(
                 "%s %s NOT NULL DEFAULT 0, %s integer NOT NULL DEFAULT 0",
@@ -74,10 +77,10 @@ class LivechatSessionReportRollup(models.Model):
                 measures=measures,
             )
         )
-        # one row per key, none included (NULLs would never conflict)
+        # the rows of a key, to fold them (none as 0, '' or -1: NULLs are never equal)
         cr.execute(
             SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)",
+                "CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
                 SQL.identifier(f"{ROLLUP_TABLE}_key_index"),
                 SQL.identifier(ROLLUP_TABLE),
                 self._livechat_rollup_key(),
@@ -92,8 +95,9 @@ class LivechatSessionReportRollup(models.Model):
             )
         )
         self._livechat_rollup_trigger()
-        if created:
-            self._livechat_rollup_rebuild()
+        # summed again at each install and update: seconds per million sessions, and whatever
+        # wrote the facts behind the trigger's back (a restore, a hand-made fix) is caught up
+        self._livechat_rollup_rebuild()
         return res
 
     # ------------------------------------------------------------
@@ -113,50 +117,37 @@ class LivechatSessionReportRollup(models.Model):
         return self._read_group_percentile_scale(self._fields[ROLLUP_PERCENTILE[0]])
 
     @api.model
-    def _livechat_rollup_add(self, changes):
-        """The statement that adds ``changes`` to the rollup: SQL of rows of the facts, each with
-        a ``sign`` (1 to add it, -1 to take it away). Closed sessions only; a change that leaves
-        a row's sums as they were writes nothing, so a session written again unchanged locks
-        no row of the rollup. Rows are written in the order of their key: two transactions
-        never wait for each other in a cycle."""
-        sums = []
-        updates = [SQL("sessions = r.sessions + EXCLUDED.sessions")]
+    def _livechat_rollup_sums(self, rows):
+        """The statement that appends ``rows`` to the rollup, summed per key: SQL of rows with
+        the facts' columns, each with a ``sign`` (1 to add it, -1 to take it away). Closed
+        sessions only; a key whose sums do not change gets no row, so a session written again
+        unchanged writes nothing."""
+        sums = [SQL("SUM(c.sign) AS sessions")]
+        changed = [SQL("SUM(c.sign) != 0")]
         for name in ROLLUP_MEASURES:
-            total, count = SQL.identifier(f"{name}_sum"), SQL.identifier(f"{name}_count")
-            sums += [
-                SQL("SUM(c.sign * COALESCE(c.%s, 0)) AS %s", SQL.identifier(name), total),
-                SQL("SUM(c.sign * (c.%s IS NOT NULL)::int) AS %s", SQL.identifier(name), count),
-            ]
-            updates += [SQL("%s = r.%s + EXCLUDED.%s", column, column, column) for column in (total, count)]
+            total = SQL("SUM(c.sign * COALESCE(%s, 0))", SQL.identifier("c", name))
+            count = SQL("SUM(c.sign * (%s IS NOT NULL)::int)", SQL.identifier("c", name))
+            sums += [total, count]
+            changed += [SQL("%s != 0", total), SQL("%s != 0", count)]
         columns = [*ROLLUP_KEYS, "step", "sessions"]
         columns += [f"{name}_{part}" for name in ROLLUP_MEASURES for part in ("sum", "count")]
+        keys = SQL(", ").join(SQL.identifier("c", key) for key in ROLLUP_KEYS)
         return SQL(
             """
-            INSERT INTO %(rollup)s AS r (%(columns)s)
-            SELECT %(keys)s, round(c.waiting_time * %(scale)s) AS step, SUM(c.sign) AS sessions, %(sums)s
-              FROM (%(changes)s) c
+            INSERT INTO %(rollup)s (%(columns)s)
+            SELECT %(keys)s, round(c.waiting_time * %(scale)s) AS step, %(sums)s
+              FROM (%(rows)s) c
              WHERE c.closed_date IS NOT NULL
           GROUP BY %(keys)s, step
-            HAVING SUM(c.sign) != 0 OR %(changed)s
-          ORDER BY %(keys)s, step
-                ON CONFLICT (%(key)s) DO UPDATE SET %(updates)s
+            HAVING %(changed)s
             """,
             rollup=SQL.identifier(ROLLUP_TABLE),
             columns=SQL(", ").join(map(SQL.identifier, columns)),
-            keys=SQL(", ").join(SQL.identifier("c", key) for key in ROLLUP_KEYS),
+            keys=keys,
             scale=self._livechat_rollup_scale(),
             sums=SQL(", ").join(sums),
-            changes=changes,
-            changed=SQL(" OR ").join(
-                SQL(
-                    "SUM(c.sign * COALESCE(c.%s, 0)) != 0 OR SUM(c.sign * (c.%s IS NOT NULL)::int) != 0",
-                    SQL.identifier(name),
-                    SQL.identifier(name),
-                )
-                for name in ROLLUP_MEASURES
-            ),
-            key=self._livechat_rollup_key(),
-            updates=SQL(", ").join(updates),
+            rows=rows,
+            changed=SQL(" OR ").join(changed),
         )
 
     @api.model
@@ -194,9 +185,9 @@ class LivechatSessionReportRollup(models.Model):
                 function=SQL.identifier(ROLLUP_FUNCTION),
                 new_closed=any_closed["livechat_new_facts"],
                 old_closed=any_closed["livechat_old_facts"],
-                insert=self._livechat_rollup_add(new),
-                update=self._livechat_rollup_add(SQL("%s UNION ALL %s", new, old)),
-                delete=self._livechat_rollup_add(old),
+                insert=self._livechat_rollup_sums(new),
+                update=self._livechat_rollup_sums(SQL("%s UNION ALL %s", new, old)),
+                delete=self._livechat_rollup_sums(old),
             )
         )
         for event, tables in (
@@ -219,12 +210,51 @@ class LivechatSessionReportRollup(models.Model):
 
     @api.model
     def _livechat_rollup_rebuild(self):
-        """Sum every closed session's facts again (the rollup's creation, and a check of it)."""
+        """Sum every closed session's facts again, in one row per key."""
         self.env.flush_all()
         self.env.cr.execute(SQL("DELETE FROM %s", SQL.identifier(ROLLUP_TABLE)))
         self.env.cr.execute(
-            self._livechat_rollup_add(SQL("SELECT 1 AS sign, * FROM %s", SQL.identifier(FACTS_TABLE)))
+            self._livechat_rollup_sums(SQL("SELECT 1 AS sign, * FROM %s", SQL.identifier(FACTS_TABLE)))
         )
+
+    @api.model
+    def _cron_livechat_rollup_fold(self):
+        """Fold the rows of each key that has several into one (the scheduled action): the
+        appended rows of the sessions closed since, summed. One statement: the rows it takes
+        away and the one it adds commit together; rows appended meanwhile wait for the next run.
+
+        :return: the number of keys folded
+        """
+        counts = [f"{name}_count" for name in ROLLUP_MEASURES]
+        columns = [*ROLLUP_KEYS, "step", "sessions"]
+        columns += [f"{name}_{part}" for name in ROLLUP_MEASURES for part in ("sum", "count")]
+        key = self._livechat_rollup_key()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH folded AS (
+                    DELETE FROM %(rollup)s
+                     WHERE (%(key)s) IN (SELECT %(key)s FROM %(rollup)s GROUP BY %(key)s HAVING COUNT(*) > 1)
+                 RETURNING *
+                )
+                INSERT INTO %(rollup)s (%(columns)s)
+                SELECT %(keys)s, step, %(sums)s
+                  FROM folded
+              GROUP BY %(keys)s, step
+                -- a key whose sessions all went (a float sum may keep a trace of them)
+                HAVING SUM(sessions) != 0 OR %(counted)s
+                """,
+                rollup=SQL.identifier(ROLLUP_TABLE),
+                key=key,
+                columns=SQL(", ").join(map(SQL.identifier, columns)),
+                keys=SQL(", ").join(map(SQL.identifier, ROLLUP_KEYS)),
+                sums=SQL(", ").join(
+                    SQL("SUM(%s)", SQL.identifier(column)) for column in columns[len(ROLLUP_KEYS) + 1 :]
+                ),
+                counted=SQL(" OR ").join(SQL("SUM(%s) != 0", SQL.identifier(count)) for count in counts),
+            )
+        )
+        return self.env.cr.rowcount
 
     # ------------------------------------------------------------
     # Reading it
@@ -232,10 +262,11 @@ class LivechatSessionReportRollup(models.Model):
 
     @api.model
     def _livechat_rollup_sql(self):
-        """The sessions as the rollup gives them: its rows (closed sessions, summed), then each
-        open session as a row of its own, read from the report's view (its target is decided by
-        the clock). Each row stands for ``__sessions`` sessions whose waiting time is
-        ``__step`` steps, with the sum and count of each figure."""
+        """The sessions as the rollup gives them: its rows (closed sessions, summed; a key's rows
+        add up), then each open session as a row of its own, read from the report's view (its
+        target is decided by the clock). Each row stands for ``__sessions`` sessions (it may
+        take some away) whose waiting time is ``__step`` steps, with the sum and count of each
+        figure."""
         keys = SQL(", ").join(map(SQL.identifier, ROLLUP_KEYS))
         closed = [
             SQL("%s AS %s", SQL.identifier(f"{name}_{part}"), SQL.identifier(f"{name}_{part}"))
@@ -255,7 +286,6 @@ class LivechatSessionReportRollup(models.Model):
             """
             SELECT %(keys)s, step AS __step, sessions AS __sessions, %(closed)s
               FROM %(rollup)s
-             WHERE sessions != 0
          UNION ALL
             SELECT %(open_keys)s, round(o.waiting_time * %(scale)s), 1, %(open)s
               FROM %(report)s o

@@ -249,7 +249,9 @@ class TestSessionReport(LivechatGroupsCase):
         for actual_row, expected_row in zip(actual, expected, strict=True):
             self.assertEqual(len(actual_row), len(expected_row))
             for value, expected_value in zip(actual_row, expected_row, strict=True):
-                if isinstance(expected_value, float) or isinstance(value, float):
+                # the same type too: 0 is no empty sum, 2.0 no count
+                self.assertIs(type(value), type(expected_value), (value, expected_value))
+                if isinstance(expected_value, float):
                     self.assertAlmostEqual(value, expected_value, places=9)
                 else:
                     self.assertEqual(value, expected_value)

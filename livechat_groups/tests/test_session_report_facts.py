@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..report import livechat_session_report_rollup as rollup_module
 from .common import LivechatGroupsCase
 from .test_timers import LivechatTimersMixin
 
@@ -54,18 +55,28 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         return stored[0]
 
     def _rollup(self):
-        """The rollup's rows that hold something, figures to a millionth (sums added and taken
-        away in another order may differ in their last bits)."""
+        """The rollup's sums per key (a key may have several rows until they are folded), figures
+        to a millionth (sums added and taken away in another order may differ in their last
+        bits); keys whose sessions all went are left out."""
         self.env.cr.execute(
-            "SELECT * FROM livechat_session_report_rollup ORDER BY livechat_channel_id, group_id,"
-            " final_group_id, operator_id, medium, state, step"
+            SQL(
+                "SELECT %(keys)s, step, SUM(sessions) AS sessions, %(sums)s FROM livechat_session_report_rollup"
+                " GROUP BY %(keys)s, step ORDER BY %(keys)s, step",
+                keys=SQL(", ").join(map(SQL.identifier, rollup_module.ROLLUP_KEYS)),
+                sums=SQL(", ").join(
+                    SQL("SUM(%s) AS %s", SQL.identifier(column), SQL.identifier(column))
+                    for name in rollup_module.ROLLUP_MEASURES
+                    for column in (f"{name}_sum", f"{name}_count")
+                ),
+            )
         )
         rows = [
-            {key: round(value, 6) if isinstance(value, float) else value for key, value in row.items()}
+            {key: round(float(value), 6) if key.endswith("_sum") else value for key, value in row.items()}
             for row in self.env.cr.dictfetchall()
         ]
-        measures = [key for key in rows[0] if key.endswith(("_sum", "_count"))] if rows else []
-        return [row for row in rows if row["sessions"] or any(row[key] for key in measures)]
+        return [
+            row for row in rows if row["sessions"] or any(row[key] for key in row if key.endswith("_count"))
+        ]
 
     def assertRollupCurrent(self):
         """What the trigger summed as the facts were written equals the closed sessions' facts
@@ -244,3 +255,85 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.external_livechat.unlink()
         rollup = self.assertRollupCurrent()
         self.assertEqual([(row["livechat_channel_id"], row["sessions"]) for row in rollup], [(None, 1)])
+
+    def test_rollup_appends_and_folds(self):
+        """Sessions alike closed in two transactions append a row each to the rollup (neither
+        writes the other's); the scheduled action folds them into one, the sums unchanged."""
+        first = self._new_session("Lou")
+        # the routing gives a returning visitor their previous operator: the same key
+        sessions = first | self._new_session("Mia", previous_operator=first.livechat_operator_id.user_ids)
+        self.assertEqual(len(sessions.livechat_operator_id), 1)
+        for session in sessions:
+            session.with_user(self.ext_supervisor).action_livechat_close()
+            self.env.cr.flush()
+            self.env["livechat.session.report"]._livechat_refresh_pending()
+        self.env.cr.execute("SELECT COUNT(*) FROM livechat_session_report_rollup WHERE sessions > 0")
+        rows_before = self.env.cr.fetchone()[0]
+        rollup = self.assertRollupCurrent()
+        self.assertIn(2, [row["sessions"] for row in rollup], "both in one key")
+        Report = self.env["livechat.session.report"]
+        self.assertGreaterEqual(Report._cron_livechat_rollup_fold(), 1)
+        self.env.cr.execute("SELECT COUNT(*) FROM livechat_session_report_rollup")
+        self.assertLess(self.env.cr.fetchone()[0], rows_before)
+        self.assertEqual(self.assertRollupCurrent(), rollup)
+        self.assertEqual(Report._cron_livechat_rollup_fold(), 0, "nothing left to fold")
+        self.env.cr.execute(
+            "SELECT COUNT(*) FROM livechat_session_report_rollup GROUP BY livechat_channel_id, group_id,"
+            " final_group_id, operator_id, medium, state, step HAVING COUNT(*) > 1"
+        )
+        self.assertFalse(self.env.cr.fetchall(), "one row per key")
+
+    def _closed_sessions(self):
+        """Three closed sessions: two alike (one key of the rollup), one forwarded to Sales."""
+        first = self._new_session("Ned")
+        alike = self._new_session("Ola", previous_operator=first.livechat_operator_id.user_ids)
+        forwarded = self._new_session("Pia")
+        forwarded.with_user(forwarded.livechat_operator_id.user_ids).action_livechat_forward(
+            self.group_sales.id, user_id=self.sales_1.id
+        )
+        sessions = first | alike | forwarded
+        for session in sessions:
+            session.with_user(self.ext_supervisor).action_livechat_close()
+        self.assertFactsCurrent(first)
+        return sessions
+
+    def test_rollup_follows_what_sql_writes(self):
+        """Statements written by hand, as a fix or a restore would: waiting times changed,
+        sessions opened and closed again, every fact refreshed; nothing drifts."""
+        self._closed_sessions()
+        cr = self.env.cr
+        cr.execute(
+            "UPDATE livechat_session_report_fact SET waiting_time = waiting_time + 1 / 3.0"
+            " WHERE closed_date IS NOT NULL"
+        )
+        self.assertRollupCurrent()
+        cr.execute("UPDATE livechat_session_report_fact SET closed_date = NULL")
+        self.assertFalse([row for row in self.assertRollupCurrent() if row["sessions"]], "none closed")
+        cr.execute("UPDATE livechat_session_report_fact SET closed_date = date, state = 'closed'")
+        self.assertRollupCurrent()
+        self.env["livechat.session.report"]._livechat_refresh_facts()
+        self.assertRollupCurrent()
+
+    def test_rollup_follows_deleted_records(self):
+        """A deleted group (both entry and last group), operator or live chat's sessions move
+        to no group, no operator; deleted sessions leave. The database's own actions on delete
+        write the facts: the trigger sees them."""
+        sessions = self._closed_sessions()
+        cr = self.env.cr
+        # deleted in SQL (the ORM refuses for a group in use): the database sets the facts' NULL
+        cr.execute(
+            "UPDATE discuss_channel SET livechat_group_id = NULL WHERE livechat_group_id = %s",
+            [self.group_sales.id],
+        )
+        cr.execute(
+            "DELETE FROM livechat_session_transfer WHERE to_group_id = %s OR from_group_id = %s",
+            [self.group_sales.id, self.group_sales.id],
+        )
+        cr.execute("DELETE FROM livechat_group WHERE id = %s", [self.group_sales.id])
+        rollup = self.assertRollupCurrent()
+        self.assertIn(None, [row["final_group_id"] for row in rollup if row["sessions"]])
+        cr.execute("DELETE FROM res_users WHERE id = %s", [self.sales_1.id])
+        rollup = self.assertRollupCurrent()
+        self.assertIn(None, [row["operator_id"] for row in rollup if row["sessions"]])
+        cr.execute("DELETE FROM discuss_channel WHERE id IN %s", [tuple(sessions.ids)])
+        self.assertFalse([row for row in self.assertRollupCurrent() if row["sessions"]])
