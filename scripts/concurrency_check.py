@@ -23,6 +23,10 @@ several workers on loopback, and checks two races:
    session passes over that colleague, without failing; and when every operator is being
    claimed by other routings, the visitor waits and is served as soon as the routing's
    transaction is committed (see ``im_livechat.channel._livechat_rank_operators``).
+8. Two requests close sessions alike (one key of the Group Figures' rollup) at once, in two
+   rounds (the key new, then existing): the second neither waits for the first nor fails to
+   serialize, and the rollup then counts every closed session (see
+   ``livechat.session.report._livechat_rollup_sums``).
 
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
@@ -143,6 +147,49 @@ with env.registry.cursor() as busy_cr, env.registry.cursor() as visitor_cr:
 with env.registry.cursor() as check_cr:
     check_cr.execute("SELECT livechat_routing_state FROM discuss_channel WHERE id = %s", (session_id,))
     print("ALL_CLAIMED", waited, check_cr.fetchone()[0])
+"""
+
+ROLLUP_CHECK = """
+from odoo import SUPERUSER_ID, Command, api
+closer = env["res.users"].create({
+    "name": "Closer", "login": "closer", "groups_id": [Command.link(env.ref("base.group_user").id)],
+})
+group = env["livechat.group"].create({"name": "Closers", "user_ids": [Command.set(closer.ids)]})
+livechat = env["im_livechat.channel"].create({
+    "name": "Close Live Chat", "user_ids": [Command.clear()], "routing_mode": "manual",
+    "entry_group_ids": [Command.set(group.ids)],
+})
+# four sessions alike, held by one operator: closed, they share one key of the rollup
+sessions = env["discuss.channel"].create([{
+    "name": f"Leaver {i}", "channel_type": "livechat", "livechat_channel_id": livechat.id,
+    "livechat_active": True, "livechat_visitor_name": f"Leaver {i}", "livechat_group_id": group.id,
+    "livechat_routing_state": "assigned", "livechat_operator_id": closer.partner_id.id,
+    "channel_member_ids": [Command.create({"partner_id": closer.partner_id.id})],
+} for i in range(4)])
+env.cr.commit()
+
+def close(cr, session_id):
+    api.Environment(cr, SUPERUSER_ID, {})["discuss.channel"].browse(session_id).action_livechat_close()
+    cr.flush()  # the facts' refresh, hence the rollup's trigger, as before a commit
+
+for first, second in ((sessions[0].id, sessions[1].id), (sessions[2].id, sessions[3].id)):
+    with env.registry.cursor() as first_cr, env.registry.cursor() as second_cr:
+        second_cr.execute("SELECT 1")  # the second request's snapshot starts before the first commits
+        second_cr.execute("SET LOCAL lock_timeout = '3s'")
+        close(first_cr, first)
+        try:
+            close(second_cr, second)
+            first_cr.commit()
+            second_cr.commit()
+            print("CLOSE", "both")
+        except Exception as error:
+            second_cr.rollback()
+            print("CLOSE", type(error).__name__)
+with env.registry.cursor() as cr:
+    cr.execute("SELECT SUM(sessions) FROM livechat_session_report_rollup WHERE livechat_channel_id = %s", [livechat.id])
+    summed = cr.fetchone()[0]
+    cr.execute("SELECT COUNT(*) FROM livechat_session_report_fact WHERE closed_date IS NOT NULL AND livechat_channel_id = %s", [livechat.id])
+    print("ROLLUP", summed, cr.fetchone()[0])
 """
 
 SETUP = f"""
@@ -648,6 +695,41 @@ def claim_check(db):
     ]
 
 
+def rollup_check(db):
+    """Check 8: two requests close sessions alike at once, in two cursors of one process.
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    out = odoo(
+        db,
+        "--log-level=warn",
+        command=["shell"],
+        input=ROLLUP_CHECK,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    said = {}
+    for words in map(str.split, out.stdout.splitlines()):
+        if words:
+            said.setdefault(words[0], []).append(words[1:])
+    closes = [words[0] for words in said.get("CLOSE", [])]
+    rollup = said.get("ROLLUP", [[]])[0]
+    failure = "" if closes and rollup else f", shell: {(out.stdout + out.stderr)[-800:]}"
+    return [
+        (
+            "two requests closing sessions alike at once both commit, neither waits",
+            closes == ["both", "both"],
+            f"rounds: {closes}{failure}",
+        ),
+        (
+            "the Group Figures' rollup then counts every closed session",
+            len(rollup) == 2 and rollup[0] == rollup[1] == "4",
+            f"rollup, facts: {rollup}{failure}",
+        ),
+    ]
+
+
 def main():
     build_database(DB)
     if TEMPLATE_DB:
@@ -661,6 +743,7 @@ def main():
             results, elapsed = run_races(DB, [base])
             results += timer_race(DB)
             results += claim_check(DB)
+            results += rollup_check(DB)
         finally:
             server.terminate()
             server.wait(timeout=60)
