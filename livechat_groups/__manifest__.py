@@ -49,4 +49,5 @@
             "livechat_groups/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
 }

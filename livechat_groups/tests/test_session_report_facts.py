@@ -3,9 +3,12 @@ from datetime import datetime, timedelta
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 
+from ..hooks import DATABASE_FUNCTIONS, uninstall_hook
 from ..report import livechat_session_report_rollup as rollup_module
+from ..report.livechat_session_report import FACTS_TABLE
+from ..report.livechat_session_report_rollup import ROLLUP_TABLE
 from .common import LivechatGroupsCase
 from .test_timers import LivechatTimersMixin
 
@@ -337,3 +340,17 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.assertIn(None, [row["operator_id"] for row in rollup if row["sessions"]])
         cr.execute("DELETE FROM discuss_channel WHERE id IN %s", [tuple(sessions.ids)])
         self.assertFalse([row for row in self.assertRollupCurrent() if row["sessions"]])
+
+    def test_uninstall_drops_what_the_addon_keeps_beside_its_models(self):
+        """Uninstalled, the addon leaves no table, trigger or function of its own: a later
+        install does not find facts that went stale meanwhile."""
+        cr = self.env.cr
+        names = [FACTS_TABLE, ROLLUP_TABLE, "livechat_session_report"]
+        self.assertTrue(all(sql.table_kind(cr, name) for name in names))
+        cr.execute("SAVEPOINT uninstall")
+        uninstall_hook(self.env)
+        self.assertEqual([name for name in names if sql.table_kind(cr, name)], [])
+        cr.execute("SELECT proname FROM pg_proc WHERE proname = ANY(%s)", [list(DATABASE_FUNCTIONS)])
+        self.assertEqual(cr.fetchall(), [])
+        cr.execute("ROLLBACK TO SAVEPOINT uninstall")
+        self.assertTrue(all(sql.table_kind(cr, name) for name in names))
