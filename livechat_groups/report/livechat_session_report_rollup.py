@@ -210,9 +210,10 @@ class LivechatSessionReportRollup(models.Model):
 
     @api.model
     def _livechat_rollup_rebuild(self):
-        """Sum every closed session's facts again, in one row per key."""
+        """Sum every closed session's facts again, in one row per key (emptied by TRUNCATE: a
+        DELETE would leave the table twice its size until vacuumed, and every read slower)."""
         self.env.flush_all()
-        self.env.cr.execute(SQL("DELETE FROM %s", SQL.identifier(ROLLUP_TABLE)))
+        self.env.cr.execute(SQL("TRUNCATE %s", SQL.identifier(ROLLUP_TABLE)))
         self.env.cr.execute(
             self._livechat_rollup_sums(SQL("SELECT 1 AS sign, * FROM %s", SQL.identifier(FACTS_TABLE)))
         )
