@@ -655,27 +655,36 @@ def report(results):
     return 1 if failed else 0
 
 
-def claim_check(db):
-    """Check 7: two routings at once, in two cursors of one process (no HTTP server involved).
+def shell_said(db, script):
+    """Run ``script`` in an Odoo shell on ``db`` (two cursors of one process, no HTTP server).
 
-    :return: a list of ``(name, ok, detail)``
+    :return: ``(said, transcript)``: the words of each line it printed, by their first word
+        (``{"CLOSE": [["both"], ...]}``), and the end of its output, to show when a check fails
     """
     out = odoo(
         db,
         "--log-level=warn",
         command=["shell"],
-        input=CLAIM_CHECK,
+        input=script,
         text=True,
         capture_output=True,
         check=False,
     )
-    said = {words[0]: words[1:] for words in map(str.split, out.stdout.splitlines()) if words}
-    in_flight, late, all_claimed = (
-        said.get("IN_FLIGHT", []),
-        said.get("LATE", []),
-        said.get("ALL_CLAIMED", []),
-    )
-    failure = "" if in_flight and late else f", shell: {(out.stdout + out.stderr)[-800:]}"
+    said = {}
+    for words in map(str.split, out.stdout.splitlines()):
+        if words:
+            said.setdefault(words[0], []).append(words[1:])
+    return said, (out.stdout + out.stderr)[-800:]
+
+
+def claim_check(db):
+    """Check 7: two routings at once.
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    said, transcript = shell_said(db, CLAIM_CHECK)
+    in_flight, late, all_claimed = (said.get(word, [[]])[0] for word in ("IN_FLIGHT", "LATE", "ALL_CLAIMED"))
+    failure = "" if in_flight and late else f", shell: {transcript}"
     return [
         (
             "a routing passes over the operator another one is handing a session to",
@@ -696,26 +705,14 @@ def claim_check(db):
 
 
 def rollup_check(db):
-    """Check 8: two requests close sessions alike at once, in two cursors of one process.
+    """Check 8: two requests close sessions alike at once.
 
     :return: a list of ``(name, ok, detail)``
     """
-    out = odoo(
-        db,
-        "--log-level=warn",
-        command=["shell"],
-        input=ROLLUP_CHECK,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
-    said = {}
-    for words in map(str.split, out.stdout.splitlines()):
-        if words:
-            said.setdefault(words[0], []).append(words[1:])
+    said, transcript = shell_said(db, ROLLUP_CHECK)
     closes = [words[0] for words in said.get("CLOSE", [])]
     rollup = said.get("ROLLUP", [[]])[0]
-    failure = "" if closes and rollup else f", shell: {(out.stdout + out.stderr)[-800:]}"
+    failure = "" if closes and rollup else f", shell: {transcript}"
     return [
         (
             "two requests closing sessions alike at once both commit, neither waits",

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo import Command
 from odoo.exceptions import AccessError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
 from odoo.tools import SQL, sql
 
@@ -354,3 +355,14 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(cr.fetchall(), [])
         cr.execute("ROLLBACK TO SAVEPOINT uninstall")
         self.assertTrue(all(sql.table_kind(cr, name) for name in names))
+
+    def test_what_keeps_the_figures_is_not_callable_remotely(self):
+        """The report's init (it recreates the view, the trigger and the rollup), the rollup's
+        rebuild and fold: none can be called over JSON-RPC, by a supervisor or an administrator."""
+        for user in (self.ext_supervisor, self.admin):
+            Report = self.env["livechat.session.report"].with_user(user)
+            for name in ("init", "_livechat_rollup_rebuild", "_cron_livechat_rollup_fold"):
+                with self.subTest(user=user.name, method=name), self.assertRaises(AccessError):
+                    get_public_method(Report, name)
+        # what the web client calls stays callable
+        self.assertTrue(get_public_method(Report, "read_group"))
