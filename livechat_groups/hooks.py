@@ -4,7 +4,7 @@ from .report.livechat_session_report import FACTS_TABLE
 from .report.livechat_session_report_rollup import ROLLUP_FUNCTION, ROLLUP_TABLE
 
 # the functions the addon keeps in the database: the routing's statements (created by
-# im_livechat.channel's init, see models/livechat_routing_sql.py) and the rollup's trigger's
+# livechat.routing's init, see models/livechat_routing_sql.py) and the rollup's trigger's
 DATABASE_FUNCTIONS = ("livechat_groups_rank_operators", "livechat_groups_claim_operator", ROLLUP_FUNCTION)
 
 

@@ -22,7 +22,7 @@ several workers on loopback, and checks two races:
    handing a session to, without waiting for it; a routing that began before a colleague got a
    session passes over that colleague, without failing; and when every operator is being
    claimed by other routings, the visitor waits and is served as soon as the routing's
-   transaction is committed (see ``im_livechat.channel._livechat_rank_operators``).
+   transaction is committed (see ``livechat.routing._rank_operators``).
 8. Two requests close sessions alike (one key of the Group Figures' rollup) at once, in two
    rounds (the key new, then existing): the second neither waits for the first nor fails to
    serialize, and the rollup then counts every closed session (see
@@ -112,7 +112,7 @@ env.cr.commit()
 
 def route(cr):
     channel = api.Environment(cr, SUPERUSER_ID, {})["im_livechat.channel"].browse(livechat.id)
-    return channel._livechat_route(channel._entry_group_ids())[0]
+    return channel.env["livechat.routing"]._decide(channel, channel._entry_group_ids())[0]
 
 def login(cr):
     try:

@@ -12,6 +12,7 @@ SECTIONS = [
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),
     ("ROADMAP.md", "Known issues / Roadmap"),
+    ("DEVELOP.md", "Architecture"),
     ("CONTRIBUTORS.md", "Contributors"),
 ]
 

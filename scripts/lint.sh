@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ruff (lint and format check) and pylint-odoo on the addon, scripts and benchmarks.
+# ruff (lint and format check) and pylint-odoo on the addon, scripts and benchmarks; no method of
+# the addon's own defined in two files (scripts/check_methods.py); README.rst up to date.
 # With --fix, ruff rewrites what it can instead.
 source "$(dirname "$0")/common.sh"
 ensure_venv
@@ -12,5 +13,6 @@ fi
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/pylint" --rcfile=.pylintrc livechat_groups
+"$PY" scripts/check_methods.py
 "$PY" scripts/gen_readme.py --check
 log "lint: clean"

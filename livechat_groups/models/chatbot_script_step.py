@@ -14,9 +14,11 @@ class ChatbotScriptStep(models.Model):
         session = discuss_channel.sudo()
         if not session.livechat_channel_id._is_grouped() or session.livechat_routing_state:
             return super()._process_step_forward_operator(discuss_channel)
-        user, group = session._livechat_route_session()
+        Routing = session.env["livechat.routing"]
+        decision = Routing._decide_for(session)
+        user, group = decision
         posted = super(
             ChatbotScriptStep, self.with_context(livechat_groups_operator=user)
         )._process_step_forward_operator(discuss_channel)
-        session._livechat_hand_over("route", group, user)
+        Routing._hand_over(session, "route", group, user, reason=decision.reason)
         return posted

@@ -13,7 +13,6 @@ FIGURES_FIELDS = {
 }
 
 
-# split by concern from discuss_channel.py: the Group Figures' hooks
 class DiscussChannel(models.Model):
     """The hooks that keep the Group Figures' stored facts of a session current: its creation,
     the writes of what the figures show, and its messages (the first reply)."""

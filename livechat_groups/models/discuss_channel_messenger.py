@@ -97,19 +97,13 @@ class DiscussChannel(models.Model):
             self._livechat_messenger_queue(message)
         return super()._notify_thread(message, msg_vals=msg_vals, **kwargs)
 
-    def _livechat_post_notice(self, body):
-        # the routing's notices (waiting, transferred, closed) reach a messenger customer too
-        return super(DiscussChannel, self.with_context(livechat_messenger_notice=True))._livechat_post_notice(
-            body
-        )
-
     def _livechat_messenger_queue(self, message):
         """Send ``message`` to the customer, unless it is not for them: an internal note, their
         own message, or a notification other than the routing's notices."""
         if message._livechat_is_staff_note() or message.author_id == self.livechat_messenger_partner_id:
             return
         if message.message_type != "comment" and not (
-            message.message_type == "notification" and self.env.context.get("livechat_messenger_notice")
+            message.message_type == "notification" and self.env.context.get("livechat_groups_routing_notice")
         ):
             return
         template = self.env.context.get("livechat_messenger_template")

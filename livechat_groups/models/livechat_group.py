@@ -1,8 +1,6 @@
-import logging
 from collections import defaultdict
 from datetime import timedelta
 
-import psycopg2
 import pytz
 
 from odoo import Command, api, fields, models
@@ -12,8 +10,6 @@ from odoo.tools import SQL, format_datetime
 
 # how far ahead the next opening of a desk is looked for (a closed fortnight is a closed desk)
 OPENING_HORIZON = timedelta(days=14)
-
-_logger = logging.getLogger(__name__)
 
 
 class LivechatGroup(models.Model):
@@ -261,10 +257,11 @@ class LivechatGroup(models.Model):
             )
         if membership:
             self._grant_livechat_user_group()
-            self.env["discuss.channel"]._livechat_release_sessions_of(members_before)
+            self.env["livechat.routing"]._release(members_before)
             self._livechat_resubscribe(members_before | self.sudo().member_ids)
         if waiting:
-            archived._livechat_move_queue(waiting)
+            # their queue goes to the entry groups of its live chats
+            waiting.env["livechat.routing"]._move_waiting(waiting)
         return res
 
     @api.model
@@ -333,121 +330,6 @@ class LivechatGroup(models.Model):
             expression.AND([[("member_ids", "in", users.ids)], [("active", "=", True)]])
         )
         groups._grant_livechat_user_group()
-
-    # ------------------------------------------------------------
-    # Queues
-    # ------------------------------------------------------------
-
-    def _livechat_move_queue(self, sessions):
-        """These groups were archived: their waiting ``sessions`` go to the entry groups of their
-        live chats (an operator, or the first entry group's queue), first in line as they were.
-        A live chat left without an entry group cannot take them: the archiving is refused."""
-        for session in sessions:
-            channel = session.livechat_channel_id
-            if not channel._entry_group_ids():
-                raise UserError(
-                    self.env._(
-                        "%(group)s is the last entry group of %(channel)s, where sessions are waiting: "
-                        "give the live chat another entry group first.",
-                        group=session.livechat_group_id.name,
-                        channel=channel.name,
-                    )
-                )
-            queued_date = session.livechat_queued_date
-            user, group = session._livechat_route_session()
-            session._livechat_hand_over("requeue", group, user)
-            if not user:
-                # the time already waited counts in the new queue
-                session.livechat_queued_date = queued_date
-        self.env["discuss.channel"]._livechat_refresh_queue_notices(sessions.livechat_group_id)
-
-    def _livechat_dispatch_queue(self, skip=None):
-        """Give the waiting sessions of these groups, oldest first, to members who can take
-        them now. Live chats in manual routing mode keep their queue for supervisors. A session
-        that cannot be served is left waiting and never stops the others.
-
-        :param skip: ``discuss.channel`` sessions not to serve now (one its operator just left)
-        """
-        # sudo: discuss.channel - the dispatcher acts for the system, whoever triggered it
-        sessions = (
-            self.env["discuss.channel"]
-            .sudo()
-            .search(
-                [
-                    ("channel_type", "=", "livechat"),
-                    ("livechat_routing_state", "=", "queued"),
-                    ("livechat_group_id", "in", self.ids),
-                    ("livechat_channel_id.routing_mode", "=", "auto"),
-                ],
-                order="livechat_queued_date, id",
-            )
-        )
-        sessions -= skip or sessions.browse()
-        full = self.browse()  # groups whose members can take no more now
-        # the notices of those still waiting are rewritten once, at the end
-        sessions = sessions.with_context(livechat_groups_defer_queue_notices=True)
-        served = False
-        for session in sessions:
-            groups = session._livechat_queue_groups()
-            if not groups - full:
-                continue
-            outcome = self._livechat_serve(session, groups)
-            served |= bool(outcome)
-            if outcome is False and not session._livechat_requester_user():
-                # nobody could take it; a requester's own session says nothing about the others
-                full |= groups
-        if served:
-            self.env["discuss.channel"]._livechat_refresh_queue_notices(self)
-
-    @api.model
-    def _livechat_serve(self, session, groups):
-        """Route one waiting ``session`` to ``groups``, in a savepoint of its own: when it
-        fails, nothing of it is written, the failure is logged, and the caller goes on.
-
-        :return: whether an operator got the session; ``None`` when it failed
-        """
-        cr = self.env.cr
-        self.env.flush_all()
-        # a rollback must not drop the notifications of the sessions served before this one
-        bus_values = cr.precommit.data.get("bus.bus.values")
-        sent_before = len(bus_values) if bus_values is not None else 0
-        try:
-            with cr.savepoint(flush=False):
-                decision = session._livechat_route_session(groups)
-                user, group = decision
-                if user:
-                    session._livechat_hand_over("route", group, user, reason=decision.reason)
-                self.env.flush_all()
-                return bool(user)
-        except psycopg2.OperationalError:
-            raise  # a concurrent update: the whole request is retried
-        except Exception:
-            _logger.exception("Live chat session %s could not be served; it stays in its queue.", session.id)
-            self.env.transaction.clear()
-            if bus_values is not None:
-                del bus_values[sent_before:]
-            elif "bus.bus.values" in cr.precommit.data:
-                cr.precommit.data["bus.bus.values"].clear()
-            return None
-
-    @api.model
-    def _livechat_dispatch_queues_of(self, users, skip=None):
-        """An operator just freed some capacity: serve the queues of their groups.
-
-        :param skip: ``discuss.channel`` sessions not to serve now (see :meth:`_livechat_dispatch_queue`)
-        """
-        if users:
-            # sudo: livechat.group - finding the groups of the operator who freed capacity
-            self.sudo().search([("member_ids", "in", users.ids)])._livechat_dispatch_queue(skip=skip)
-
-    @api.model
-    def _cron_livechat_dispatch_queues(self):
-        """Serve every queue: operators who came online since take the oldest sessions."""
-        waiting = self.env["discuss.channel"]._read_group(
-            [("channel_type", "=", "livechat"), ("livechat_routing_state", "=", "queued")],
-            ["livechat_group_id"],
-        )
-        self.browse([group.id for (group,) in waiting])._livechat_dispatch_queue()
 
     # ------------------------------------------------------------
     # Business hours

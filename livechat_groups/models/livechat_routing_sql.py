@@ -1,9 +1,9 @@
-"""The routing decision, as two PostgreSQL functions made by ``im_livechat.channel.init``.
+"""The routing decision, as two PostgreSQL functions made by ``livechat.routing.init``.
 
 They live in the database so that PostgreSQL plans the decision once per connection, not at
 each new session (planning the statement costs more than running it), and so that a routing
 that finds its best operator taken tries the next one without a round trip. The rules they
-apply are named in ``im_livechat.channel._livechat_rank_operators``.
+apply are named in ``livechat.routing._rank_operators``.
 """
 
 # The members of the groups, by hand and through their tied user groups.
@@ -162,7 +162,7 @@ $$
 """
 
 # The claim on an operator: a lock on their settings row, which every hand-over writes
-# (discuss.channel._livechat_after_hand_over). Routings running at once skip the rows locked
+# (livechat.routing._mark_served). Routings running at once skip the rows locked
 # now, so a burst spreads over the operators. A row written since this transaction began means
 # that someone has just given them a session that this transaction cannot see: the lock fails
 # with a serialization failure, caught here in a subtransaction, and the next one is tried. So a

@@ -32,7 +32,7 @@ class LivechatSessionDialog(models.AbstractModel):
         if not members:
             return False
         channel = self.livechat_channel_id.sudo()
-        stats = channel._livechat_operator_stats(members)
+        stats = self.env["livechat.routing"]._operator_stats(members)
         capacity = channel.max_sessions_per_operator
         status_labels = {
             "online": self.env._("Available"),

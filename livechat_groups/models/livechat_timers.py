@@ -1,12 +1,7 @@
-import logging
 from datetime import timedelta
-
-from psycopg2.extensions import TransactionRollbackError
 
 from odoo import api, fields, models
 from odoo.tools import SQL
-
-_logger = logging.getLogger(__name__)
 
 # how many sessions one timer handles per run; a full batch runs the timers again at once
 TIMER_BATCH = 50
@@ -138,24 +133,18 @@ class LivechatTimers(models.AbstractModel):
             row[0]
             for row in self.env.execute_query(SQL(query + " ORDER BY c.id LIMIT %s", condition, TIMER_BATCH))
         ]
+
+        def locked_action(session):
+            # locked, with the condition checked again: else another worker has it
+            if self.env.execute_query(
+                SQL(query + " AND c.id = %s FOR UPDATE OF c SKIP LOCKED", condition, session.id)
+            ):
+                action(session)
+
+        Routing = self.env["livechat.routing"]
         # sudo: discuss.channel - the timers act for the system
-        cr = self.env.cr
         for session in self.env["discuss.channel"].sudo().browse(ids):
-            # a rollback must not send the notifications of what it undid
-            sent_before = len(cr.precommit.data.get("bus.bus.values", ()))
-            try:
-                with cr.savepoint():
-                    locked = self.env.execute_query(
-                        SQL(query + " AND c.id = %s FOR UPDATE OF c SKIP LOCKED", condition, session.id)
-                    )
-                    if locked:
-                        action(session)
-            except TransactionRollbackError:
-                _logger.info(
-                    "live chat session %s changed meanwhile: left to the worker that changed it", session.id
-                )
-                self.env.invalidate_all()
-                del cr.precommit.data.get("bus.bus.values", [])[sent_before:]
+            Routing._in_savepoint(session, locked_action, skip_conflicts=True)
         return len(ids) == TIMER_BATCH
 
     # ------------------------------------------------------------
@@ -168,12 +157,12 @@ class LivechatTimers(models.AbstractModel):
         the operator and the supervisors are told."""
         operator = session._livechat_operator_user()
         minutes = session.livechat_channel_id.answer_timeout_minutes
-        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
         session._livechat_post_notice(visitor_env._("Sorry for the wait: another operator will answer you."))
         why = self.env._(
             "%(user)s did not answer within %(minutes)s minutes", user=operator.name, minutes=minutes
         )
-        self._livechat_hand_back(session, "timeout", operator, why)
+        session.env["livechat.routing"]._requeue(session, operator, why=why, kind="timeout", front=True)
         operator_env = session.with_context(lang=operator.lang).env
         operator.partner_id._bus_send(
             "simple_notification",
@@ -207,12 +196,12 @@ class LivechatTimers(models.AbstractModel):
         routing, and they do not find it again when they come back."""
         operator = session._livechat_operator_user()
         minutes = session.livechat_channel_id.away_grace_minutes
-        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
         session._livechat_post_notice(
             visitor_env._("%(user)s had to leave: another operator will answer you.", user=operator.name)
         )
         why = self.env._("%(user)s was offline for %(minutes)s minutes", user=operator.name, minutes=minutes)
-        self._livechat_hand_back(session, "requeue", operator, why)
+        session.env["livechat.routing"]._requeue(session, operator, why=why, front=True)
         operator_env = session.with_context(lang=operator.lang).env
         operator.partner_id._bus_send(
             "simple_notification",
@@ -235,7 +224,7 @@ class LivechatTimers(models.AbstractModel):
         and its operator is free for the next one."""
         operator = session._livechat_operator_user()
         minutes = session.livechat_channel_id.inactivity_close_minutes
-        visitor_env = session.with_context(lang=self._livechat_visitor_lang(session)).env
+        visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
         session._livechat_post_notice(
             visitor_env._(
                 "Nobody wrote for %(minutes)s minutes, so this conversation is closed. Write again "
@@ -244,7 +233,7 @@ class LivechatTimers(models.AbstractModel):
             )
         )
         session.livechat_active = False
-        session._livechat_end_routing(operator)
+        session.env["livechat.routing"]._end(session, operator)
 
     # ------------------------------------------------------------
     # The clocks of one session
@@ -309,42 +298,11 @@ class LivechatTimers(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _livechat_hand_back(self, session, kind, operator, why):
-        """Route ``session`` again without ``operator``, who leaves it: to another member of
-        its groups, or else to the front of its group's queue, since it waited already.
-
-        :param str why: what made the timer act, before the routing's own reason
-        """
-        session._livechat_requeue(operator, why=why, kind=kind)
-        user, group = session._livechat_operator_user(), session.livechat_group_id
-        if not user:
-            oldest = session.search(
-                [
-                    ("livechat_routing_state", "=", "queued"),
-                    ("livechat_group_id", "=", group.id),
-                    ("id", "!=", session.id),
-                ],
-                order="livechat_queued_date, id",
-                limit=1,
-            ).livechat_queued_date
-            first = min(session.create_date, oldest - timedelta(seconds=1)) if oldest else session.create_date
-            session.livechat_queued_date = first
-            session._livechat_refresh_queue_notices(group)
-        if operator.partner_id in session.channel_member_ids.partner_id:
-            session._action_unfollow(partner=operator.partner_id)
-
-    @api.model
     def _livechat_holder_name(self, session):
         """Who answers ``session`` now, or the queue it waits in, in plain words."""
         if user := session._livechat_operator_user():
             return user.name
         return self.env._("the queue of %(group)s", group=session.livechat_group_id.name)
-
-    @api.model
-    def _livechat_visitor_lang(self, session):
-        """The language of who asked: the employee's, or the website visitor's when known."""
-        guest = session.channel_member_ids.guest_id[:1]
-        return session.livechat_requester_id.lang or guest.lang or self.env.lang
 
     @api.model
     def _livechat_tell_supervisors(self, session, title, message):

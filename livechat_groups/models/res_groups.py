@@ -11,7 +11,7 @@ class ResGroups(models.Model):
             # Users who joined a user group tied to a live chat group become its members; those
             # who left it may no longer hold its sessions.
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self.users)
-            self.env["discuss.channel"]._livechat_release_sessions_of(before - self.sudo().users)
+            self.env["livechat.routing"]._release(before - self.sudo().users)
             # sudo: livechat.group - whether these user groups are tied to live chat groups
             if (
                 self.env["livechat.group"]

@@ -15,6 +15,6 @@ class ResUsers(models.Model):
         if "groups_id" in vals or "active" in vals:
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self)
             # an archived user, or one who left the operator groups, hands their sessions back
-            self.env["discuss.channel"]._livechat_release_sessions_of(self)
+            self.env["livechat.routing"]._release(self)
             self.env["livechat.group"]._livechat_resubscribe(self)
         return res

@@ -74,7 +74,7 @@ class TestAttack(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self._restart_bot(session, self._forward_bot())
         self.assertEqual(self._routing(session), before, "no operator joined without the routing")
         self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(first.livechat_operator_id, self.support_1.partner_id, "first in line first")
 
     def test_08_closed_session_gets_no_operator_by_restarting_a_bot(self):

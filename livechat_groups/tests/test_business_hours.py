@@ -60,7 +60,7 @@ class TestBusinessHours(LivechatTimersMixin, LivechatGroupsCase):
         )
         # the desk opens: the queue job serves it
         self._at(MONDAY_OPENING + SECOND)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(session.livechat_routing_state, "assigned")
 
     def test_open_one_second_after_opening(self):

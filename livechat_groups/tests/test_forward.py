@@ -112,10 +112,10 @@ class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertFalse(self.session.livechat_transfer_ids[-1].to_user_id)
         # the entry operators do not get it back: it waits for Tech Support
         self._online(self.support_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(self.session.livechat_routing_state, "queued")
         self._online(self.tech_1)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(self.session.livechat_operator_id, self.tech_1.partner_id)
         self.assertEqual(self.session.livechat_group_id, self.group_tech)
         self.assertEqual(self.session.livechat_transfer_ids.mapped("kind"), ["route", "forward", "route"])

@@ -5,8 +5,6 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from odoo.addons.livechat_groups.models.discuss_channel import DiscussChannel
-
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin, LivechatGroupsTourCase
 
 
@@ -217,7 +215,7 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         other = self._ask_internal(self.employee)
         self.assertEqual([own.livechat_routing_state, other.livechat_routing_state], ["queued", "queued"])
         self._online(self.helpdesk_1)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(own.livechat_routing_state, "queued", "helpdesk_1 asked: they do not answer")
         self.assertEqual(other.livechat_operator_id, self.helpdesk_1.partner_id, "the others are served")
 
@@ -255,20 +253,21 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         broken = self._get_session(self.external_livechat, "Broken")
         fine = self._get_session(self.external_livechat, "Fine")
         self._online(self.support_1, self.support_2)
-        hand_over = DiscussChannel._livechat_hand_over
+        Routing = self.registry["livechat.routing"]
+        hand_over = Routing._hand_over
 
-        def failing_hand_over(session, *args, **kwargs):
+        def failing_hand_over(routing, session, *args, **kwargs):
             if session.id == broken.id:
                 session.write({"name": "half-written"})
                 raise ValueError("boom")
-            return hand_over(session, *args, **kwargs)
+            return hand_over(routing, session, *args, **kwargs)
 
         with (
-            patch.object(DiscussChannel, "_livechat_hand_over", failing_hand_over),
-            self.assertLogs("odoo.addons.livechat_groups.models.livechat_group", "ERROR") as logs,
+            patch.object(Routing, "_hand_over", failing_hand_over),
+            self.assertLogs("odoo.addons.livechat_groups.models.livechat_routing", "ERROR") as logs,
         ):
-            self.env["livechat.group"]._cron_livechat_dispatch_queues()
-        self.assertIn(f"Live chat session {broken.id} could not be served", logs.output[0])
+            self.env["livechat.routing"]._cron_serve_queues()
+        self.assertIn(f"Live chat session {broken.id} could not be routed", logs.output[0])
         self.assertEqual(broken.livechat_routing_state, "queued")
         self.assertEqual(broken.name, "Broken (General Support)", "nothing of the failure is written")
         self.assertEqual(fine.livechat_routing_state, "assigned")
@@ -393,7 +392,7 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             session.livechat_operator_id, self.support_1.partner_id, "the forged row did not count"
         )
         self._online(self.support_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(
             other.livechat_routing_state, "queued", "the queue job serves live chat sessions only"
         )
@@ -471,7 +470,7 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(first.livechat_queued_date, waited_since, "first in line as it was")
         self.assertEqual(first.livechat_transfer_ids[-1].kind, "requeue")
         self._online(self.sales_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(first.livechat_operator_id, self.sales_2.partner_id, "and is served from there")
 
     def test_06_last_entry_group_with_a_queue_cannot_be_archived(self):
@@ -570,7 +569,9 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(session.livechat_visitor_name, "Bot visitor")
         self.assertIn(session, self.env["discuss.channel"].with_user(self.ext_supervisor).search([]))
         self.external_livechat.max_sessions_per_operator = 1
-        self.assertFalse(self.external_livechat._livechat_below_capacity(self.support_1), "it counts")
+        self.assertFalse(
+            self.env["livechat.routing"]._below_capacity(self.external_livechat, self.support_1), "it counts"
+        )
 
     def test_08_chatbot_waits_in_the_queue_when_nobody_can_take_it(self):
         script = self._chatbot()
@@ -582,7 +583,7 @@ class TestHardening(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(session.livechat_group_id, self.group_support)
         self.assertTrue(session.livechat_queue_notice_id)
         self._online(self.support_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
         self.assertIn(self.support_2.partner_id, session.channel_member_ids.partner_id)
 

@@ -116,7 +116,7 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             "you are number 1 in the queue of General Helpdesk", html2plaintext(session.message_ids[0].body)
         )
         self._online(self.helpdesk_1)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
 
     def test_forward_to_hr_hides_the_note_from_the_employee(self):

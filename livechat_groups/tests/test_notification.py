@@ -33,7 +33,7 @@ class TestOperatorNotified(
         self.assertEqual(session.livechat_routing_state, "queued")
         websocket = self._connect(self.support_2)
         self._online(self.support_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
         self.assertIn(session.id, self._sessions_received(websocket, self.support_2))
 

@@ -82,7 +82,7 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             "you are number 1 in the queue of General Support", html2plaintext(cid.message_ids[-1].body)
         )
         # the queue job serves one more (support_1 has room for one) and rewrites the rest once
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(cid.livechat_operator_id, self.support_1.partner_id)
         self.assertEqual(places()[3], "1")
 
@@ -95,9 +95,13 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self._online(self.support_1, self.support_2)
         self._served_at(self.support_1, minutes=1)
         self._served_at(self.support_2, hours=1)
-        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_2)
+        self.assertEqual(
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support)[0], self.support_2
+        )
         self._served_at(self.support_2, seconds=1)
-        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_1)
+        self.assertEqual(
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support)[0], self.support_1
+        )
 
     def test_language_then_country_break_ties(self):
         self.env["res.lang"]._activate_lang("fr_FR")
@@ -105,16 +109,25 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self._served_at(self.support_1, hours=1)  # support_1 would win on idleness alone
         self._served_at(self.support_2, minutes=1)
         self.support_2.partner_id.lang = "fr_FR"
-        self.assertEqual(self.livechat._livechat_route(self.group_support, lang="fr_FR")[0], self.support_2)
+        self.assertEqual(
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support, lang="fr_FR")[0],
+            self.support_2,
+        )
         belgium = self.env.ref("base.be")
         self.support_2.partner_id.country_id = belgium
         self.assertEqual(
-            self.livechat._livechat_route(self.group_support, country_id=belgium.id)[0], self.support_2
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support, country_id=belgium.id)[0],
+            self.support_2,
         )
-        self.assertEqual(self.livechat._livechat_route(self.group_support)[0], self.support_1)
+        self.assertEqual(
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support)[0], self.support_1
+        )
         # load comes before language: a busier French speaker loses
         self._get_session(self.livechat, "Ann", previous_operator=self.support_2)
-        self.assertEqual(self.livechat._livechat_route(self.group_support, lang="fr_FR")[0], self.support_1)
+        self.assertEqual(
+            self.env["livechat.routing"]._decide(self.livechat, self.group_support, lang="fr_FR")[0],
+            self.support_1,
+        )
 
     def test_offline_members_get_nothing_and_visitor_waits(self):
         self._online(self.sales_1)  # online, but not in an entry group
@@ -186,7 +199,7 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         waiting = self._get_session(self.livechat, "Ann")
         self.assertWaiting(waiting, self.group_support, 1)
         self._online(self.support_2)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertHeldBy(waiting, self.support_2, self.group_support)
         self.assertEqual(waiting.livechat_transfer_ids.mapped("kind"), ["route", "route"])
 
@@ -205,7 +218,7 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self._online(self.support_1)
         session = self._get_session(self.livechat, "Ann")
         self.assertWaiting(session, self.group_support, 1)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(session.livechat_routing_state, "queued", "no automatic draining in manual mode")
         session.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
         self.assertHeldBy(session, self.support_1, self.group_support)
@@ -279,7 +292,7 @@ class TestRouting(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             self._online(*users)
             self.env.invalidate_all()
             before = self.env.cr.sql_log_count
-            operator, chosen = self.livechat._livechat_route(group)
+            operator, chosen = self.env["livechat.routing"]._decide(self.livechat, group)
             self.assertIn(operator, users)
             self.assertEqual(chosen, group)
             return self.env.cr.sql_log_count - before

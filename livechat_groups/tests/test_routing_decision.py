@@ -3,7 +3,7 @@ from unittest.mock import patch
 from odoo import Command
 from odoo.tests import tagged
 
-from odoo.addons.livechat_groups.models import im_livechat_channel
+from odoo.addons.livechat_groups.models import livechat_routing
 
 from . import test_business_hours, test_routing
 from .common import LivechatGroupsCase, LivechatGroupsRoutingMixin
@@ -78,7 +78,7 @@ class ManyMembersMixin:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.startClassPatcher(patch.object(im_livechat_channel, "FEW_MEMBERS", 0))
+        cls.startClassPatcher(patch.object(livechat_routing, "FEW_MEMBERS", 0))
 
 
 @tagged("post_install", "-at_install")

@@ -217,7 +217,7 @@ class TestAwayOperator(LivechatTimersMixin, LivechatGroupsCase):
         )
         # back online, they do not find it again
         self._online(self.support_1)
-        self.env["livechat.group"]._cron_livechat_dispatch_queues()
+        self.env["livechat.routing"]._cron_serve_queues()
         self._run_timers(T0 + timedelta(minutes=20))
         self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
         self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)

@@ -1,0 +1,769 @@
+"""The routing service: who answers a session of a grouped live chat, and every change of who
+holds it.
+
+Every caller goes through :class:`LivechatRouting` (``self.env["livechat.routing"]``):
+
+=====================  ===============================================================  =====================
+verb                   what it does                                                     called by
+=====================  ===============================================================  =====================
+``_decide``            choose an operator among groups, or the queue to wait in         website, messenger,
+                                                                                        internal live chat
+``_decide_for``        the same for a session that exists (its groups, never its        forward, chatbot
+                       requester)
+``_hand_over``         give a session to an operator, or put it in a queue; record      take, assign, forward
+                       the hop and tell those concerned
+``_record_hop``        the routing history, clocks, notices and bus of one hop          a new session
+``_route``             ``_decide_for`` then ``_hand_over``                              chatbot, archiving
+``_requeue``           take a session from its operator: to another member, or back    leave, timers
+                       to the queue (to its front for the timers)
+``_move_waiting``      waiting sessions of groups that lost their role go to the        archiving a group,
+                       entry groups, keeping the time they waited                       a live chat's groups
+``_serve_queues``      give waiting sessions, oldest first, to who can take them now    close, leave, forward,
+                                                                                        scheduled action
+``_release``           users who may no longer hold their sessions hand them back      archiving a user,
+                                                                                        membership changes
+``_end``               a session is over: its queue moves, its operator is free        close, inactivity
+``_in_savepoint``      one session's routing in a savepoint of its own                  serving, timers
+=====================  ===============================================================  =====================
+
+The decision itself runs in PostgreSQL (``livechat_routing_sql``), planned once per connection.
+"""
+
+import logging
+from collections import namedtuple
+from datetime import timedelta
+
+import psycopg2
+import psycopg2.errors
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.tools import SQL
+
+from odoo.addons.mail.tools.discuss import Store
+
+from .livechat_routing_sql import CLAIM_OPERATOR, RANK_OPERATORS
+
+_logger = logging.getLogger(__name__)
+
+# how many of the best candidates a routing decision reads: more than the routings that can run
+# at once (workers), so that one of them is free
+RANKED = 16
+# up to how many memberships the decision reads each member's facts by index lookups rather than
+# by hash joins over whole tables (see livechat_routing_sql)
+FEW_MEMBERS = 200
+# the post-commit data key of the groups whose queues are served once the transaction commits
+SERVE_AFTER_COMMIT = "livechat_groups.serve_groups"
+
+Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country")
+Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
+
+
+class RoutingDecision(tuple):
+    """What the routing decided: unpacks as ``(user, group)``, and says why in ``reason``
+    (plain words, for the routing history and the supervision board)."""
+
+    def __new__(cls, user, group, reason=""):
+        decision = super().__new__(cls, (user, group))
+        decision.reason = reason
+        return decision
+
+
+class LivechatRouting(models.AbstractModel):
+    """The one routing service of grouped live chats: see the module's docstring for its verbs
+    and who calls them. It keeps no state: every decision locks its rows in PostgreSQL, so
+    any number of workers and servers route at once.
+
+    It checks no right: the callers decide who may act, then call it from the environment of
+    the session as the system acts on it (``session.env["livechat.routing"]``, the session
+    taken with ``sudo()`` after their checks)."""
+
+    _name = "livechat.routing"
+    _description = "Live Chat Routing"
+
+    def init(self):
+        res = super().init()
+        # the routing decision, planned once per connection (see livechat_routing_sql)
+        self.env.cr.execute(CLAIM_OPERATOR)
+        self.env.cr.execute(RANK_OPERATORS)
+        return res
+
+    # ------------------------------------------------------------
+    # Deciding
+    # ------------------------------------------------------------
+
+    @api.model
+    def _decide(
+        self, channel, groups, previous_operator=None, lang=None, country_id=None, exclude_users=None
+    ):
+        """Choose who gets a session of the live chat ``channel`` among ``groups``.
+
+        Only available members below the live chat's capacity, in a group within its business
+        hours, can be chosen. The previous operator comes first when they can be. Otherwise
+        groups are tried in their sequence order: the first one with such a member wins, the
+        next ones take the overflow; within it, the fewest open sessions, then the visitor's
+        language and country, then whoever was given a session longest ago. In manual routing
+        mode, nobody is chosen.
+
+        The database ranks the candidates and claims the best one that no concurrent routing is
+        handing a session to, in one statement (:meth:`_rank_operators`), so that a burst of
+        visitors spreads over the operators instead of queueing on the same one. The hand-over
+        writes the rest.
+
+        :param channel: ``im_livechat.channel``
+        :param groups: ``livechat.group`` recordset to route to
+        :param previous_operator: ``res.users`` the visitor talked to before, if any
+        :param str lang: the visitor's language code
+        :param int country_id: the visitor's country
+        :param exclude_users: ``res.users`` who must not get the session (e.g. who just left it)
+        :return: a :class:`RoutingDecision`, ``(res.users, livechat.group)``: the operator (empty
+            when the session must wait) and the group responsible for it (the first group when
+            it waits), with the ``reason`` of the choice
+        """
+        channel.ensure_one()
+        # in the groups' order, without the query of a bare sorted()
+        groups = groups.sorted(lambda group: (group.sequence, group.name or "", group.id))
+        Users = self.env["res.users"]
+        if not groups:
+            return RoutingDecision(Users, groups, self.env._("no group to route to"))
+        if channel.routing_mode == "manual":
+            return RoutingDecision(
+                Users,
+                groups[:1],
+                self.env._("manual routing: waits for a supervisor or an operator to take it"),
+            )
+        open_groups = groups._livechat_open_groups()
+        ranking = self._rank_operators(
+            channel,
+            groups,
+            open_groups,
+            previous_operator=previous_operator,
+            lang=lang,
+            country_id=country_id,
+            exclude_users=exclude_users,
+        )
+        context = {"at_capacity": ranking.at_capacity, "closed": ranking.closed}
+        candidate = next((c for c in ranking.candidates if c.user_id == ranking.claimed), None)
+        if ranking.candidates and not candidate:
+            # each of them is being given a session by another routing at this very moment,
+            # which this transaction cannot see: rather than wait for them and have the whole
+            # request retried, the session waits in line, served once those routings are done
+            self._serve_after_commit(groups)
+            reason = self.env._(
+                "every available member of %(groups)s was being given a session at that moment: "
+                "waits for the next free place",
+                groups=", ".join(groups.mapped("name")),
+            )
+            return RoutingDecision(Users, groups[:1], self._reason(reason, **context))
+        if not candidate:
+            reason = self.env._(
+                "nobody available in %(groups)s: waits in the queue of %(group)s",
+                groups=", ".join(groups.mapped("name")),
+                group=groups[:1].name,
+            )
+            return RoutingDecision(Users, groups[:1], self._reason(reason, **context))
+        user = Users.browse(candidate.user_id)
+        group = candidate.group
+        if previous_operator and candidate.user_id == previous_operator.id:
+            reason = self.env._("%(user)s talked with this visitor before", user=user.name)
+            return RoutingDecision(user, group, self._reason(reason, **context))
+        reason = self.env._(
+            "least busy of %(count)s available in %(group)s: open sessions %(load)s",
+            count=candidate.eligible,
+            group=group.name,
+            load=candidate.load,
+        )
+        if candidate.speaks:
+            reason += self.env._("; speaks %(lang)s", lang=self.env["res.lang"]._lang_get(lang).name or lang)
+        if candidate.same_country:
+            reason += self.env._(
+                "; from %(country)s", country=self.env["res.country"].browse(country_id).name
+            )
+        return RoutingDecision(user, group, self._reason(reason, **context))
+
+    @api.model
+    def _decide_for(self, session, groups=None, exclude_users=None):
+        """:meth:`_decide` for a session that exists, so that who asked in it never answers it.
+
+        :param groups: ``livechat.group`` to route to (default: :meth:`_session_groups`)
+        :param exclude_users: ``res.users`` who must not get it (e.g. who just left it)
+        """
+        session.ensure_one()
+        exclude = (exclude_users or self.env["res.users"]) | session._livechat_requester_user()
+        return self._decide(
+            session.livechat_channel_id,
+            self._session_groups(session) if groups is None else groups,
+            exclude_users=exclude,
+            country_id=session.country_id.id,
+        )
+
+    @api.model
+    def _session_groups(self, session):
+        """The groups that may answer ``session``: every entry group of its live chat while it
+        waits for a general operator, else the group it was forwarded to (back to the entry
+        groups when that group was archived or left the live chat)."""
+        channel = session.livechat_channel_id
+        entry_groups = channel._entry_group_ids()
+        if session.livechat_group_id in channel._operator_group_ids() - entry_groups:
+            return session.livechat_group_id
+        return entry_groups
+
+    @api.model
+    def _rank_operators(
+        self,
+        channel,
+        groups,
+        open_groups,
+        previous_operator=None,
+        lang=None,
+        country_id=None,
+        exclude_users=None,
+    ):
+        """Rank who may get a session of ``channel`` among the members of ``groups``, in one
+        query whatever the number of operators and of past sessions: the database function
+        ``livechat_groups_rank_operators`` (see ``livechat_routing_sql``). It also puts what the
+        session's values read of the chosen operator in the ORM cache (:meth:`_cache_operator`).
+
+        The rules, in the order the statement applies them:
+
+        * members: active internal users of ``groups`` (by hand or through their tied user
+          groups), without ``exclude_users``;
+        * open: in one of ``open_groups`` (within its business hours); a member counts in the
+          first of them they belong to;
+        * available: online (their ``bus.presence``), as ``res.users._is_user_available``;
+        * capacity: fewer open sessions (across all live chats) than the live chat allows;
+        * order: the previous operator, the group's sequence, the fewest open sessions, the
+          visitor's language (main or additional), their country, the longest idle;
+        * claim: the first of them that no other transaction is routing a session to, locked
+          until this transaction ends (``livechat_groups_claim_operator``).
+
+        :return: a :class:`Ranking`: the first :data:`RANKED` candidates in that order, the id
+            of the one claimed (None when each of them is being claimed by another routing),
+            and how many members were at capacity or outside business hours
+        """
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                open_groups.ids,
+                (groups - open_groups).ids,
+                (exclude_users or self.env["res.users"]).ids,
+                lang or "",
+                country_id or None,
+                channel.max_sessions_per_operator or 0,
+                previous_operator.id if previous_operator else 0,
+                RANKED,
+                FEW_MEMBERS,
+            )
+        )
+        eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
+        for kind, position, count, other, user_id, speaks_lang, same_country, *operator in rows:
+            if kind == "position":
+                eligible[position] = count
+                at_capacity += other
+            elif kind == "candidate":
+                candidates.append((other, user_id, position, count, speaks_lang, same_country, operator))
+            elif kind == "claimed":
+                claimed = user_id
+            else:
+                closed = count
+        candidates.sort()
+        ids = [user_id for _rank, user_id, *_facts in candidates]
+        before = ids[: ids.index(claimed)] if claimed else ids
+        if missing := [
+            user_id
+            for _rank, user_id, *_f, (settings_id, *_o) in candidates
+            if user_id in before and not settings_id
+        ]:
+            claimed = self._claim_without_settings(missing, claimed)
+        for _rank, user_id, *_f, operator in candidates:
+            if user_id == claimed:
+                self._cache_operator(user_id, *operator)
+        return Ranking(
+            [
+                Candidate(
+                    user_id, open_groups[position - 1], eligible[position], load, speaks_lang, same_country
+                )
+                for _rank, user_id, position, load, speaks_lang, same_country, _operator in candidates
+            ],
+            claimed,
+            at_capacity,
+            closed,
+        )
+
+    @api.model
+    def _cache_operator(self, user_id, settings_id, partner_id, name, username):
+        """Put what the ranking read of the chosen operator in the ORM cache, where stock's
+        session values (``_get_livechat_discuss_channel_vals``) and the hand-over look for it:
+        their partner and its name, their settings and live chat name. It spares the decision
+        four queries; values already in the cache are kept."""
+        user = self.env["res.users"].browse(user_id)
+        partner = self.env["res.partner"].browse(partner_id)
+        values = [(user, "partner_id", partner_id), (partner, "name", name)]
+        if settings_id:  # else made by the claim (see _claim_without_settings)
+            settings = self.env["res.users.settings"].browse(settings_id)
+            values += [(user, "res_users_settings_ids", settings), (settings, "livechat_username", username)]
+        for record, field_name, value in values:
+            field = record._fields[field_name]
+            self.env.cache.insert_missing(
+                record, field, [field.convert_to_cache(value, record, validate=False)]
+            )
+
+    @api.model
+    def _claim_without_settings(self, missing, claimed):
+        """Claim the first of ``missing``, who rank before ``claimed`` but have no settings row
+        to lock yet: their web client makes it at their first visit, so this happens to users
+        put online by other means (imports, scripts). Making their row claims them: a routing
+        making it at the same time waits for this one, then fails on the unique user, and
+        passes over them.
+
+        :return: the id of the user claimed: the first of ``missing`` whose row could be made,
+            else ``claimed``
+        """
+        # sudo: res.users.settings - the routing keeps one row per operator it may choose
+        Settings = self.env["res.users.settings"].sudo()
+        for user in self.env["res.users"].browse(missing):
+            try:
+                with self.env.cr.savepoint():
+                    Settings._find_or_create_for_user(user)
+            except psycopg2.errors.UniqueViolation:
+                continue
+            return user.id
+        return claimed
+
+    @api.model
+    def _reason(self, reason, at_capacity=0, closed=0):
+        """``reason`` followed by who could not be chosen, and why."""
+        if at_capacity:
+            reason += self.env._("; %(count)s at capacity", count=at_capacity)
+        if closed:
+            reason += self.env._("; %(count)s outside business hours", count=closed)
+        return reason
+
+    @api.model
+    def _below_capacity(self, channel, users, stats=None):
+        """The ``users`` who may get one more session of the live chat ``channel``.
+
+        :param dict stats: their figures, from :meth:`_operator_stats`
+        """
+        capacity = channel.max_sessions_per_operator
+        if not capacity:
+            return users
+        if stats is None:
+            stats = self._operator_stats(users)
+        return users.filtered(lambda user: stats[user.id][0] < capacity)
+
+    @api.model
+    def _operator_stats(self, users, lang=None):
+        """What the routing weighs for each of ``users``, in one query whatever their number:
+        the ORM would read partners, settings and their languages by batches of records, and
+        count sessions through partners.
+
+        :param str lang: the visitor's language code, if known
+        :return: ``{user_id: (open sessions across all live chats, last assignment or None,
+            whether they speak ``lang`` (main or additional live chat language), country id)}``
+        """
+        if not users:
+            return {}
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT u.id,
+                       (SELECT COUNT(*) FROM discuss_channel c
+                         WHERE c.livechat_operator_id = u.partner_id
+                           AND c.livechat_routing_state = 'assigned'
+                           AND c.channel_type = 'livechat'),
+                       s.livechat_last_assigned_date,
+                       p.lang = %(lang)s OR EXISTS (
+                           SELECT 1 FROM res_lang_res_users_settings_rel r
+                             JOIN res_lang l ON l.id = r.res_lang_id
+                            WHERE r.res_users_settings_id = s.id AND l.code = %(lang)s),
+                       p.country_id
+                  FROM res_users u
+                  JOIN res_partner p ON p.id = u.partner_id
+             LEFT JOIN res_users_settings s ON s.user_id = u.id
+                 WHERE u.id IN %(ids)s
+                """,
+                ids=tuple(users.ids),
+                lang=lang or "",
+            )
+        )
+        return {
+            user_id: (load, last_assigned, bool(speaks), country)
+            for user_id, load, last_assigned, speaks, country in rows
+        }
+
+    # ------------------------------------------------------------
+    # Handing over
+    # ------------------------------------------------------------
+
+    @api.model
+    def _hand_over(self, session, kind, group, user, note=None, reason=None):
+        """Give ``session`` to ``user``, a member of ``group``, or put it in ``group``'s queue
+        when ``user`` is empty; then record the hop and tell those concerned.
+
+        :param str kind: the ``livechat.session.transfer`` kind of this hop
+        :param str reason: why the routing chose ``user`` (see :meth:`_decide`), if it chose
+        """
+        session.ensure_one()
+        if user and user.partner_id == session.livechat_requester_id:
+            raise UserError(
+                self.env._("%(user)s asked in this session: they cannot also answer it.", user=user.name)
+            )
+        from_group, from_user = session.livechat_group_id, session._livechat_operator_user()
+        left_queue = session.livechat_routing_state == "queued" and from_group
+        now = fields.Datetime.now()
+        if user:
+            if user.partner_id not in session.channel_member_ids.partner_id:
+                session._add_members(users=user, open_chat_window=True)
+            session.write(
+                {
+                    "livechat_group_id": group.id,
+                    "livechat_routing_state": "assigned",
+                    "livechat_operator_id": user.partner_id.id,
+                    "livechat_assigned_date": now,
+                    "livechat_routing_reason": reason or False,
+                    "name": f"{session.livechat_visitor_name} {user.livechat_username or user.name}",
+                }
+            )
+        else:
+            session.write(
+                {
+                    "livechat_group_id": group.id,
+                    "livechat_routing_state": "queued",
+                    "livechat_operator_id": self.env.ref("base.partner_root").id,
+                    "livechat_queued_date": now,
+                    "livechat_routing_reason": reason or False,
+                    "name": f"{session.livechat_visitor_name} ({group.name})",
+                }
+            )
+        self._record_hop(session, kind, from_group, from_user, note=note)
+        if left_queue and not self.env.context.get("livechat_groups_defer_queue_notices"):
+            session._livechat_refresh_queue_notices(from_group)
+
+    @api.model
+    def _record_hop(self, session, kind, from_group, from_user, note=None, notify=True):
+        """Record the hop that just happened to ``session`` and tell those concerned: its
+        clocks start, the visitor reads where they stand, the operator's Discuss opens it.
+
+        :param bool notify: whether to tell the members now (not for a session being created:
+            stock's ``get_session`` tells its operator)
+        """
+        user = session._livechat_operator_user()
+        self.env["livechat.timers"]._livechat_start_answer_clock(session)
+        self.env["livechat.session.transfer"].create(
+            {
+                "session_id": session.id,
+                "kind": kind,
+                "from_group_id": from_group.id,
+                "to_group_id": session.livechat_group_id.id,
+                "from_user_id": from_user.id,
+                "to_user_id": user.id,
+                "note": note,
+                "reason": session.livechat_routing_reason,
+            }
+        )
+        odoobot = self.env.ref("base.partner_root")
+        if not user:
+            session._livechat_post_queue_notice()
+            if odoobot not in session.channel_member_ids.partner_id:
+                # back in a queue (a forward, a requeue): OdooBot holds the session again, as a
+                # member, so that the visitor's widget may read who holds it
+                # sudo: discuss.channel.member - the routing adds its placeholder
+                self.env["discuss.channel.member"].sudo().create(
+                    {"channel_id": session.id, "partner_id": odoobot.id}
+                )
+        else:
+            self._mark_served(user, session.livechat_assigned_date)
+            if notify:
+                # the placeholder that held the waiting session leaves it
+                session.channel_member_ids.filtered(lambda m: m.partner_id == odoobot).unlink()
+                session._broadcast(user.partner_id.ids)
+                session._bus_send_store(
+                    session,
+                    {
+                        "name": session.name,
+                        "operator": Store.one(
+                            session.livechat_operator_id, fields=["avatar_128", "user_livechat_username"]
+                        ),
+                    },
+                )
+            session._livechat_notice_operator_answers(user)
+        if notify:
+            # every member's header follows the hand-over: the visitor's names the new operator,
+            # or the group while they wait
+            session._bus_send_store(session, session._livechat_display_values())
+
+    @api.model
+    def _mark_served(self, user, when):
+        """Record when ``user`` was last given a session (the ranking's "longest idle").
+
+        Writing the operator's settings row makes two transactions that give them a session at
+        once conflict: the second one is retried and then sees the first one's session. The row
+        exists for any user the routing picks: they are online, and their web client created it.
+        Flushed at once so that the conflict comes before ``get_session`` creates the visitor's
+        guest: Odoo's retry rolls the guest back but keeps it in the request's context.
+        """
+        # sudo: res.users.settings - the routing records when it last served this operator
+        settings = self.env["res.users.settings"].sudo()._find_or_create_for_user(user)
+        settings.livechat_last_assigned_date = when
+        settings.flush_recordset()
+
+    @api.model
+    def _route(self, session, kind="route", groups=None, exclude_users=None):
+        """Decide who gets ``session`` (:meth:`_decide_for`) and hand it over.
+
+        :return: the :class:`RoutingDecision`
+        """
+        decision = self._decide_for(session, groups=groups, exclude_users=exclude_users)
+        user, group = decision
+        self._hand_over(session, kind, group, user, reason=decision.reason)
+        return decision
+
+    # ------------------------------------------------------------
+    # Taking a session back
+    # ------------------------------------------------------------
+
+    @api.model
+    def _requeue(self, session, operator, why=None, kind="requeue", front=False):
+        """``operator`` no longer holds the open ``session`` (they left, went away, did not
+        answer, were archived or are no longer an operator of its live chat): it goes to
+        another member of its group, or back to its queue; never back to them.
+
+        :param str why: what made them let it go, before the routing's own reason in the hop
+        :param str kind: the hop's kind (``timeout`` when they did not answer in time)
+        :param bool front: back at the front of the queue, since it waited already (timers)
+        """
+        session.ensure_one()
+        decision = self._decide_for(session, exclude_users=operator)
+        user, group = decision
+        reason = f"{why}; {decision.reason}" if why else decision.reason
+        self._hand_over(session, kind, group, user, reason=reason)
+        if front and not user:
+            oldest = session.search(
+                [
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_group_id", "=", group.id),
+                    ("id", "!=", session.id),
+                ],
+                order="livechat_queued_date, id",
+                limit=1,
+            ).livechat_queued_date
+            first = min(session.create_date, oldest - timedelta(seconds=1)) if oldest else session.create_date
+            session.livechat_queued_date = first
+            session._livechat_refresh_queue_notices(group)
+        # the freed place goes to another waiting session, not back to this one
+        self._serve_queues(freed_by=operator, skip=session)
+        if operator.partner_id in session.channel_member_ids.partner_id:
+            # they leave the conversation (when they did not leave it themselves)
+            session._action_unfollow(partner=operator.partner_id)
+
+    @api.model
+    def _move_waiting(self, sessions):
+        """The groups where ``sessions`` wait lost their role (archived, or no longer a group of
+        the live chat): they go to the entry groups of their live chats (an operator, or the
+        first entry group's queue), first in line as they were. A live chat left without an
+        entry group cannot take them: the change is refused."""
+        for session in sessions:
+            channel = session.livechat_channel_id
+            if not channel._entry_group_ids():
+                raise UserError(
+                    self.env._(
+                        "%(group)s is the last entry group of %(channel)s, where sessions are waiting: "
+                        "give the live chat another entry group first.",
+                        group=session.livechat_group_id.name,
+                        channel=channel.name,
+                    )
+                )
+            queued_date = session.livechat_queued_date
+            user, _group = self._route(session, kind="requeue")
+            if not user:
+                # the time already waited counts in the new queue
+                session.livechat_queued_date = queued_date
+        sessions._livechat_refresh_queue_notices(sessions.livechat_group_id)
+
+    @api.model
+    def _release(self, users):
+        """Hand back the open sessions that ``users`` hold where they no longer may: once
+        archived, or no longer a member of an operator group of the session's live chat. They
+        leave the conversation, and the session goes back to the routing (never to them)."""
+        if not users:
+            return
+        # sudo: discuss.channel - the routing acts for the system, whoever changed the users
+        held = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "=", "assigned"),
+                    ("livechat_operator_user_id", "in", users.ids),
+                ]
+            )
+        )
+        for session in held:
+            operator = session.livechat_operator_user_id
+            if operator.active and operator in session.livechat_channel_id._operator_group_ids().member_ids:
+                continue
+            # leaving requeues the session (see discuss_channel_routing)
+            session._action_unfollow(partner=operator.partner_id)
+
+    @api.model
+    def _end(self, session, operator):
+        """``session`` is over: it leaves the board's open columns, its queue moves up, and its
+        operator can take the next waiting session."""
+        left_queue = session.livechat_group_id if session.livechat_routing_state == "queued" else None
+        # sudo: discuss.channel - the end of a session ends its routing, whoever ended it
+        session.sudo().livechat_routing_state = "closed"
+        if left_queue:
+            session._livechat_refresh_queue_notices(left_queue)
+        self._serve_queues(freed_by=operator)
+
+    # ------------------------------------------------------------
+    # Serving the queues
+    # ------------------------------------------------------------
+
+    @api.model
+    def _serve_queues(self, groups=None, freed_by=None, skip=None):
+        """Give the waiting sessions of ``groups`` (or of the groups of the operators who just
+        ``freed_by`` a place), oldest first, to members who can take them now. Live chats in
+        manual routing mode keep their queue for supervisors. A session that cannot be served
+        is left waiting and never stops the others.
+
+        :param freed_by: ``res.users`` who just freed some capacity
+        :param skip: ``discuss.channel`` sessions not to serve now (one its operator just left)
+        """
+        Group = self.env["livechat.group"]
+        if freed_by is not None:
+            if not freed_by:
+                return
+            # sudo: livechat.group - finding the groups of the operator who freed capacity
+            groups = Group.sudo().search([("member_ids", "in", freed_by.ids)])
+        if not groups:
+            return
+        # sudo: discuss.channel - the dispatcher acts for the system, whoever triggered it
+        sessions = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_group_id", "in", groups.ids),
+                    ("livechat_channel_id.routing_mode", "=", "auto"),
+                ],
+                order="livechat_queued_date, id",
+            )
+        )
+        sessions -= skip or sessions.browse()
+        full = Group.browse()  # groups whose members can take no more now
+        # the notices of those still waiting are rewritten once, at the end
+        routing = sessions.env["livechat.routing"].with_context(livechat_groups_defer_queue_notices=True)
+        served = False
+        for session in sessions.with_env(routing.env):
+            session_groups = routing._session_groups(session)
+            if not session_groups - full:
+                continue
+            outcome = routing._in_savepoint(session, routing._serve, session_groups)
+            served |= bool(outcome)
+            if outcome is False and not session._livechat_requester_user():
+                # nobody could take it; a requester's own session says nothing about the others
+                full |= session_groups
+        if served:
+            sessions._livechat_refresh_queue_notices(groups)
+
+    @api.model
+    def _serve(self, session, groups):
+        """Give the waiting ``session`` to a member of ``groups`` who can take it now.
+
+        :return: whether an operator got it
+        """
+        decision = self._decide_for(session, groups)
+        user, group = decision
+        if user:
+            self._hand_over(session, "route", group, user, reason=decision.reason)
+        return bool(user)
+
+    @api.model
+    def _serve_after_commit(self, groups):
+        """Serve the queues of ``groups`` again once this transaction is committed, in a
+        transaction of its own that sees what the concurrent routings gave out (the scheduled
+        action *serve the waiting queues* remains the safety net)."""
+        if self.env.context.get("livechat_groups_serving_after_commit"):
+            return
+        pending = self.env.cr.postcommit.data.setdefault(SERVE_AFTER_COMMIT, set())
+        if not pending:
+            dbname = self.env.cr.dbname
+
+            @self.env.cr.postcommit.add
+            def serve_queues():
+                group_ids = list(self.env.cr.postcommit.data.pop(SERVE_AFTER_COMMIT, ()))
+                try:
+                    with Registry(dbname).cursor() as cr:
+                        env = api.Environment(
+                            cr, SUPERUSER_ID, {"livechat_groups_serving_after_commit": True}
+                        )
+                        env["livechat.routing"]._serve_queues(
+                            env["livechat.group"].browse(group_ids).exists()
+                        )
+                except Exception:
+                    _logger.warning(
+                        "Serving the live chat queues %s after a commit failed", group_ids, exc_info=True
+                    )
+
+        pending.update(groups.ids)
+
+    @api.model
+    def _cron_serve_queues(self):
+        """Serve every queue: operators who came online since take the oldest sessions."""
+        waiting = self.env["discuss.channel"]._read_group(
+            [("channel_type", "=", "livechat"), ("livechat_routing_state", "=", "queued")],
+            ["livechat_group_id"],
+        )
+        self._serve_queues(self.env["livechat.group"].browse([group.id for (group,) in waiting]))
+
+    # ------------------------------------------------------------
+    # One session at a time
+    # ------------------------------------------------------------
+
+    @api.model
+    def _in_savepoint(self, session, action, *args, skip_conflicts=False):
+        """``action(session, *args)`` in a savepoint of its own, for the loops that route many
+        sessions in one transaction: when it fails, nothing of it is written and none of its
+        bus notifications is sent, the failure is logged, and the caller goes on with the next
+        session; what the sessions before it wrote and sent is kept.
+
+        :param bool skip_conflicts: a concurrent update (another worker changed the session
+            since this transaction began) skips the session too; by default it has the whole
+            request retried, as Odoo does
+        :return: what ``action`` returned, or None when it failed
+        """
+        cr = self.env.cr
+        self.env.flush_all()
+        # a rollback must not drop the notifications of the sessions handled before this one
+        # (a flushing savepoint's rollback would clear every pre-commit hook of the transaction)
+        bus_values = cr.precommit.data.get("bus.bus.values")
+        sent_before = len(bus_values) if bus_values is not None else 0
+        try:
+            with cr.savepoint(flush=False):
+                result = action(session, *args)
+                self.env.flush_all()
+                return result
+        except psycopg2.errors.TransactionRollbackError:
+            if not skip_conflicts:
+                raise
+            _logger.info(
+                "live chat session %s changed meanwhile: left to the worker that changed it", session.id
+            )
+        except psycopg2.OperationalError:
+            raise  # the database went away: nothing to go on with
+        except Exception:
+            _logger.exception("Live chat session %s could not be routed; it stays as it was.", session.id)
+        self.env.transaction.clear()
+        if bus_values is not None:
+            del bus_values[sent_before:]
+        elif "bus.bus.values" in cr.precommit.data:
+            cr.precommit.data["bus.bus.values"].clear()
+        return None
