@@ -14,7 +14,7 @@ setup:  ## Virtualenv, Python packages, PostgreSQL and its role, Chromium
 run:  ## Set up, create the demo database if needed, serve Odoo on http://localhost:8069
 	bash scripts/run.sh
 
-standin:  ## Play a WhatsApp customer of the demo (beside `make run`): type a line, Odoo answers
+standin:  ## Play a WhatsApp customer of the demo (beside `make run`, stand-in in livechat_groups_tools/): type a line, Odoo answers
 	python3 scripts/messenger_standin.py $(ARGS)
 
 test:  ## Set up, then run every test (tours included) on a fresh database

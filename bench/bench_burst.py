@@ -9,8 +9,8 @@ proxy's upstream limit would. Prints wall time, sessions per second, p50/p95 lat
 concurrency retries (and those that ran out of tries), errors, and the database's figures:
 sessions assigned and queued, the busiest operator. Checks the guarantees (never above capacity,
 one session per visitor, nothing lost) and prints where the conflicts happened: the statement,
-the error and the code path that issued it (bench/_server.py traces them). Each run starts from
-the same state: the sessions of the previous one are deleted.
+the error and the code path that issued it (livechat_groups_tools/harness.py traces them). Each
+run starts from the same state: the sessions of the previous one are deleted.
 
 Usage: python bench/bench_burst.py [--visitors 200 500] [--concurrency 30] [--workers 4]
        [--sequential 20]
@@ -30,8 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _server import ROOT, LockWaits, conflicts_in, odoo, retries_in, sql, start_server, wait_until_up
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livechat_groups_tools import harness
+from livechat_groups_tools.harness import ROOT, LockWaits, odoo, read_log, sql
 
 DB = os.environ.get("BENCH_BURST_DB", "livechat_groups_bench_burst")
 PORT = int(os.environ.get("BENCH_BURST_PORT", "8379"))
@@ -92,15 +93,11 @@ def addon_hash():
 def prepare_database():
     """Build the database once; update the addon in it when its code changed since."""
     wanted = addon_hash()
-    exists = sql("postgres", f"select 1 from pg_database where datname='{DB}'") == "1"
-    built = exists and sql(
+    built = harness.database_exists(DB) and sql(
         DB, "select value from ir_config_parameter where key='livechat_groups.bench_burst_ids'"
     )
     if not built:
-        print(f"building {DB} ...", flush=True)
-        sql("postgres", f'DROP DATABASE IF EXISTS "{DB}"')
-        odoo(DB, "-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
-        odoo(DB, "--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
+        harness.build_database(DB, SETUP)
     elif (
         sql(DB, "select value from ir_config_parameter where key='livechat_groups.bench_burst_hash'")
         != wanted
@@ -145,14 +142,6 @@ def get_session(channel_id, name):
     if not data["result"]:
         return False, "no session", elapsed, None
     return True, None, elapsed, data["result"]["discuss.channel"][0]["id"]
-
-
-def read_log(log_name, offset):
-    """The log lines written since ``offset``, and the new offset."""
-    with open(log_name) as server_log:
-        server_log.seek(offset)
-        lines = server_log.readlines()
-        return lines, server_log.tell()
 
 
 def burst(side, channel_id, visitors, concurrency):
@@ -264,9 +253,9 @@ def main():
     sql(DB, CLEAN)
     rows, conflicts = [], {}
     with tempfile.NamedTemporaryFile(prefix="odoo-bench-burst-", suffix=".log", delete=False) as log:
-        server = start_server(DB, PORT, args.workers, log)
+        server = harness.start_server(DB, PORT, args.workers, log)
         try:
-            wait_until_up(BASE, log.name)
+            harness.wait_until_up(BASE, log.name)
             _lines, offset = read_log(log.name, 0)
             alone, offset = sequential(channel_ids, args.sequential, log.name, offset)
             for visitors in args.visitors:
@@ -274,8 +263,8 @@ def main():
                     sql(DB, CLEAN)
                     row = burst(side, channel_ids[side], visitors, args.concurrency)
                     lines, offset = read_log(log.name, offset)
-                    row["retries"], row["exhausted"], row["by_try"], row["sleep"] = retries_in(lines)
-                    conflicts[(side, visitors)] = conflicts_in(lines)
+                    row["retries"], row["exhausted"], row["by_try"], row["sleep"] = harness.retries_in(lines)
+                    conflicts[(side, visitors)] = harness.conflicts_in(lines)
                     rows.append(row)
             sql(DB, CLEAN)
         finally:
@@ -319,7 +308,7 @@ def main():
             print(f"| {side} | {visitors} | {count} | {error} | `{statement}` | {path} |")
     if not any(conflicts.values()):
         print("| - | - | 0 | - | - | - |")
-    print("\nLock waits (sampled every 20 ms; see _server.LockWaits)")
+    print("\nLock waits (sampled every 20 ms; see harness.LockWaits)")
     print("| live chat | visitors | samples | lock awaited | table of the row |")
     print("|---|---|---|---|---|")
     for row in rows:

@@ -37,15 +37,14 @@ import time
 from datetime import datetime
 from unittest.mock import patch
 
-ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livechat_groups_tools.harness import ODOO_SRC, copy_rows, registry
+
 DB = os.environ.get("BENCH_FIGURES_DB", "livechat_groups_bench_figures")
 OPERATORS_PER_GROUP = 14
 CARDS_PER_COLUMN = 40  # the kanban view's default limit per column
 
 sys.path.insert(0, ODOO_SRC)
-import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, Command, api  # noqa: E402
 
 # the Group Figures action's measures (its context's pivot_measures), as the pivot asks for them
@@ -234,25 +233,9 @@ def build(env, sessions, open_sessions):
     cr.execute("ALTER TABLE fig_session ADD PRIMARY KEY (id); ANALYZE fig_session")
     print(f"  plan drawn ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    def columns_of(table):
-        cr.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id'",
-            (table,),
-        )
-        return [name for (name,) in cr.fetchall()]
-
     def copy(table, template_id, overrides, source, params=None):
-        """INSERT into ``table`` one copy of row ``template_id`` per row of ``source`` (a FROM
-        clause whose rows are ``s``), with ``overrides`` (column: SQL expression)."""
-        columns = [column for column in columns_of(table) if column not in overrides] + list(overrides)
-        # identifiers come from the catalogue; the values are SQL expressions of this script
-        names = ", ".join(f'"{column}"' for column in columns)
-        select = ", ".join(overrides.get(column, f't."{column}"') for column in columns)
-        cr.execute(
-            f"INSERT INTO {table} ({names}) SELECT {select} FROM {table} t, {source} WHERE t.id = %(template)s",
-            dict(params or {}, template=template_id),
-        )
-        print(f"  {cr.rowcount} rows in {table} ({time.perf_counter() - started:.0f} s)", flush=True)
+        rows = copy_rows(cr, table, template_id, overrides, source, params)
+        print(f"  {rows} rows in {table} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     odoobot = env.ref("base.partner_root").id
     copy(
@@ -617,16 +600,15 @@ def main():
     parser.add_argument("--slow-runs", type=int, default=3, help="runs of the reads that take seconds")
     args = parser.parse_args()
 
-    odoo.tools.config.parse_config([f"--addons-path={ADDONS_PATH}", "-d", DB, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(DB)
-    with registry.cursor() as cr:
+    db_registry = registry(DB)
+    with db_registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         build(env, args.sessions, args.open)
-    with registry.cursor() as cr:
+    with db_registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         figures = measure_figures(env, args.runs, args.slow_runs)
         cr.rollback()
-    with registry.cursor() as cr:
+    with db_registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         board = measure_board(env, args.open, args.runs)
         cr.rollback()

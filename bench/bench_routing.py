@@ -18,14 +18,13 @@ import statistics
 import sys
 import time
 
-ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livechat_groups_tools.harness import ODOO_SRC, copy_rows, registry
+
 DB = os.environ.get("BENCH_DB", "livechat_groups_bench")
 SIZES = (50, 500, 2000)
 
 sys.path.insert(0, ODOO_SRC)
-import odoo  # noqa: E402
 from odoo import SUPERUSER_ID, Command, api  # noqa: E402
 
 
@@ -86,14 +85,6 @@ def build(env, sessions, messages_per_session):
     cr = env.cr
     cr.flush()
 
-    def columns_of(table):
-        cr.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id'",
-            (table,),
-        )
-        return [name for (name,) in cr.fetchall()]
-
-    columns = columns_of("discuss_channel")
     overrides = {
         # spread over the operators; a few percent still open (as if held right now)
         "livechat_operator_id": f"(SELECT partner_id FROM res_users WHERE login = 'bench_op_' || mod(g, {max(SIZES)}))",
@@ -103,29 +94,21 @@ def build(env, sessions, messages_per_session):
         "name": "'Bench session ' || g",
         "uuid": "md5(random()::text || g)",
     }
-    # identifiers come from the catalogue and values are parameters
-    names = ", ".join(f'"{column}"' for column in columns)
-    select = ", ".join(overrides.get(column, f't."{column}"') for column in columns)
-    cr.execute(
-        f"INSERT INTO discuss_channel ({names}) "
-        f"SELECT {select} FROM discuss_channel t, generate_series(1, %s) g WHERE t.id = %s",
-        (sessions, template.id),
+    copy_rows(
+        cr, "discuss_channel", template.id, overrides, "generate_series(1, %(count)s) g", {"count": sessions}
     )
-    columns = columns_of("mail_message")
     overrides = {
         "res_id": "c.id",
         "create_date": "c.create_date + g * interval '1 minute'",
         "date": "c.create_date + g * interval '1 minute'",
         "message_id": "md5(random()::text || c.id || g)",
     }
-    names = ", ".join(f'"{column}"' for column in columns)
-    select = ", ".join(overrides.get(column, f'm."{column}"') for column in columns)
-    cr.execute(
-        f"INSERT INTO mail_message ({names}) "
-        f"SELECT {select} FROM mail_message m, discuss_channel c, generate_series(1, %s) g "
-        "WHERE m.id = %s AND c.name LIKE 'Bench session %%'",
-        (messages_per_session, message.id),
+    # every copied session, and one message of each per number of the series
+    sessions_and_series = (
+        "(SELECT * FROM discuss_channel WHERE name LIKE 'Bench session %%') c, "
+        "generate_series(1, %(count)s) g"
     )
+    copy_rows(cr, "mail_message", message.id, overrides, sessions_and_series, {"count": messages_per_session})
     cr.execute("ANALYZE discuss_channel; ANALYZE mail_message")
     # the copies bypassed the ORM: store their figures' facts as the migration to 18.0.1.1.0 does
     env["livechat.session.report"]._livechat_refresh_facts()
@@ -287,9 +270,8 @@ def main():
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
 
-    odoo.tools.config.parse_config([f"--addons-path={ADDONS_PATH}", "-d", DB, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(DB)
-    with registry.cursor() as cr:
+    db_registry = registry(DB)
+    with db_registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         build(env, args.sessions, args.messages_per_session)
         counts = {

@@ -11,9 +11,6 @@ Usage: python bench/bench_webhook.py [--senders 30] [--messages 20] [--workers 4
 """
 
 import argparse
-import hashlib
-import hmac
-import json
 import os
 import statistics
 import subprocess
@@ -25,12 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livechat_groups_tools import harness
+from livechat_groups_tools.harness import sql
+
 DB = os.environ.get("BENCH_WEBHOOK_DB", "livechat_groups_bench_webhook")
 PORT = int(os.environ.get("BENCH_WEBHOOK_PORT", "8369"))
 BASE = f"http://127.0.0.1:{PORT}"
+WEBHOOK = f"{BASE}/livechat_groups/messenger/bench-whatsapp"
 APP_SECRET = "bench-secret"
 
 SETUP = f"""
@@ -55,31 +54,10 @@ env.cr.commit()
 """
 
 
-def sql(query):
-    out = subprocess.run(["psql", "-d", DB, "-tAc", query], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
 def post(session, wa_id, wamid, text):
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "bench", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
-                "contacts": [{"profile": {"name": f"Bench customer {wa_id}"}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())),
-                              "type": "text", "text": {"body": text}}],
-            }}]}],
-        }
-    ).encode()  # fmt: skip
-    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     started = time.perf_counter()
-    response = session.post(
-        f"{BASE}/livechat_groups/messenger/bench-whatsapp",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-        timeout=120,
+    response = harness.post_whatsapp(
+        session, WEBHOOK, APP_SECRET, wa_id, wamid, text, f"Bench customer {wa_id}"
     )
     return response.status_code, time.perf_counter() - started
 
@@ -91,31 +69,11 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    odoo = [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", "-d", DB]
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    print(f"building {DB} ...", flush=True)
-    subprocess.run([*odoo, "-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn"],
-                   check=True, capture_output=True)  # fmt: skip
-    subprocess.run([*odoo[:2], "shell", *odoo[2:], "--log-level=warn"], input=SETUP, text=True,
-                   check=True, capture_output=True)  # fmt: skip
-
+    harness.build_database(DB, SETUP)
     with tempfile.NamedTemporaryFile(prefix="odoo-bench-webhook-", suffix=".log", delete=False) as log:
-        server = subprocess.Popen(
-            [*odoo, f"--db-filter=^{DB}$", f"--http-port={PORT}", f"--gevent-port={PORT + 3}",
-             "--http-interface=127.0.0.1", f"--workers={args.workers}", "--max-cron-threads=0",
-             "--limit-time-real=300", "--log-level=info"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        server = harness.start_server(DB, PORT, args.workers, log)
         try:
-            for _ in range(120):
-                try:
-                    if requests.get(f"{BASE}/web/login", timeout=5).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                time.sleep(1)
-            else:
-                raise SystemExit(f"Odoo did not start: see {log.name}")
+            harness.wait_until_up(BASE, log.name)
             barrier = threading.Barrier(args.senders)
 
             def sender(index):
@@ -143,25 +101,25 @@ def main():
     timings = sorted(t for result in results for t in result[0])
     statuses = [s for result in results for s in result[1]]
     expected = args.senders * args.messages
-    kept = int(sql("select count(*) from livechat_messenger_message where direction = 'in'"))
+    kept = int(sql(DB, "select count(*) from livechat_messenger_message where direction = 'in'"))
     posted = int(
         sql(
+            DB,
             "select count(*) from mail_message m join discuss_channel c on c.id = m.res_id"
             " where m.model = 'discuss.channel' and c.livechat_messenger_id is not null"
-            " and m.message_type = 'comment' and m.author_id = c.livechat_messenger_partner_id"
+            " and m.message_type = 'comment' and m.author_id = c.livechat_messenger_partner_id",
         )
     )
     distinct = int(
         sql(
+            DB,
             "select count(distinct (m.res_id, m.body)) from mail_message m join discuss_channel c on c.id = m.res_id"
             " where m.model = 'discuss.channel' and c.livechat_messenger_id is not null"
-            " and m.message_type = 'comment' and m.author_id = c.livechat_messenger_partner_id"
+            " and m.message_type = 'comment' and m.author_id = c.livechat_messenger_partner_id",
         )
     )
-    sessions = int(sql("select count(*) from discuss_channel where livechat_messenger_id is not null"))
-    with open(log.name) as server_log:
-        lines = server_log.readlines()
-    retries = sum("tries left, try again" in line for line in lines)
+    sessions = int(sql(DB, "select count(*) from discuss_channel where livechat_messenger_id is not null"))
+    retries = harness.retries_in(harness.read_log(log.name)[0])[0]
     p50 = statistics.median(timings) * 1000
     p95 = timings[int(len(timings) * 0.95) - 1] * 1000
     print(

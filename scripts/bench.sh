@@ -15,14 +15,21 @@ source "$(dirname "$0")/common.sh"
 DB=${BENCH_DB:-livechat_groups_bench}
 ensure_venv
 ensure_postgres
-[ -z "${BENCH_REBUILD:-}" ] || dropdb --if-exists "$DB"
-if ! db_exists "$DB"; then
-    log "creating database $DB with livechat_groups (no demo data)"
-    odoo -d "$DB" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
-else
-    log "updating livechat_groups in $DB"
-    odoo -d "$DB" -u livechat_groups --stop-after-init --log-level=warn
-fi
+
+# bench_db DB: the database DB with the addon (no demo data), built once (again with BENCH_REBUILD=1);
+# the addon updated in it at each run
+bench_db() {
+    [ -z "${BENCH_REBUILD:-}" ] || dropdb --if-exists "$1"
+    if ! db_exists "$1"; then
+        log "creating database $1 with livechat_groups (no demo data)"
+        odoo -d "$1" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
+    else
+        log "updating livechat_groups in $1"
+        odoo -d "$1" -u livechat_groups --stop-after-init --log-level=warn
+    fi
+}
+
+bench_db "$DB"
 BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "$@"
 # a burst that breaks a guarantee fails `make bench`, after the webhook intake has run too
 burst=0
@@ -30,14 +37,7 @@ ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_burst.py" || burst=$?
 ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_webhook.py"
 if [ "${BENCH_FIGURES:-1}" != 0 ]; then
     FIGURES_DB=${BENCH_FIGURES_DB:-livechat_groups_bench_figures}
-    [ -z "${BENCH_REBUILD:-}" ] || dropdb --if-exists "$FIGURES_DB"
-    if ! db_exists "$FIGURES_DB"; then
-        log "creating database $FIGURES_DB with livechat_groups (no demo data)"
-        odoo -d "$FIGURES_DB" -i livechat_groups --without-demo=all --stop-after-init --log-level=warn
-    else
-        log "updating livechat_groups in $FIGURES_DB"
-        odoo -d "$FIGURES_DB" -u livechat_groups --stop-after-init --log-level=warn
-    fi
+    bench_db "$FIGURES_DB"
     # shellcheck disable=SC2086
     BENCH_FIGURES_DB="$FIGURES_DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_figures.py" ${BENCH_FIGURES_ARGS:-}
 fi

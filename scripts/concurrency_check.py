@@ -33,22 +33,18 @@ Prints one line per check and "checks: N passed, N failed"; exits 1 when any che
 scripts/two_servers_check.py runs the same races through two servers on one database.
 """
 
-import hashlib
-import hmac
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDONS_PATH = os.environ.get("ADDONS_PATH", f"{ODOO_SRC}/addons,{ODOO_SRC}/odoo/addons,{ROOT}")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livechat_groups_tools import harness
+from livechat_groups_tools.harness import at_once, jsonrpc, odoo, sql
+
 DB = os.environ.get("DB", "livechat_groups_concurrency")
 # When set, a copy of the database as built, before any race, which two_servers_check.py reuses.
 TEMPLATE_DB = os.environ.get("CONCURRENCY_TEMPLATE_DB")
@@ -243,93 +239,12 @@ env.cr.commit()
 """
 
 
-def odoo(db, *args, command=(), **kwargs):
-    return subprocess.run(
-        [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", db, *args],
-        **{"check": True, **kwargs},
-    )
-
-
-def sql(db, query):
-    out = subprocess.run(["psql", "-d", db, "-tAc", query], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
-def jsonrpc(session, base, route, params):
-    response = session.post(
-        f"{base}{route}", json={"jsonrpc": "2.0", "method": "call", "params": params}, timeout=120
-    )
-    response.raise_for_status()
-    return response.json()
-
-
 def whatsapp_webhook(base, wa_id, wamid, text):
     """Post one customer's message as Meta does, signed; return the HTTP status."""
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "race", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
-                "contacts": [{"profile": {"name": f"Racer customer {wa_id}"}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())),
-                              "type": "text", "text": {"body": text}}],
-            }}]}],
-        }
-    ).encode()  # fmt: skip
-    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    response = requests.post(
-        f"{base}/livechat_groups/messenger/race-whatsapp",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-        timeout=120,
-    )
-    return response.status_code
-
-
-def at_once(count, fn):
-    """Run ``fn(i)`` in ``count`` threads released together; return the results."""
-    barrier = threading.Barrier(count)
-
-    def run(index):
-        barrier.wait()
-        return fn(index)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
-
-
-def build_database(db, template=None):
-    """A fresh ``db`` with the addon and the racers: a copy of ``template`` when it exists."""
-    subprocess.run(["dropdb", "--if-exists", db], check=True)
-    if template and sql("postgres", f"select 1 from pg_database where datname='{template}'") == "1":
-        print(f"copying {template} to {db} ...", flush=True)
-        subprocess.run(["createdb", "-T", template, db], check=True)
-        return
-    print(f"building {db} ...", flush=True)
-    odoo(db, "-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
-    odoo(db, "--log-level=warn", command=["shell"], input=SETUP, text=True, capture_output=True)
-
-
-def start_server(db, port, workers, log):
-    """An Odoo server on loopback: ``workers`` HTTP workers on ``port``, its gevent one on ``port + 3``."""
-    return subprocess.Popen(
-        [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", "-d", db, f"--db-filter=^{db}$",
-         f"--http-port={port}", f"--gevent-port={port + 3}", "--http-interface=127.0.0.1",
-         f"--workers={workers}", "--max-cron-threads=0", "--limit-time-real=300"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def wait_until_up(base, log_name):
-    for _ in range(120):
-        try:
-            if requests.get(f"{base}/web/login", timeout=5).ok:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # not up, or slow on a busy machine
-            pass
-        time.sleep(1)
-    raise SystemExit(f"Odoo did not start: see {log_name}")
+    url = f"{base}/livechat_groups/messenger/race-whatsapp"
+    return harness.post_whatsapp(
+        requests, url, APP_SECRET, wa_id, wamid, text, f"Racer customer {wa_id}"
+    ).status_code
 
 
 def run_races(db, bases):
@@ -582,16 +497,7 @@ def timer_race(db):
     with tempfile.TemporaryDirectory() as barrier:
         workers = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    f"{ODOO_SRC}/odoo-bin",
-                    "shell",
-                    f"--addons-path={ADDONS_PATH}",
-                    "-d",
-                    db,
-                    "--log-level=warn",
-                    "--max-cron-threads=0",
-                ],
+                harness.odoo_command(db, "--log-level=warn", "--max-cron-threads=0", command=["shell"]),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -634,16 +540,6 @@ def timer_race(db):
             + ("" if done else f", a worker failed: {[o[-500:] for o in outputs]}"),
         )  # fmt: skip
     ]
-
-
-def retries_in(log_name):
-    """The concurrency retries a server logged, and those that ran out of tries."""
-    with open(log_name) as server_log:
-        lines = server_log.readlines()
-    return (
-        sum("tries left, try again" in line for line in lines),
-        sum("maximum number of tries reached" in line for line in lines),
-    )
 
 
 def report(results):
@@ -728,15 +624,15 @@ def rollup_check(db):
 
 
 def main():
-    build_database(DB)
+    harness.build_database(DB, SETUP)
     if TEMPLATE_DB:
         subprocess.run(["dropdb", "--if-exists", TEMPLATE_DB], check=True)
         subprocess.run(["createdb", "-T", DB, TEMPLATE_DB], check=True)
     base = f"http://127.0.0.1:{PORT}"
     with tempfile.NamedTemporaryFile(prefix="odoo-concurrency-", suffix=".log", delete=False) as log:
-        server = start_server(DB, PORT, WORKERS, log)
+        server = harness.start_server(DB, PORT, WORKERS, log)
         try:
-            wait_until_up(base, log.name)
+            harness.wait_until_up(base, log.name)
             results, elapsed = run_races(DB, [base])
             results += timer_race(DB)
             results += claim_check(DB)
@@ -744,7 +640,7 @@ def main():
         finally:
             server.terminate()
             server.wait(timeout=60)
-    retries, exhausted = retries_in(log.name)
+    retries, exhausted, _by_try, _sleep = harness.retries_in(harness.read_log(log.name)[0])
     subprocess.run(["dropdb", "--if-exists", DB], check=False)
     if any(not ok for _, ok, _ in results):
         print(f"server log: {log.name}")

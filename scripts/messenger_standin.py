@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Play a WhatsApp (or Telegram) customer of the demo from a terminal.
 
-Starts the local stand-in of the provider's API (livechat_groups/messengers/standin.py) on
+Starts the local stand-in of the provider's API (livechat_groups_tools/standin.py) on
 loopback, where the demo messenger sends its messages; each line you type is posted to Odoo's
 webhook as the provider would post it, signed; what Odoo sends the customer is printed.
 
@@ -13,17 +13,14 @@ Lines starting with "/file PATH" send a file (a document, or an image for .png/.
 """
 
 import argparse
-import importlib.util
 import json
 import mimetypes
 import pathlib
 import sys
 import threading
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("standin", ROOT / "livechat_groups/messengers/standin.py")
-standin_module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(standin_module)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from livechat_groups_tools.standin import DEFAULT_PORT, StandIn
 
 
 def main():
@@ -31,7 +28,7 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--provider", choices=("whatsapp", "telegram"), default="whatsapp")
-    parser.add_argument("--port", type=int, default=standin_module.DEFAULT_PORT, help="the stand-in's port")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="the stand-in's port")
     parser.add_argument("--odoo", default="http://localhost:8069", help="Odoo's address")
     parser.add_argument("--webhook-token", default="demo-whatsapp", help="the last part of the webhook URL")
     parser.add_argument("--token", default="standin-token", help="access token / bot token Odoo uses")
@@ -43,7 +40,7 @@ def main():
     parser.add_argument("--serve-only", action="store_true", help="answer Odoo's calls; read no input")
     args = parser.parse_args()
 
-    standin = standin_module.StandIn(
+    standin = StandIn(
         args.provider,
         port=args.port,
         token=args.token,

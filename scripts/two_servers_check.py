@@ -26,17 +26,12 @@ import time
 
 import requests
 import websocket
-from concurrency_check import (
-    VISITORS,
-    build_database,
-    jsonrpc,
-    report,
-    retries_in,
-    run_races,
-    sql,
-    start_server,
-    wait_until_up,
-)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from concurrency_check import SETUP, VISITORS, report, run_races
+
+from livechat_groups_tools import harness
+from livechat_groups_tools.harness import jsonrpc, sql
 
 DB = os.environ.get("TWO_SERVERS_DB", "livechat_groups_two_servers")
 PORTS = [int(port) for port in os.environ.get("TWO_SERVERS_PORTS", "8339,8349").split(",")]
@@ -129,7 +124,7 @@ def websocket_check(base_a, base_b, gevent_b):
 
 def main():
     # The database concurrency_check.py built, copied before its races, when it left one.
-    build_database(DB, template=os.environ.get("CONCURRENCY_TEMPLATE_DB"))
+    harness.build_database(DB, SETUP, template=os.environ.get("CONCURRENCY_TEMPLATE_DB"))
     bases = [f"http://127.0.0.1:{port}" for port in PORTS]
     with contextlib.ExitStack() as stack:
         logs = [
@@ -141,9 +136,9 @@ def main():
         servers = []
         try:
             for port, log in zip(PORTS, logs, strict=True):
-                servers.append(start_server(DB, port, WORKERS, log))
+                servers.append(harness.start_server(DB, port, WORKERS, log))
             for base, log in zip(bases, logs, strict=True):
-                wait_until_up(base, log.name)
+                harness.wait_until_up(base, log.name)
             results, elapsed = run_races(DB, bases)
             results += websocket_check(bases[0], bases[1], PORTS[1] + 3)
         finally:
@@ -151,7 +146,7 @@ def main():
                 server.terminate()
             for server in servers:
                 server.wait(timeout=60)
-    counts = [retries_in(log.name) for log in logs]
+    counts = [harness.retries_in(harness.read_log(log.name)[0])[:2] for log in logs]
     subprocess.run(["dropdb", "--if-exists", DB], check=False)
     if any(not ok for _, ok, _ in results):
         print(f"server logs: {' '.join(log.name for log in logs)}")

@@ -56,12 +56,20 @@ version=$("$PY" -c "import ast, sys; print(ast.literal_eval(open(sys.argv[1]).re
 check "whool builds the wheel" "$(basename "${wheel:-none}") in $(($(date +%s) - started)) s" \
     test -n "$wheel"
 [ -n "$wheel" ] || { finish; exit 1; }
-"$PY" - "$wheel" "$ROOT/livechat_groups" >"$WORK/metadata.txt" <<'PYEOF'
-import ast, email, pathlib, sys, zipfile
-wheel, addon = sys.argv[1], pathlib.Path(sys.argv[2])
+"$PY" - "$wheel" "$ROOT/livechat_groups" "$ROOT/livechat_groups_tools" >"$WORK/metadata.txt" <<'PYEOF'
+import ast, email, pathlib, re, sys, zipfile
+wheel, addon, tools = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+# the test tools: a file of livechat_groups_tools/ (by name), the stand-in, a webhook signer
+tool_files = {path.name for path in tools.glob("*.py") if path.name != "__init__.py"}
+tool_code = re.compile(r"^(class StandIn\b|def (sign|whatsapp_signature)\()", re.M)
 with zipfile.ZipFile(wheel) as zf:
     names = set(zf.namelist())
     meta = email.message_from_bytes(zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))))
+    for name in sorted(names):
+        code = zf.read(name).decode(errors="replace") if name.endswith(".py") else ""
+        if tools.name in name or name.rsplit("/", 1)[-1] in tool_files or tool_code.search(code):
+            print("tool", name)
+print("toolfiles", len(tool_files))
 manifest = ast.literal_eval((addon / "__manifest__.py").read_text())
 print("name", meta["Name"])
 print("version", meta["Version"])
@@ -86,6 +94,10 @@ missing_files=$(awk '$1 == "file" && $2 == "missing" {print $3}' "$WORK/metadata
 check "every data and demo file of the manifest is in the wheel" \
     "$(awk '$1 == "file"' "$WORK/metadata.txt" | wc -l) files${missing_files:+, missing: $missing_files}" \
     test -z "$missing_files"
+shipped_tools=$(awk '$1 == "tool" {printf "%s ", $2}' "$WORK/metadata.txt")
+check "no stand-in and no test tool in the wheel (livechat_groups_tools/ stays in the repository)" \
+    "${shipped_tools:+shipped: $shipped_tools}" \
+    bash -c '[ -z "$1" ] && [ "$2" -gt 0 ]' _ "$shipped_tools" "$(awk '$1 == "toolfiles" {print $2}' "$WORK/metadata.txt")"
 
 # 2. A new virtualenv: Odoo and its dependencies, not the addon; then pip installs the wheel.
 "$PY" -m venv --without-pip "$WORK/venv"

@@ -59,11 +59,6 @@ def verify_signature(raw_body, headers, app_secret):
     return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().encode())
 
 
-def sign(raw_body, app_secret):
-    """The signature header Meta would send for ``raw_body`` (for the stand-in and tests)."""
-    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
-
-
 def parse_webhook(payload):
     """The messages and statuses of a webhook's JSON payload, in their order.
 

@@ -1,6 +1,6 @@
 import json
 
-from odoo.addons.livechat_groups.messengers.standin import StandIn
+from odoo.addons.livechat_groups_tools.standin import StandIn
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
 

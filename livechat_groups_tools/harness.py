@@ -1,17 +1,19 @@
-"""A multi-worker Odoo for the benchmarks, and what its log tells about concurrency conflicts.
+"""The harness of the checks (scripts/) and the benchmarks (bench/): a multi-worker Odoo on
+loopback whose concurrency conflicts are traced, odoo-bin and psql calls, JSON-RPC, calls released
+at once, what a server's log says about retries and conflicts, and signed WhatsApp webhooks.
 
-Imported by the benchmarks (``start_server``, ``wait_until_up``, ``sql``, ``odoo``,
-``conflicts_in``). Run as a script, it is odoo-bin with one addition: each statement that fails
-on a concurrency conflict (serialization failure, deadlock, lock not available) is logged by
-``bench.conflict`` with its SQL and the Python frames of the addons that issued it, so that a
-benchmark can say which rows collide and which code path writes them::
+Run as a script, it is odoo-bin with one addition (``start_server`` runs it so): each statement
+that fails on a concurrency conflict (serialization failure, deadlock, lock not available) is
+logged by ``bench.conflict`` with its SQL and the Python frames of the addons that issued it, so
+that a check or a benchmark can say which rows collide and which code path writes them::
 
-    python bench/_server.py --addons-path=... -d DB --workers=4 ...
+    PYTHONPATH=. python livechat_groups_tools/harness.py --addons-path=... -d DB --workers=4 ...
 
 (the prefork workers are forked from this process, so they inherit the tracing; the gevent
 worker is started through the same script).
 """
 
+import json
 import logging
 import os
 import re
@@ -21,8 +23,11 @@ import threading
 import time
 import traceback
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
+
+from livechat_groups_tools.standin import WHATSAPP_SIGNATURE_HEADER, whatsapp_signature
 
 ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,29 +38,85 @@ CONFLICT_TAG = "bench.conflict"
 MAX_TRIES = 5  # odoo.service.model.MAX_TRIES_ON_CONCURRENCY_FAILURE
 
 
+# ------------------------------------------------------------
+# Odoo and PostgreSQL
+# ------------------------------------------------------------
+
+
+def odoo_command(db, *args, command=()):
+    """The command line of odoo-bin (``command`` e.g. ``["shell"]``) on ``db``."""
+    return [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", db, *args]
+
+
 def odoo(db, *args, command=(), **kwargs):
-    """Run odoo-bin (``command`` e.g. ``["shell"]``) on ``db`` to completion."""
-    return subprocess.run(
-        [sys.executable, f"{ODOO_SRC}/odoo-bin", *command, f"--addons-path={ADDONS_PATH}", "-d", db, *args],
-        check=True,
-        **kwargs,
+    """Run odoo-bin on ``db`` to completion (``check`` by default)."""
+    return subprocess.run(odoo_command(db, *args, command=command), **{"check": True, **kwargs})
+
+
+def registry(db):
+    """Odoo's registry of ``db``, in this process (the benchmarks that time the ORM itself, which
+    import Odoo from ``ODOO_SRC`` first)."""
+    import odoo as odoo_package
+
+    odoo_package.tools.config.parse_config([f"--addons-path={ADDONS_PATH}", "-d", db, "--log-level=warn"])
+    return odoo_package.modules.registry.Registry(db)
+
+
+def copy_rows(cr, table, template_id, overrides, source, params=None):
+    """INSERT into ``table`` one copy of its row ``template_id`` (``t``) per row of ``source`` (a
+    FROM clause, e.g. ``generate_series(1, %(count)s) g``), with ``overrides`` (column: SQL
+    expression): the benchmarks' bulk histories, which the ORM would take an hour to write.
+
+    :return: the number of rows inserted
+    """
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'id'",
+        (table,),
     )
+    columns = [column for (column,) in cr.fetchall() if column not in overrides] + list(overrides)
+    # identifiers come from the catalogue; the values are SQL expressions of the benchmark
+    names = ", ".join(f'"{column}"' for column in columns)
+    select = ", ".join(overrides.get(column, f't."{column}"') for column in columns)
+    cr.execute(
+        f"INSERT INTO {table} ({names}) SELECT {select} FROM {table} t, {source} WHERE t.id = %(template)s",
+        dict(params or {}, template=template_id),
+    )
+    return cr.rowcount
 
 
 def sql(db, query):
+    """The output of one psql query on ``db``: fields separated by ``|``, rows by new lines."""
     out = subprocess.run(["psql", "-d", db, "-tAc", query], check=True, capture_output=True, text=True)
     return out.stdout.strip()
+
+
+def database_exists(db):
+    return sql("postgres", f"select 1 from pg_database where datname='{db}'") == "1"
+
+
+def build_database(db, setup, template=None):
+    """A fresh ``db`` with the addon (no demo data), then ``setup`` run in an Odoo shell; a copy of
+    ``template`` instead when that database exists."""
+    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    if template and database_exists(template):
+        print(f"copying {template} to {db} ...", flush=True)
+        subprocess.run(["createdb", "-T", template, db], check=True)
+        return
+    print(f"building {db} ...", flush=True)
+    odoo(db, "-i", "livechat_groups", "--without-demo=all", "--stop-after-init", "--log-level=warn")
+    odoo(db, "--log-level=warn", command=["shell"], input=setup, text=True, capture_output=True)
 
 
 def start_server(db, port, workers, log, extra=()):
     """Odoo on loopback, ``workers`` HTTP workers on ``port`` (gevent on ``port + 3``), its
     conflicts traced (see the module's docstring), logging into the file object ``log``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     return subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), f"--addons-path={ADDONS_PATH}", "-d", db,
          f"--db-filter=^{db}$", f"--http-port={port}", f"--gevent-port={port + 3}",
          "--http-interface=127.0.0.1", f"--workers={workers}", "--max-cron-threads=0",
          "--limit-time-real=300", "--log-level=info", *extra],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
 
 
@@ -68,6 +129,66 @@ def wait_until_up(base, log_name):
             pass
         time.sleep(1)
     raise SystemExit(f"Odoo did not start: see {log_name}")
+
+
+# ------------------------------------------------------------
+# Calls
+# ------------------------------------------------------------
+
+
+def jsonrpc(session, base, route, params):
+    response = session.post(
+        f"{base}{route}", json={"jsonrpc": "2.0", "method": "call", "params": params}, timeout=120
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def at_once(count, fn):
+    """Run ``fn(i)`` in ``count`` threads released together; return the results."""
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait()
+        return fn(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def post_whatsapp(http, url, app_secret, wa_id, wamid, text, name):
+    """Post one customer's text message to the webhook ``url`` as Meta does, signed with
+    ``app_secret``, through ``http`` (``requests`` or a ``requests.Session``); return the response."""
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "harness", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
+                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())),
+                              "type": "text", "text": {"body": text}}],
+            }}]}],
+        }
+    ).encode()  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        WHATSAPP_SIGNATURE_HEADER: whatsapp_signature(body, app_secret),
+    }
+    return http.post(url, data=body, headers=headers, timeout=120)
+
+
+# ------------------------------------------------------------
+# What the server's log says
+# ------------------------------------------------------------
+
+
+def read_log(log_name, offset=0):
+    """The log lines written since ``offset``, and the new offset."""
+    with open(log_name) as server_log:
+        server_log.seek(offset)
+        lines = server_log.readlines()
+        return lines, server_log.tell()
 
 
 def statement_of(query):

@@ -4,8 +4,10 @@ A real HTTP server on loopback that answers the documented subset Odoo uses (mes
 statuses, test connection), records every request Odoo makes, and posts signed webhooks to Odoo
 as Meta or Telegram would. Tests start it in a thread on port 0; ``scripts/messenger_standin.py``
 runs it from a terminal, where each line typed becomes a customer's message.
+``whatsapp_signature`` signs a webhook as Meta does: the one signer of the tests, the checks and
+the benchmarks (Odoo verifies it with ``livechat_groups.messengers.whatsapp.verify_signature``).
 
-Standard library only: the script loads this file without Odoo.
+Standard library only: ``make standin`` runs it with the system's Python, without Odoo.
 """
 
 import hashlib
@@ -22,6 +24,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_PORT = 8090
 WHATSAPP_VERSION = "v21.0"
+WHATSAPP_SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def whatsapp_signature(raw_body, app_secret):
+    """The ``X-Hub-Signature-256`` header Meta sends with ``raw_body`` (bytes, as posted):
+    HMAC-SHA256 of the body with the app's secret."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
 
 
 class Recorded:
@@ -378,8 +387,7 @@ class StandIn:
     def sign(self, body):
         """The headers that authenticate ``body`` (bytes) as the provider's."""
         if self.provider == "whatsapp":
-            digest = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
-            return {"X-Hub-Signature-256": f"sha256={digest}"}
+            return {WHATSAPP_SIGNATURE_HEADER: whatsapp_signature(body, self.app_secret)}
         return {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
 
     def post_webhook(self, url, payload, headers=None, timeout=30):
