@@ -223,21 +223,7 @@ class ImLivechatChannel(models.Model):
                 staff_before | self.sudo()._staff_group_ids().member_ids
             )
             # and the queue of that group goes to the entry groups, as when it is archived
-            # sudo: discuss.channel - the queues move for everyone who waits in them
-            stranded = (
-                self.env["discuss.channel"]
-                .sudo()
-                .search(
-                    [
-                        ("channel_type", "=", "livechat"),
-                        ("livechat_routing_state", "=", "queued"),
-                        ("livechat_channel_id", "in", self.ids),
-                    ]
-                )
-                .filtered(lambda s: s.livechat_group_id not in s.livechat_channel_id._operator_group_ids())
-            )
-            if stranded:
-                stranded.env["livechat.routing"]._move_waiting(stranded)
+            self.env["livechat.routing"]._move_stranded(self)
         return res
 
     @api.ondelete(at_uninstall=False)

@@ -242,12 +242,10 @@ class LivechatGroup(models.Model):
         membership = {"user_ids", "system_group_ids", "active"} & vals.keys()
         # sudo: livechat.group, discuss.channel - the groups' members and queues, whoever changes them
         members_before = self.sudo().member_ids if membership else self.env["res.users"]
-        archived = self.filtered("active") if "active" in vals and not vals["active"] else self.browse()
-        waiting = (
-            self.env["discuss.channel"]
-            .sudo()
-            .search([("livechat_routing_state", "=", "queued"), ("livechat_group_id", "in", archived.ids)])
-        )
+        # the live chats whose queues may be stranded: the group is archived or leaves them
+        roles = {"active", "entry_channel_ids", "specialist_channel_ids"} & vals.keys()
+        groups = self.sudo().with_context(active_test=False)
+        channels = (groups.entry_channel_ids | groups.specialist_channel_ids) if roles else None
         entry_before = self.sudo().entry_channel_ids if "entry_channel_ids" in vals else None
         res = super().write(vals)
         if entry_before is not None:
@@ -259,9 +257,9 @@ class LivechatGroup(models.Model):
             self._grant_livechat_user_group()
             self.env["livechat.routing"]._release(members_before)
             self._livechat_resubscribe(members_before | self.sudo().member_ids)
-        if waiting:
+        if channels:
             # their queue goes to the entry groups of its live chats
-            waiting.env["livechat.routing"]._move_waiting(waiting)
+            self.env["livechat.routing"]._move_stranded(channels)
         return res
 
     @api.model

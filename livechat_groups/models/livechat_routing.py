@@ -16,7 +16,7 @@ verb                   what it does                                             
 ``_route``             ``_decide_for`` then ``_hand_over``                              chatbot, archiving
 ``_requeue``           take a session from its operator: to another member, or back    leave, timers
                        to the queue (to its front for the timers)
-``_move_waiting``      waiting sessions of groups that lost their role go to the        archiving a group,
+``_move_stranded``    waiting sessions of groups that lost their role go to the        archiving a group,
                        entry groups, keeping the time they waited                       a live chat's groups
 ``_serve_queues``      give waiting sessions, oldest first, to who can take them now    close, leave, forward,
                                                                                         scheduled action
@@ -561,12 +561,28 @@ class LivechatRouting(models.AbstractModel):
             session._action_unfollow(partner=operator.partner_id)
 
     @api.model
-    def _move_waiting(self, sessions):
-        """The groups where ``sessions`` wait lost their role (archived, or no longer a group of
-        the live chat): they go to the entry groups of their live chats (an operator, or the
-        first entry group's queue), first in line as they were. A live chat left without an
-        entry group cannot take them: the change is refused."""
-        for session in sessions:
+    def _move_stranded(self, channels):
+        """The sessions of ``channels`` that wait in a group that lost its role (archived, or no
+        longer an operator group of the live chat) go to the entry groups of their live chat
+        (an operator, or the first entry group's queue), first in line as they were. A live
+        chat left without an entry group cannot take them: the change is refused."""
+        # sudo: discuss.channel - the queues move for everyone who waits in them, whoever
+        # changed the groups
+        stranded = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_channel_id", "in", channels.ids),
+                ],
+                order="livechat_queued_date, id",
+            )
+            .filtered(lambda s: s.livechat_group_id not in s.livechat_channel_id._operator_group_ids())
+        )
+        Routing = stranded.env["livechat.routing"]
+        for session in stranded:
             channel = session.livechat_channel_id
             if not channel._entry_group_ids():
                 raise UserError(
@@ -578,11 +594,12 @@ class LivechatRouting(models.AbstractModel):
                     )
                 )
             queued_date = session.livechat_queued_date
-            user, _group = self._route(session, kind="requeue")
+            user, _group = Routing._route(session, kind="requeue")
             if not user:
                 # the time already waited counts in the new queue
                 session.livechat_queued_date = queued_date
-        sessions._livechat_refresh_queue_notices(sessions.livechat_group_id)
+        if stranded:
+            stranded._livechat_refresh_queue_notices(stranded.livechat_group_id)
 
     @api.model
     def _release(self, users):
