@@ -192,9 +192,9 @@ class DiscussChannel(models.Model):
         )
         session._livechat_check_open()
         operator = session._livechat_operator_user()
-        session._livechat_post_notice(self.env._("%(user)s closed this session.", user=self.env.user.name))
-        session.livechat_active = False
-        session.env["livechat.routing"]._end(session, operator)
+        session.env["livechat.routing"]._end(
+            session, operator, notice=self.env._("%(user)s closed this session.", user=self.env.user.name)
+        )
         return True
 
     def livechat_take_session(self):

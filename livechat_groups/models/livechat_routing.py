@@ -1,30 +1,27 @@
 """The routing service: who answers a session of a grouped live chat, and every change of who
 holds it.
 
-Every caller goes through :class:`LivechatRouting` (``self.env["livechat.routing"]``):
+Every caller goes through :class:`LivechatRouting` (``session.env["livechat.routing"]``); its
+verbs, and who calls them:
 
-=====================  ===============================================================  =====================
-verb                   what it does                                                     called by
-=====================  ===============================================================  =====================
-``_decide``            choose an operator among groups, or the queue to wait in         website, messenger,
-                                                                                        internal live chat
-``_decide_for``        the same for a session that exists (its groups, never its        forward, chatbot
-                       requester)
-``_hand_over``         give a session to an operator, or put it in a queue; record      take, assign, forward
-                       the hop and tell those concerned
-``_record_hop``        the routing history, clocks, notices and bus of one hop          a new session
-``_route``             ``_decide_for`` then ``_hand_over``                              chatbot, archiving
-``_requeue``           take a session from its operator: to another member, or back    leave, timers
-                       to the queue (to its front for the timers)
-``_move_stranded``    waiting sessions of groups that lost their role go to the        archiving a group,
-                       entry groups, keeping the time they waited                       a live chat's groups
-``_serve_queues``      give waiting sessions, oldest first, to who can take them now    close, leave, forward,
-                                                                                        scheduled action
-``_release``           users who may no longer hold their sessions hand them back      archiving a user,
-                                                                                        membership changes
-``_end``               a session is over: its queue moves, its operator is free        close, inactivity
-``_in_savepoint``      one session's routing in a savepoint of its own                  serving, timers
-=====================  ===============================================================  =====================
+* ``_decide``: choose an operator among groups, or the queue to wait in (a website visitor's
+  new session, a messenger customer's, an employee's in an internal live chat);
+* ``_decide_for``: the same for a session that exists, never to who asked in it (forward,
+  chatbot);
+* ``_hand_over``: give a session to an operator, or put it in a queue, then record the hop and
+  tell those concerned (``_record_hop``, also for a new session) (take, assign, forward);
+* ``_route``: ``_decide_for`` then ``_hand_over`` (chatbot, stranded queues);
+* ``_requeue``: take a session from its operator: to another member, or back to the queue, at
+  its front for the timers (an operator who leaves, the no-answer and away timers);
+* ``_move_stranded``: the waiting sessions of a group that lost its role go to the entry groups,
+  keeping the time they waited (archiving a group, changing a live chat's groups);
+* ``_serve_queues``: give waiting sessions, oldest first, to who can take them now (a place
+  freed by a close, a leave or a forward; the scheduled action; after a commit);
+* ``_release``: users who may no longer hold their sessions hand them back (archiving a user,
+  membership changes);
+* ``_end``: a session is over, closed by the routing with a notice or already closed: its queue
+  moves, its operator is free (close, inactivity, the visitor or the last operator leaving);
+* ``_in_savepoint``: one session's routing in a savepoint of its own (serving, timers).
 
 The decision itself runs in PostgreSQL (``livechat_routing_sql``), planned once per connection.
 """
@@ -628,9 +625,18 @@ class LivechatRouting(models.AbstractModel):
             session._action_unfollow(partner=operator.partner_id)
 
     @api.model
-    def _end(self, session, operator):
+    def _end(self, session, operator, notice=None):
         """``session`` is over: it leaves the board's open columns, its queue moves up, and its
-        operator can take the next waiting session."""
+        operator can take the next waiting session.
+
+        :param str notice: when the routing closes the session (a supervisor, the inactivity
+            timer), what the visitor reads of it; the conversation closes for them too. Without
+            it, the session was already closed (the visitor left, or its last operator did)
+        """
+        if notice:
+            session._livechat_post_notice(notice)
+            # sudo: discuss.channel - the routing closes the conversation, whoever ended it
+            session.sudo().livechat_active = False
         left_queue = session.livechat_group_id if session.livechat_routing_state == "queued" else None
         # sudo: discuss.channel - the end of a session ends its routing, whoever ended it
         session.sudo().livechat_routing_state = "closed"
@@ -746,23 +752,27 @@ class LivechatRouting(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _in_savepoint(self, session, action, *args, skip_conflicts=False):
+    def _in_savepoint(self, session, action, *args, skip_conflicts=False, skip_errors=True):
         """``action(session, *args)`` in a savepoint of its own, for the loops that route many
         sessions in one transaction: when it fails, nothing of it is written and none of its
-        bus notifications is sent, the failure is logged, and the caller goes on with the next
-        session; what the sessions before it wrote and sent is kept.
+        bus notifications is sent; what the sessions before it wrote and sent is kept.
+
+        What the sessions before it left for the commit (their bus notifications, the figures
+        to refresh) is flushed first, pre-commit hooks included: a flushing savepoint inside
+        ``action`` (the claim of an operator without settings) would otherwise run them inside
+        this savepoint, and a rollback would drop them.
 
         :param bool skip_conflicts: a concurrent update (another worker changed the session
-            since this transaction began) skips the session too; by default it has the whole
+            since this transaction began) skips the session; by default it has the whole
             request retried, as Odoo does
-        :return: what ``action`` returned, or None when it failed
+        :param bool skip_errors: any other error is logged and skips the session; else it
+            stops the caller (the timers: a failing session stays due, and is not retried in
+            a loop)
+        :return: what ``action`` returned, or None when it failed and was skipped
         """
         cr = self.env.cr
         self.env.flush_all()
-        # a rollback must not drop the notifications of the sessions handled before this one
-        # (a flushing savepoint's rollback would clear every pre-commit hook of the transaction)
-        bus_values = cr.precommit.data.get("bus.bus.values")
-        sent_before = len(bus_values) if bus_values is not None else 0
+        cr.flush()
         try:
             with cr.savepoint(flush=False):
                 result = action(session, *args)
@@ -777,10 +787,12 @@ class LivechatRouting(models.AbstractModel):
         except psycopg2.OperationalError:
             raise  # the database went away: nothing to go on with
         except Exception:
-            _logger.exception("Live chat session %s could not be routed; it stays as it was.", session.id)
+            if not skip_errors:
+                raise
+            _logger.exception(
+                "Live chat session %s could not be routed; nothing of it was written.", session.id
+            )
+        # what the failed session queued for the commit goes with it
         self.env.transaction.clear()
-        if bus_values is not None:
-            del bus_values[sent_before:]
-        elif "bus.bus.values" in cr.precommit.data:
-            cr.precommit.data["bus.bus.values"].clear()
+        cr.precommit.clear()
         return None

@@ -144,7 +144,7 @@ class LivechatTimers(models.AbstractModel):
         Routing = self.env["livechat.routing"]
         # sudo: discuss.channel - the timers act for the system
         for session in self.env["discuss.channel"].sudo().browse(ids):
-            Routing._in_savepoint(session, locked_action, skip_conflicts=True)
+            Routing._in_savepoint(session, locked_action, skip_conflicts=True, skip_errors=False)
         return len(ids) == TIMER_BATCH
 
     # ------------------------------------------------------------
@@ -225,15 +225,12 @@ class LivechatTimers(models.AbstractModel):
         operator = session._livechat_operator_user()
         minutes = session.livechat_channel_id.inactivity_close_minutes
         visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
-        session._livechat_post_notice(
-            visitor_env._(
-                "Nobody wrote for %(minutes)s minutes, so this conversation is closed. Write again "
-                "any time to start a new one.",
-                minutes=minutes,
-            )
+        notice = visitor_env._(
+            "Nobody wrote for %(minutes)s minutes, so this conversation is closed. Write again "
+            "any time to start a new one.",
+            minutes=minutes,
         )
-        session.livechat_active = False
-        session.env["livechat.routing"]._end(session, operator)
+        session.env["livechat.routing"]._end(session, operator, notice=notice)
 
     # ------------------------------------------------------------
     # The clocks of one session

@@ -21,6 +21,7 @@ from . import (
     test_notification,
     test_routing,
     test_routing_decision,
+    test_routing_savepoint,
     test_session_report,
     test_session_report_facts,
     test_stock_livechat,
