@@ -6,6 +6,7 @@ from . import (
     discuss_channel_messenger,
     im_livechat_channel,
     im_livechat_channel_messenger,
+    ir_http,
     ir_websocket,
     livechat_group,
     livechat_messenger,
