@@ -28,26 +28,27 @@ class LivechatSessionReportFact(models.Model):
     _log_access = False
     _rec_name = "session_id"
 
+    # labelled as the report labels them, so that they share its translations
     session_id = fields.Many2one(comodel_name="discuss.channel", required=True, ondelete="cascade")
     # the report's filters and groups by date (the default filter: this month)
-    date = fields.Datetime(index=True)
+    date = fields.Datetime(string="Started On", index=True)
     # the record rules' live chats (report's _apply_ir_rules) and the settings copy's rows
-    livechat_channel_id = fields.Many2one(comodel_name="im_livechat.channel", index=True)
-    group_id = fields.Many2one(comodel_name="livechat.group")
-    final_group_id = fields.Many2one(comodel_name="livechat.group")
+    livechat_channel_id = fields.Many2one(comodel_name="im_livechat.channel", string="Live Chat", index=True)
+    group_id = fields.Many2one(comodel_name="livechat.group", string="Entry Group")
+    final_group_id = fields.Many2one(comodel_name="livechat.group", string="Last Group")
     # an operator's sessions (the pivot's rows by operator, filtered by one)
     operator_id = fields.Many2one(comodel_name="res.users", index=True)
-    state = fields.Char()
-    medium = fields.Char()
-    closed_date = fields.Datetime()
-    first_reply = fields.Datetime()
-    waiting_time = fields.Float()
-    first_reply_time = fields.Float()
-    forward_count = fields.Integer()
-    timeout_count = fields.Integer()
+    state = fields.Char(string="Routing State")
+    medium = fields.Char(string="Channel")
+    closed_date = fields.Datetime(string="Closed On")
+    first_reply = fields.Datetime(string="First Answered On")
+    waiting_time = fields.Float(string="Waiting Time (mm:ss)")
+    first_reply_time = fields.Float(string="Time to First Reply (mm:ss)")
+    forward_count = fields.Integer(string="Forwards")
+    timeout_count = fields.Integer(string="No Answer Timeouts")
     # the live chat's settings, copied (18.0.1.2.0)
-    answer_target_minutes = fields.Integer()
-    in_entry_group = fields.Boolean()
+    answer_target_minutes = fields.Integer(string="First Answer Target (minutes)")
+    in_entry_group = fields.Boolean(string="Last Group Is an Entry Group")
 
     # the refresh writes one row per session: INSERT ... ON CONFLICT (session_id)
     _sql_constraints = [("session_unique", "UNIQUE(session_id)", "A session has one row of facts.")]
