@@ -1,6 +1,5 @@
 from odoo.tools import SQL
 
-from .report.livechat_session_report import FACTS_TABLE
 from .report.livechat_session_report_rollup import ROLLUP_FUNCTION, ROLLUP_TABLE
 
 # the functions the addon keeps in the database: the routing's statements (created by
@@ -10,9 +9,10 @@ DATABASE_FUNCTIONS = ("livechat_groups_rank_operators", "livechat_groups_claim_o
 
 def uninstall_hook(env):
     """Drop what the addon keeps in the database beside the tables of its models, which the ORM
-    drops itself: the Group Figures' stored facts and rollup (their trigger with them, and the
-    report's view that reads them) and its functions. An install after that starts afresh."""
+    drops itself (the Group Figures' facts, livechat.session.report.fact, and the report's view):
+    the figures' rollup, the trigger that keeps it on the facts (with its function: CASCADE) and
+    the routing's functions. An install after that starts afresh."""
+    env.cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(ROLLUP_TABLE)))
     env.cr.execute(
-        SQL("DROP TABLE IF EXISTS %s, %s CASCADE", SQL.identifier(ROLLUP_TABLE), SQL.identifier(FACTS_TABLE))
+        SQL("DROP FUNCTION IF EXISTS %s CASCADE", SQL(", ").join(map(SQL.identifier, DATABASE_FUNCTIONS)))
     )
-    env.cr.execute(SQL("DROP FUNCTION IF EXISTS %s", SQL(", ").join(map(SQL.identifier, DATABASE_FUNCTIONS))))

@@ -12,6 +12,7 @@ from . import (
     im_livechat_channel,
     im_livechat_channel_internal,
     im_livechat_channel_messenger,
+    ir_http,
     ir_websocket,
     livechat_group,
     livechat_messenger,

@@ -3,10 +3,10 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from . import livechat_targets
+
 # how many sessions one timer handles per run; a full batch runs the timers again at once
 TIMER_BATCH = 50
-# a session that used this share of its first-answer target without an answer is at risk
-AT_RISK_SHARE = 0.75
 
 
 class LivechatTimers(models.AbstractModel):
@@ -277,18 +277,16 @@ class LivechatTimers(models.AbstractModel):
     @api.model
     def _livechat_target_state(self, session, now):
         """``session`` against its live chat's first-answer target at ``now``: ``on_time``,
-        ``at_risk``, ``breached``, or False without a target (supervision_target_clock.js
-        computes the same in the browser, every second)."""
-        target = session.livechat_channel_id.answer_target_minutes * 60
-        if not target or not session.livechat_routing_state or not session.create_date:
+        ``at_risk``, ``breached``, or False without a target (the rule: livechat_targets.py)."""
+        if not session.livechat_routing_state:
             return False
-        end = session.livechat_first_answer_date or session.livechat_closed_date or now
-        elapsed = (end - session.create_date).total_seconds()
-        if elapsed > target:
-            return "breached"
-        if not session.livechat_first_answer_date and elapsed >= target * AT_RISK_SHARE:
-            return "at_risk"
-        return "on_time"
+        return livechat_targets.target_state(
+            session.create_date,
+            session.livechat_first_answer_date,
+            session.livechat_closed_date,
+            session.livechat_channel_id.answer_target_minutes,
+            now,
+        )
 
     # ------------------------------------------------------------
     # Helpers

@@ -1,1 +1,1 @@
-from . import livechat_session_report, livechat_session_report_rollup
+from . import livechat_session_report, livechat_session_report_fact, livechat_session_report_rollup

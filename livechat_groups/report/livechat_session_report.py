@@ -3,9 +3,11 @@ from odoo.models import parse_read_group_spec, regex_order
 from odoo.osv import expression
 from odoo.tools import SQL, Query
 
-# the stored per-session facts behind the report's view, and the sessions whose facts this
-# transaction must compute again (cr.precommit.data)
-FACTS_TABLE = "livechat_session_report_fact"
+from ..models import livechat_targets
+from .livechat_session_report_fact import FACTS_TABLE
+
+# the sessions whose stored facts (livechat.session.report.fact) this transaction must compute
+# again (cr.precommit.data)
 PENDING_KEY = "livechat_groups.report_sessions"
 # the facts of a session, in the order the refresh computes them (after its session_id)
 FACT_COLUMNS = (
@@ -77,7 +79,7 @@ class LivechatSessionReport(models.Model):
     hundredth of a minute: below the second that the view shows). See ``_read_group``.
 
     The facts that take a session's history to compute (its entry group, waiting time, first
-    reply, forwards, timeouts) are stored in ``livechat_session_report_fact``, one row per
+    reply, forwards, timeouts) are stored in ``livechat.session.report.fact``, one row per
     session, computed again whenever the routing writes the session, one of its hops or one of
     its messages (``_livechat_mark_sessions``), with the live chat's settings they depend on;
     PostgreSQL derives the shares and breaches from them as they are written (generated
@@ -183,81 +185,6 @@ class LivechatSessionReport(models.Model):
     def init(self):
         cr = self.env.cr
         tools.drop_view_if_exists(cr, self._table)
-        # The facts of each session that take its history to compute (hops, first reply) are
-        # stored as the routing writes them (see _livechat_refresh_facts): the pivot then reads
-        # one narrow table instead of three lookups per session (make bench: 1,000,000 sessions).
-        cr.execute(
-            SQL(
-                """
-                CREATE TABLE IF NOT EXISTS %(facts)s (
-                    session_id integer PRIMARY KEY REFERENCES discuss_channel (id) ON DELETE CASCADE,
-                    date timestamp,
-                    livechat_channel_id integer REFERENCES im_livechat_channel (id) ON DELETE SET NULL,
-                    group_id integer REFERENCES livechat_group (id) ON DELETE SET NULL,
-                    final_group_id integer REFERENCES livechat_group (id) ON DELETE SET NULL,
-                    operator_id integer REFERENCES res_users (id) ON DELETE SET NULL,
-                    state varchar,
-                    medium varchar,
-                    closed_date timestamp,
-                    first_reply timestamp,
-                    waiting_time double precision,
-                    first_reply_time double precision,
-                    forward_count integer,
-                    timeout_count integer
-                )
-                """,
-                facts=SQL.identifier(FACTS_TABLE),
-            )
-        )
-        # the live chat's settings that the figures depend on, copied so that a read joins
-        # nothing (18.0.1.2.0); kept in step by _livechat_refresh_settings when they change
-        cr.execute(
-            SQL(
-                """
-                ALTER TABLE %(facts)s
-                    ADD COLUMN IF NOT EXISTS answer_target_minutes integer,
-                    ADD COLUMN IF NOT EXISTS in_entry_group boolean
-                """,
-                facts=SQL.identifier(FACTS_TABLE),
-            )
-        )
-        # the per-session arithmetic of the figures, done once as the facts are written
-        # (18.0.1.3.0): PostgreSQL keeps these in step with the columns they are computed from,
-        # whichever statement writes them (the refresh, the copy of a live chat's settings)
-        cr.execute(
-            SQL(
-                """
-                ALTER TABLE %(facts)s
-                    -- decided once answered, or once past the target without an answer
-                    ADD COLUMN IF NOT EXISTS answered_in_target double precision GENERATED ALWAYS AS (
-                        CASE WHEN livechat_channel_id IS NULL OR answer_target_minutes IS NULL THEN NULL
-                             WHEN first_reply IS NOT NULL
-                                 THEN CASE WHEN first_reply <= %(due)s THEN 100.0 ELSE 0.0 END
-                             WHEN closed_date > %(due)s THEN 0.0
-                             END) STORED,
-                    ADD COLUMN IF NOT EXISTS target_breaches integer GENERATED ALWAYS AS (
-                        CASE WHEN livechat_channel_id IS NULL OR answer_target_minutes IS NULL THEN NULL
-                             WHEN COALESCE(first_reply, closed_date) > %(due)s THEN 1
-                             ELSE 0 END) STORED,
-                    -- when the target of a session still open and unanswered runs out: until
-                    -- then, neither figure above is decided (see the view)
-                    ADD COLUMN IF NOT EXISTS target_due timestamp GENERATED ALWAYS AS (
-                        CASE WHEN livechat_channel_id IS NOT NULL AND first_reply IS NULL
-                                  AND closed_date IS NULL THEN %(due)s END) STORED,
-                    -- over closed sessions that an operator got: an open one is not resolved
-                    -- yet, an abandoned one was never answered; an entry group that took the
-                    -- overflow is still an entry group
-                    ADD COLUMN IF NOT EXISTS resolved_in_entry double precision GENERATED ALWAYS AS (
-                        CASE WHEN state != 'closed' OR waiting_time IS NULL THEN NULL
-                             WHEN in_entry_group AND final_group_id IS NOT NULL THEN 100.0
-                             ELSE 0.0 END) STORED
-                """,
-                facts=SQL.identifier(FACTS_TABLE),
-                due=SQL("date + make_interval(mins => answer_target_minutes)"),
-            )
-        )
-        for column in ("date", "livechat_channel_id", "operator_id"):
-            tools.create_index(cr, f"{FACTS_TABLE}_{column}_index", FACTS_TABLE, [column])
         # Only what depends on the clock (a target not yet reached) is computed at read time,
         # from the session's own row: the pivot joins nothing.
         cr.execute(
@@ -279,10 +206,10 @@ class LivechatSessionReport(models.Model):
                            f.forward_count::float AS forward_count,
                            f.timeout_count,
                            CASE WHEN f.target_due IS NULL THEN f.answered_in_target
-                                WHEN f.target_due < now() AT TIME ZONE 'UTC' THEN 0.0
+                                WHEN %(breached)s THEN 0.0
                                 END AS answered_in_target,
                            CASE WHEN f.target_due IS NULL THEN f.target_breaches
-                                WHEN f.target_due < now() AT TIME ZONE 'UTC' THEN 1
+                                WHEN %(breached)s THEN 1
                                 ELSE 0 END AS target_breaches,
                            f.resolved_in_entry,
                            -- not a field: which sessions are closed, to read the others apart
@@ -292,6 +219,7 @@ class LivechatSessionReport(models.Model):
                 """,
                 table=SQL.identifier(self._table),
                 facts=SQL.identifier(FACTS_TABLE),
+                breached=livechat_targets.breached_by_now_sql(SQL("f.target_due")),
             )
         )
 
@@ -456,7 +384,14 @@ class LivechatSessionReport(models.Model):
         """Apply the record rules as the list of live chats they allow, computed once per
         statement (an InitPlan), when they choose rows by their live chat only (supervisors:
         their live chats). Joined to every row, the rules' conditions on groups and members
-        keep PostgreSQL from reading a million facts in parallel (make bench)."""
+        keep PostgreSQL from reading a million facts in parallel (make bench).
+
+        Why an override and not plain record rules: a rule's domain is the same for every user
+        of a group and the ORM turns its ``livechat_channel_id.<path>`` into a subquery joined
+        to every row; the list of the reader's live chats cannot be written in a rule without
+        caching it per user (ir.rule's cache), which membership changes would leave stale. The
+        rules themselves stay the record rules of security/livechat_groups_security.xml: only
+        how they are applied changes, and they give the same rows."""
         if self.env.su:
             return
         domain = self.env["ir.rule"]._compute_domain(self._name, mode)
@@ -489,25 +424,14 @@ class LivechatSessionReport(models.Model):
         return super()._search(domain, *args, **kwargs)
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
-        """Read the percentiles without an ordered-set aggregate.
+        """Read the percentiles without an ordered-set aggregate, by the first of the percentile
+        engines that can make the read (:meth:`_read_group_percentile_engines`); any other read
+        (no percentile, a percentile that filters the groups) is stock's.
 
         ``percentile_cont`` makes PostgreSQL sort every row of the read, with all its measures,
         then each cell's values again, in one process: over a million sessions that was most of
-        a pivot's time. Instead, by how many cells the read can have:
-
-        * when the stored rollup of closed sessions holds all the read needs (its keys, its
-          figures): one statement over the rollup and the open sessions
-          (:meth:`_read_group_rollup`);
-        * a few (at most ``PERCENTILE_COUNTED_CELLS``, known beforehand from what the grouped
-          fields can hold: :meth:`_read_group_cells_bound`): one statement counts the sessions
-          of each value of each cell, with the other aggregates of those sessions, in one hashed
-          pass; each cell's figures come from its values' (:meth:`_read_group_counted`);
-        * more: the standard statement reads the other aggregates (hashed, in parallel), then a
-          second one the percentiles (:meth:`_read_group_percentiles`);
-        * when a percentile filters the groups (``having``), it stays in the standard statement
-          (:meth:`_read_group_select`).
-
-        All give ``percentile_cont``'s figure over the values rounded to the field's digits.
+        a pivot's time. All engines give ``percentile_cont``'s figure over the values rounded to
+        the field's digits.
         """
         self._livechat_refresh_pending()
         # PostgreSQL's JIT compiles the aggregates of a large read for each pivot read, and the
@@ -517,20 +441,55 @@ class LivechatSessionReport(models.Model):
         percentiles = [
             spec for spec in aggregates if spec != "__count" and parse_read_group_spec(spec)[2] == "p90"
         ]
-        if not percentiles or having:
-            return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
-        if len(set(percentiles)) == 1 and not expression.is_false(self, domain):
-            rows = self._read_group_rollup(domain, groupby, aggregates, percentiles[0], offset, limit, order)
-            if rows is None:
-                bound = self._read_group_cells_bound(groupby)
-                if bound is not None and bound <= PERCENTILE_COUNTED_CELLS:
-                    rows = self._read_group_counted(
-                        self._search(domain), groupby, aggregates, percentiles[0], offset, limit, order
-                    )
-            if rows is not None:
-                return rows
+        if percentiles and not having:
+            for engine in self._read_group_percentile_engines():
+                rows = engine(domain, groupby, aggregates, percentiles, offset, limit, order)
+                if rows is not None:
+                    return rows
+        # a percentile that filters the groups stays in the standard statement (_read_group_select)
+        return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+
+    def _read_group_percentile_engines(self):
+        """The ways to read percentiles, tried in this order; each returns the rows as
+        :meth:`_read_group` does, or None when it cannot make the read:
+
+        * the stored rollup of closed sessions, when it holds all the read needs (its keys, its
+          figures): one statement over the rollup and the open sessions
+          (:meth:`_read_group_rollup`);
+        * a few cells (at most ``PERCENTILE_COUNTED_CELLS``, known beforehand from what the
+          grouped fields can hold: :meth:`_read_group_cells_bound`): one statement counts the
+          sessions of each value of each cell, with the other aggregates of those sessions, in
+          one hashed pass; each cell's figures come from its values' (:meth:`_read_group_counted`);
+        * any other: the standard statement reads the other aggregates (hashed, in parallel),
+          then a second one the percentiles (:meth:`_read_group_split`).
+        """
+        return (self._read_group_rollup, self._read_group_few_cells, self._read_group_split)
+
+    def _read_group_one_percentile(self, domain, percentiles):
+        """The percentile that the one-statement engines read: the only one the read asks for,
+        over a domain that may hold rows; None otherwise."""
+        if len(set(percentiles)) != 1 or expression.is_false(self, domain):
+            return None
+        return percentiles[0]
+
+    def _read_group_few_cells(self, domain, groupby, aggregates, percentiles, offset, limit, order):
+        """The counted read over the sessions, when one percentile is read and the groups are
+        known to be few (see :meth:`_read_group_percentile_engines`)."""
+        percentile_spec = self._read_group_one_percentile(domain, percentiles)
+        if not percentile_spec:
+            return None
+        bound = self._read_group_cells_bound(groupby)
+        if bound is None or bound > PERCENTILE_COUNTED_CELLS:
+            return None
+        return self._read_group_counted(
+            self._search(domain), groupby, aggregates, percentile_spec, offset, limit, order
+        )
+
+    def _read_group_split(self, domain, groupby, aggregates, percentiles, offset, limit, order):
+        """The other aggregates by the standard statement, then the percentiles of its groups
+        by a second one (:meth:`_read_group_percentiles`): any read of percentiles."""
         others = [spec for spec in aggregates if spec not in percentiles]
-        rows = super()._read_group(domain, groupby, others or ["__count"], having, offset, limit, order)
+        rows = super()._read_group(domain, groupby, others or ["__count"], (), offset, limit, order)
         if not rows:
             return rows
         values = {

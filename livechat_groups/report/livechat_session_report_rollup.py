@@ -3,7 +3,7 @@ from odoo.models import parse_read_group_spec
 from odoo.osv import expression
 from odoo.tools import SQL, Query
 
-from .livechat_session_report import FACTS_TABLE
+from .livechat_session_report_fact import FACTS_TABLE
 
 # the closed sessions' figures summed per value of what the pivot groups them by (see
 # LivechatSessionReportRollup), and the trigger function that keeps them in step with the facts
@@ -84,14 +84,6 @@ class LivechatSessionReportRollup(models.Model):
                 SQL.identifier(f"{ROLLUP_TABLE}_key_index"),
                 SQL.identifier(ROLLUP_TABLE),
                 self._livechat_rollup_key(),
-            )
-        )
-        # the sessions still open, read from the facts beside the rollup
-        cr.execute(
-            SQL(
-                "CREATE INDEX IF NOT EXISTS %s ON %s (livechat_channel_id) WHERE closed_date IS NULL",
-                SQL.identifier(f"{FACTS_TABLE}_open_index"),
-                SQL.identifier(FACTS_TABLE),
             )
         )
         self._livechat_rollup_trigger()
@@ -301,14 +293,17 @@ class LivechatSessionReportRollup(models.Model):
             report=SQL.identifier(self._table),
         )
 
-    def _read_group_rollup(self, domain, groupby, aggregates, percentile_spec, offset, limit, order):
+    def _read_group_rollup(self, domain, groupby, aggregates, percentiles, offset, limit, order):
         """Read from the rollup when it holds all the read needs: the domain and the record
         rules filter, and the groups are made of, its keys only; the aggregates are counts, sums
-        and averages of its figures, and the percentile is the waiting time's.
+        and averages of its figures, and the percentile, only one, is the waiting time's.
 
         :return: the rows as :meth:`_read_group` returns them, or None when the read needs
             the sessions themselves
         """
+        percentile_spec = self._read_group_one_percentile(domain, percentiles)
+        if not percentile_spec:
+            return None
         rules = self.env["ir.rule"]._compute_domain(self._name, "read") or []
         for leaf in [*domain, *rules]:
             if (

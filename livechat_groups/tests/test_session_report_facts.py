@@ -344,17 +344,66 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
 
     def test_uninstall_drops_what_the_addon_keeps_beside_its_models(self):
         """Uninstalled, the addon leaves no table, trigger or function of its own: a later
-        install does not find facts that went stale meanwhile."""
+        install does not find facts that went stale meanwhile. The hook drops the rollup, its
+        trigger and the functions; the facts and the report's view are models' tables, which
+        the ORM drops itself."""
         cr = self.env.cr
-        names = [FACTS_TABLE, ROLLUP_TABLE, "livechat_session_report"]
-        self.assertTrue(all(sql.table_kind(cr, name) for name in names))
+        models = ["livechat.session.report.fact", "livechat.session.report"]
+        self.assertEqual([self.env[name]._table for name in models], [FACTS_TABLE, "livechat_session_report"])
+        self.assertEqual(len(self.env["ir.model"].search([("model", "in", models)])), 2)
+        triggers = "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal"
+        cr.execute(triggers, [FACTS_TABLE])
+        self.assertEqual(len(cr.fetchall()), 3, "the rollup's, on insert, update and delete")
         cr.execute("SAVEPOINT uninstall")
         uninstall_hook(self.env)
-        self.assertEqual([name for name in names if sql.table_kind(cr, name)], [])
+        self.assertFalse(sql.table_kind(cr, ROLLUP_TABLE))
         cr.execute("SELECT proname FROM pg_proc WHERE proname = ANY(%s)", [list(DATABASE_FUNCTIONS)])
         self.assertEqual(cr.fetchall(), [])
+        cr.execute(triggers, [FACTS_TABLE])
+        self.assertEqual(cr.fetchall(), [])
         cr.execute("ROLLBACK TO SAVEPOINT uninstall")
-        self.assertTrue(all(sql.table_kind(cr, name) for name in names))
+        self.assertTrue(sql.table_kind(cr, ROLLUP_TABLE))
+
+    def test_facts_are_a_model(self):
+        """The facts' columns are the fields of livechat.session.report.fact; only what the ORM
+        cannot declare, the generated columns, is added by its init, from the target rule in
+        Python, and added again when that rule changes (a column's comment holds its digest)."""
+        Fact = self.env["livechat.session.report.fact"]
+        cr = self.env.cr
+        cr.execute(
+            "SELECT attname, attgenerated != '' FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [FACTS_TABLE],
+        )
+        columns = dict(cr.fetchall())
+        generated = {name for name, is_generated in columns.items() if is_generated}
+        self.assertEqual(generated, set(Fact._livechat_generated_columns()))
+        stored = {name for name, field in Fact._fields.items() if field.store and field.column_type}
+        self.assertEqual(set(columns) - generated, stored)
+        self._new_session("Jo")
+        self.env.cr.flush()
+        derived = SQL(
+            "SELECT session_id, %s FROM %s ORDER BY session_id",
+            SQL(", ").join(map(SQL.identifier, sorted(generated))),
+            SQL.identifier(FACTS_TABLE),
+        )
+        cr.execute(derived)
+        before = cr.fetchall()
+        self.assertTrue(before)
+        attnums = "SELECT attname, attnum FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        cr.execute(attnums, [FACTS_TABLE])
+        columns_before = cr.fetchall()
+        Fact._livechat_generated_columns_sync()
+        cr.execute(attnums, [FACTS_TABLE])
+        self.assertEqual(cr.fetchall(), columns_before, "the rule did not change: nothing altered")
+        cr.execute(SQL("COMMENT ON COLUMN %s IS NULL", SQL.identifier(FACTS_TABLE, "target_breaches")))
+        Fact._livechat_generated_columns_sync()
+        self.env["livechat.session.report"].init()  # the view, which reads them, again
+        cr.execute(derived)
+        self.assertEqual(cr.fetchall(), before, "added again, the same figures")
+        # written by the report's statements only: a supervisor reads the figures, not the facts
+        with self.assertRaises(AccessError):
+            Fact.with_user(self.ext_supervisor).search([])
 
     def test_what_keeps_the_figures_is_not_callable_remotely(self):
         """The report's init (it recreates the view, the trigger and the rollup), the rollup's

@@ -1,8 +1,10 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from .common import LivechatGroupsCase
+from ..models import livechat_targets
+from .common import LivechatGroupsCase, LivechatGroupsHttpCase
 from .test_timers import SECOND, T0, LivechatTimersMixin
 
 
@@ -48,6 +50,17 @@ class TestAnswerTarget(LivechatTimersMixin, LivechatGroupsCase):
         )
         self.external_livechat.answer_target_minutes = 0
         self.assertFalse(self._state_at(session, T0 + timedelta(hours=1)))
+
+    def test_the_rule_is_written_once(self):
+        """The at-risk share is Python's: the board's state follows it."""
+        session = self._new_session("Ann")
+        moment = T0 + timedelta(minutes=3)  # three quarters of the 4-minute target
+        self.assertEqual(self._state_at(session, moment), "at_risk")
+        with patch.object(livechat_targets, "AT_RISK_SHARE", 0.9):
+            self.assertEqual(self._state_at(session, moment), "on_time")
+        self.assertEqual(
+            livechat_targets.client_thresholds(), {"at_risk_share": livechat_targets.AT_RISK_SHARE}
+        )
 
     def test_figures_on_sessions_with_known_times(self):
         in_time, late, unanswered, abandoned = (
@@ -98,3 +111,16 @@ class TestAnswerTarget(LivechatTimersMixin, LivechatGroupsCase):
             ._read_group([("kind", "=", "timeout")], ["from_user_id", "from_group_id"], ["__count"])
         )
         self.assertEqual(lapses, [(self.support_1, self.group_support, 1)])
+
+
+@tagged("post_install", "-at_install")
+class TestAnswerTargetThresholds(LivechatGroupsHttpCase):
+    """The board's clocks (supervision_target_clock.js) get the target's thresholds from the
+    server, in the session info: none of them is copied in the browser's code."""
+
+    def test_session_info_gives_the_at_risk_share(self):
+        self.authenticate(self.ext_supervisor.login, self.ext_supervisor.login)
+        for share in (livechat_targets.AT_RISK_SHARE, 0.9):
+            with patch.object(livechat_targets, "AT_RISK_SHARE", share):
+                info = self.make_jsonrpc_request("/web/session/get_session_info")
+            self.assertEqual(info["livechat_groups_targets"], {"at_risk_share": share})

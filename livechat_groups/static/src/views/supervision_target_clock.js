@@ -1,13 +1,19 @@
 import { Component, onWillUnmount, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
 
 const { DateTime } = luxon;
 
-/** A session that used this share of its first-answer target without an answer is at risk
- * (the server says the same: livechat.timers._livechat_target_state). */
-export const AT_RISK_SHARE = 0.75;
+/**
+ * The first-answer target's thresholds, as the server defines them (models/livechat_targets.py,
+ * given in the session info): a session that used ``at_risk_share`` of its target without an
+ * answer is at risk.
+ */
+export function targetThresholds() {
+    return session.livechat_groups_targets;
+}
 
 /**
  * Where a session stands against its first-answer target.
@@ -15,9 +21,10 @@ export const AT_RISK_SHARE = 0.75;
  * @param {Object} data the session's record data (create_date, livechat_first_answer_date,
  *     livechat_closed_date, livechat_answer_target_minutes)
  * @param {DateTime} now
+ * @param {{at_risk_share: number}} [thresholds] the server's (targetThresholds())
  * @returns {{elapsed: number, state: false|"on_time"|"at_risk"|"breached", answered: boolean}}
  */
-export function targetStatus(data, now) {
+export function targetStatus(data, now, thresholds = targetThresholds()) {
     const start = data.create_date;
     const answered = Boolean(data.livechat_first_answer_date);
     const end = data.livechat_first_answer_date || data.livechat_closed_date || now;
@@ -27,7 +34,7 @@ export function targetStatus(data, now) {
     if (target) {
         if (elapsed > target) {
             state = "breached";
-        } else if (!answered && elapsed >= target * AT_RISK_SHARE) {
+        } else if (!answered && elapsed >= target * thresholds.at_risk_share) {
             state = "at_risk";
         } else {
             state = "on_time";
