@@ -1,8 +1,13 @@
+import json
 import shutil
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import HttpCase, TransactionCase, new_test_user
+from odoo.tools import html2plaintext
+
+from odoo.addons.livechat_groups.models import livechat_routing
 
 
 class LivechatGroupsScenario:
@@ -142,6 +147,7 @@ class LivechatGroupsRoutingMixin:
         )
 
     def _offline(self, *users):
+        """Mark ``users`` offline."""
         self.env["bus.presence"].search([("user_id", "in", [u.id for u in users])]).status = "offline"
 
     def _get_session(self, livechat, name="Visitor", previous_operator=None):
@@ -158,8 +164,220 @@ class LivechatGroupsRoutingMixin:
         self.assertTrue(data, "a grouped live chat never refuses a session")
         return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
 
+    def assertHeldBy(self, session, user, group):
+        """``session`` is held by ``user`` for ``group``, who is in the conversation."""
+        self.assertEqual(session.livechat_routing_state, "assigned")
+        self.assertEqual(session.livechat_operator_id, user.partner_id)
+        self.assertEqual(session.livechat_group_id, group)
+        self.assertIn(user.partner_id, session.channel_member_ids.partner_id)
+        self.assertTrue(session.livechat_assigned_date)
+
+    def assertWaiting(self, session, group, position):
+        """``session`` waits in ``group``'s queue, and its notice tells the visitor their place."""
+        self.assertEqual(session.livechat_routing_state, "queued")
+        self.assertEqual(session.livechat_group_id, group)
+        self.assertTrue(session.livechat_queued_date)
+        self.assertFalse(session.livechat_assigned_date)
+        notice = session.message_ids[:1]
+        self.assertIn(f"you are number {position} in the queue of {group.name}", html2plaintext(notice.body))
+
+
+class LivechatGroupsRpcMixin:
+    """Calls made the way a web client, a visitor's widget or an attacker makes them: JSON-RPC
+    over HTTP (with :class:`LivechatGroupsHttpCase`), with the state they may change."""
+
+    def _jsonrpc(self, route, params):
+        """A JSON-RPC request; return the whole answer, its error with its message included."""
+        response = self.url_open(
+            route,
+            json.dumps({"id": 0, "jsonrpc": "2.0", "method": "call", "params": params}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def _rpc(self, user, model, method, *args, **kwargs):
+        """Call ``model.method(*args, **kwargs)`` as ``user`` over JSON-RPC, as a web client does."""
+        self.authenticate(user.login, user.login)
+        return self.make_jsonrpc_request(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def _rpc_answer(self, user, model, method, *args, **kwargs):
+        """The call of :meth:`_rpc`; return the whole answer, its error included."""
+        self.authenticate(user.login, user.login)
+        return self._jsonrpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def _refused(self, error, regex, route, params):
+        """``route`` answers ``params`` with ``error`` (an exception's name) saying ``regex``."""
+        with self.assertLogs("odoo.http", "WARNING"):
+            answer = self._jsonrpc(route, params)
+        self.assertIn("error", answer, f"refused: {answer}")
+        self.assertIn(error, answer["error"]["data"]["name"])
+        if regex:
+            self.assertRegex(answer["error"]["data"]["message"], regex)
+        self.env.invalidate_all()
+
+    def _rpc_refused(self, error, regex, user, model, method, *args, **kwargs):
+        """The call of :meth:`_rpc`, refused with ``error`` saying ``regex``."""
+        self.authenticate(user.login, user.login)
+        self._refused(
+            error,
+            regex,
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def _ask_internal(self, user, livechat=None):
+        """``user`` asks an internal live chat (by default the scenario's) from Discuss, over
+        JSON-RPC; return the session."""
+        livechat = livechat or self.internal_livechat
+        data = self._rpc(user, "im_livechat.channel", "livechat_start_session", livechat.ids)
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def _as_visitor(self, session):
+        """Call the next routes as the visitor of ``session`` (their guest cookie)."""
+        guest = session.channel_member_ids.guest_id
+        self.url_open("/web/session/logout")
+        self.opener.cookies[guest._cookie_name] = guest._format_auth_cookie()
+
+    def _visitor_says(self, session, body):
+        """The visitor of ``session`` writes ``body`` from their widget (the real route)."""
+        self._as_visitor(session)
+        return self.make_jsonrpc_request("/mail/message/post", self._post_params(session, body))
+
+    def _guest_messages(self, session):
+        """What the visitor's widget loads: the bodies of the conversation's messages, the
+        replied-to ones included."""
+        self._as_visitor(session)
+        data = self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": session.id})
+        return json.dumps(data)
+
+    def _post_params(self, session, body, **post_data):
+        """The parameters of ``/mail/message/post`` for a comment ``body`` in ``session``."""
+        return {
+            "thread_model": "discuss.channel",
+            "thread_id": session.id,
+            "post_data": {
+                "body": body,
+                "message_type": "comment",
+                "subtype_xmlid": "mail.mt_comment",
+                **post_data,
+            },
+        }
+
+    def _post(self, user, session, body, **post_data):
+        """``user`` writes ``body`` in ``session`` from Discuss (the real route)."""
+        self.authenticate(user.login, user.login)
+        return self.make_jsonrpc_request("/mail/message/post", self._post_params(session, body, **post_data))
+
+    def _post_refused(self, user, session, body, regex):
+        """The post of :meth:`_post`, refused with an AccessError saying ``regex``."""
+        self.authenticate(user.login, user.login)
+        self._refused("AccessError", regex, "/mail/message/post", self._post_params(session, body))
+
+    def _routing(self, *sessions):
+        """What the routing holds of each of ``sessions``, with their members and messages:
+        compared before and after a refused call."""
+        self.env.invalidate_all()
+        return [
+            (
+                s.livechat_routing_state,
+                s.livechat_group_id,
+                s.livechat_operator_id,
+                s.channel_member_ids.partner_id,
+                len(s.livechat_transfer_ids),
+                len(s.message_ids),
+            )
+            for s in sessions
+        ]
+
+    def _holder(self, session):
+        """What the routing holds of ``session``, with its members (not its messages: a
+        chatbot may write)."""
+        self.env.invalidate_all()
+        return (
+            session.livechat_routing_state,
+            session.livechat_group_id,
+            session.livechat_operator_id,
+            session.channel_member_ids.partner_id,
+            len(session.livechat_transfer_ids),
+        )
+
+
+class LivechatGroupsChatbotMixin:
+    """Chatbots that hand the visitor over to an operator (with :class:`LivechatGroupsRpcMixin`)."""
+
+    def _chatbot(self):
+        """A chatbot of the external live chat: it greets, then forwards to an operator."""
+        script = self.env["chatbot.script"].create(
+            {
+                "title": "Helper Bot",
+                "script_step_ids": [
+                    Command.create({"step_type": "text", "message": "Hello!"}),
+                    Command.create({"step_type": "forward_operator", "message": "One moment."}),
+                ],
+            }
+        )
+        self.external_livechat.rule_ids = [
+            Command.create({"regex_url": "/", "chatbot_script_id": script.id, "action": "auto_popup"})
+        ]
+        return script
+
+    def _chatbot_session(self, script):
+        """A visitor's session of the external live chat, started with ``script``."""
+        self.url_open("/web/session/logout")
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {
+                "channel_id": self.external_livechat.id,
+                "anonymous_name": "Bot visitor",
+                "chatbot_script_id": script.id,
+                "persisted": True,
+            },
+        )
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def _forward_bot(self):
+        """A chatbot whose first step hands the visitor over to an operator; it belongs to no
+        live chat: a visitor names it by its id."""
+        return self.env["chatbot.script"].create(
+            {
+                "title": "Forward Bot",
+                "script_step_ids": [
+                    Command.create({"step_type": "forward_operator", "message": "One moment."}),
+                ],
+            }
+        )
+
+    def _restart_bot(self, session, script):
+        """What the visitor's widget sends to restart a chatbot and run its first step."""
+        self._as_visitor(session)
+        params = {"channel_id": session.id, "chatbot_script_id": script.id}
+        self._jsonrpc("/chatbot/restart", params)
+        return self._jsonrpc("/chatbot/step/trigger", params)
+
+
+class ManyMembersMixin:
+    """The same stories, with the decision reading each member's facts by hash joins over whole
+    tables, as it does from a few hundred members on, instead of by index lookups: a subclass
+    ``TestXManyMembers(ManyMembersMixin, TestX)`` re-runs every test of ``TestX`` on that plan."""
+
+    allow_inherited_tests_method = True  # Odoo's loader runs a class's own test methods only
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.startClassPatcher(patch.object(livechat_routing, "FEW_MEMBERS", 0))
+
 
 class LivechatGroupsCase(LivechatGroupsScenario, TransactionCase):
+    """The reference scenario, for tests through the ORM."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -167,10 +385,23 @@ class LivechatGroupsCase(LivechatGroupsScenario, TransactionCase):
 
 
 class LivechatGroupsHttpCase(LivechatGroupsScenario, HttpCase):
+    """The reference scenario, for tests through HTTP routes and JSON-RPC."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls._setup_scenario()
+
+
+class LivechatGroupsRoutingCase(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+    """The routing stories' fixture: the external live chat as ``livechat``, two sessions per
+    operator at the most."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.livechat = cls.external_livechat
+        cls.livechat.max_sessions_per_operator = 2
 
 
 class LivechatGroupsTourCase(LivechatGroupsHttpCase):
@@ -186,3 +417,7 @@ class LivechatGroupsTourCase(LivechatGroupsHttpCase):
             raise AssertionError("websocket-client is not installed: tours cannot run") from error
         if not any(shutil.which(name) for name in ("chromium", "google-chrome", "chromium-browser")):
             raise AssertionError("Chromium is not installed: tours cannot run")
+
+    def _discuss(self, session):
+        """The address of ``session`` in Discuss."""
+        return f"/odoo/discuss?active_id=discuss.channel_{session.id}"

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import LivechatGroupsCase
+from .common import LivechatGroupsCase, ManyMembersMixin
 from .test_timers import SECOND, LivechatTimersMixin
 
 MONDAY_OPENING = datetime(2026, 3, 2, 8, 0, 0)  # 09:00 in Brussels (UTC+1 in March)
@@ -121,3 +121,8 @@ class TestBusinessHours(LivechatTimersMixin, LivechatGroupsCase):
             "Tech Support is outside its business hours: it answers again from Monday 09:00. Until "
             "then the session waits in its queue.",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestBusinessHoursManyMembers(ManyMembersMixin, TestBusinessHours):
+    pass

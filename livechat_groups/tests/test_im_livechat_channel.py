@@ -5,11 +5,19 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
-from .common import LivechatGroupsCase
+from .common import (
+    LivechatGroupsCase,
+    LivechatGroupsHttpCase,
+    LivechatGroupsRpcMixin,
+    LivechatGroupsTourCase,
+)
 
 
 @tagged("post_install", "-at_install")
 class TestLivechatChannelGroups(LivechatGroupsCase):
+    """A live chat's groups and settings: the scenario's configuration, the constraints on
+    entry, specialist and requester groups, and who may choose them."""
+
     def test_scenario_configuration(self):
         external, internal = self.external_livechat, self.internal_livechat
         self.assertEqual(external.audience, "external")
@@ -64,3 +72,117 @@ class TestLivechatChannelGroups(LivechatGroupsCase):
             Command.link(self.group_int_supervisors.id)
         ]
         self.assertIn(self.group_int_supervisors, self.external_livechat.supervisor_group_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatChannelSettings(LivechatGroupsRpcMixin, LivechatGroupsHttpCase):
+    """Over JSON-RPC, a live chat's groups and routing settings are the Live Chat
+    administrators'; what stock lets operators change, they still change."""
+
+    def test_operator_cannot_give_themselves_another_live_chats_sessions(self):
+        livechat = self.internal_livechat
+        before = livechat.read(
+            [
+                "supervisor_group_ids",
+                "entry_group_ids",
+                "routing_mode",
+                "max_sessions_per_operator",
+                "audience",
+            ]
+        )
+        tied_to_employees = self.group_employees
+        for vals in (
+            {"supervisor_group_ids": [Command.link(self.group_support.id)]},
+            {"supervisor_group_ids": [Command.link(tied_to_employees.id)]},
+            {"entry_group_ids": [Command.set(self.group_support.ids)]},
+            {"routing_mode": "manual"},
+            {"max_sessions_per_operator": 99},
+            {"audience": "external", "requester_group_ids": [Command.clear()]},
+        ):
+            with self.subTest(vals=vals):
+                self._rpc_refused(
+                    "AccessError",
+                    "Only Live Chat administrators may set the groups",
+                    self.support_1,
+                    "im_livechat.channel",
+                    "write",
+                    livechat.ids,
+                    vals,
+                )
+        self.assertEqual(livechat.read(list(before[0])), before)
+        self.assertFalse(
+            self.employee.has_group("livechat_groups.group_livechat_supervisor"),
+            "no employee became a supervisor",
+        )
+
+    def test_operator_cannot_create_a_grouped_or_internal_live_chat(self):
+        Channel = self.env["im_livechat.channel"]
+        count = Channel.search_count([])
+        for vals, context in (
+            ({"name": "Mine", "entry_group_ids": [Command.set(self.group_support.ids)]}, {}),
+            (
+                {
+                    "name": "Mine",
+                    "audience": "internal",
+                    "requester_group_ids": [Command.set(self.group_employees.ids)],
+                },
+                {},
+            ),
+            (
+                {"name": "Mine", "requester_group_ids": [Command.set(self.group_employees.ids)]},
+                {"default_audience": "internal"},
+            ),
+        ):
+            with self.subTest(vals=vals, context=context):
+                self._rpc_refused(
+                    "AccessError",
+                    "Only Live Chat administrators",
+                    self.support_1,
+                    "im_livechat.channel",
+                    "create",
+                    [vals],
+                    context=context,
+                )
+        self.assertEqual(Channel.search_count([]), count)
+
+    def test_stock_fields_stay_open_to_live_chat_users(self):
+        """What stock lets operators do, they still do; and the form may send settings unchanged."""
+        created = self._rpc(self.support_1, "im_livechat.channel", "create", [{"name": "Plain"}])
+        plain = self.env["im_livechat.channel"].browse(created)
+        self.assertFalse(plain._is_grouped())
+        self._rpc(self.support_1, "im_livechat.channel", "write", plain.ids, {"name": "Plain chat"})
+        self._rpc(
+            self.support_1,
+            "im_livechat.channel",
+            "write",
+            self.external_livechat.ids,
+            {
+                "button_text": "Talk to us",
+                "routing_mode": "auto",
+                "entry_group_ids": [Command.set(self.group_support.ids)],
+            },
+        )
+        self.assertEqual(self.external_livechat.button_text, "Talk to us")
+        self._rpc(
+            self.admin,
+            "im_livechat.channel",
+            "write",
+            self.external_livechat.ids,
+            {"routing_mode": "manual"},
+        )
+        self.assertEqual(self.external_livechat.routing_mode, "manual")
+        form = self.env["im_livechat.channel"].with_user(self.support_1).browse(self.external_livechat.id)
+        self.assertFalse(form.livechat_can_configure)
+        self.assertTrue(form.with_user(self.admin).livechat_can_configure)
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatChannelSettingsTour(LivechatGroupsTourCase):
+    """The live chat form tells Live Chat users who changes its groups, and lets them change nothing."""
+
+    def test_operator_reads_the_settings_administrator_changes_them(self):
+        url = f"/odoo/action-im_livechat.im_livechat_channel_action/{self.external_livechat.id}"
+        self.start_tour(url, "livechat_groups_settings_read_only", login=self.support_1.login)
+        self.assertEqual(self.external_livechat.routing_mode, "auto")
+        self.start_tour(url, "livechat_groups_settings_editable", login=self.admin.login)
+        self.assertEqual(self.external_livechat.routing_mode, "manual")

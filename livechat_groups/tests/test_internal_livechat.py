@@ -3,32 +3,21 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
-from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
+from .common import (
+    LivechatGroupsHttpCase,
+    LivechatGroupsRoutingMixin,
+    LivechatGroupsRpcMixin,
+)
 
 
 @tagged("post_install", "-at_install")
-class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+class TestInternalLivechat(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     """Employees of the requester groups ask the internal live chat from Discuss; visitors never reach it."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.livechat = cls.internal_livechat
-
-    def _start(self, user, livechat=None):
-        """Start a session as ``user``'s Discuss does, over JSON-RPC; return it."""
-        self.authenticate(user.login, user.login)
-        livechat = livechat or self.livechat
-        data = self.make_jsonrpc_request(
-            "/web/dataset/call_kw/im_livechat.channel/livechat_start_session",
-            {
-                "model": "im_livechat.channel",
-                "method": "livechat_start_session",
-                "args": [livechat.ids],
-                "kwargs": {},
-            },
-        )
-        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
 
     def _call_refused(self, user, method, args):
         self.authenticate(user.login, user.login)
@@ -60,7 +49,7 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
 
     def test_employee_session_is_routed_and_named(self):
         self._online(self.helpdesk_1)
-        session = self._start(self.employee)
+        session = self._ask_internal(self.employee)
         self.assertEqual(session.livechat_channel_id, self.livechat)
         self.assertEqual(session.livechat_routing_state, "assigned")
         self.assertEqual(session.livechat_group_id, self.group_helpdesk)
@@ -71,11 +60,11 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertFalse(session.anonymous_name)
         self.assertIn(self.employee.partner_id, session.channel_member_ids.partner_id)
         self.assertFalse(session.channel_member_ids.guest_id, "the employee is no anonymous visitor")
-        self.assertEqual(self._start(self.employee), session, "an open session is resumed")
+        self.assertEqual(self._ask_internal(self.employee), session, "an open session is resumed")
 
     def test_requester_is_never_their_own_operator(self):
         self._online(self.helpdesk_1)
-        session = self._start(self.helpdesk_1)
+        session = self._ask_internal(self.helpdesk_1)
         self.assertEqual(session.livechat_routing_state, "queued")
         self.assertEqual(session.livechat_requester_id, self.helpdesk_1.partner_id)
 
@@ -94,7 +83,7 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     def test_an_operator_who_asks_reads_no_note_of_their_request(self):
         """Hector (HR) asks Accounting: a Live Chat user, yet the requester of this session."""
         self._online(self.helpdesk_1, self.accounting_1)
-        session = self._start(self.hr_1)
+        session = self._ask_internal(self.hr_1)
         session.with_user(self.helpdesk_1).action_livechat_forward(
             self.group_accounting.id, note="Payslip error"
         )
@@ -104,13 +93,13 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertNotIn("Payslip", session.with_user(self.accounting_1).livechat_last_message or "")
 
     def test_requester_cannot_be_given_their_own_session(self):
-        session = self._start(self.helpdesk_1)
+        session = self._ask_internal(self.helpdesk_1)
         with self.assertRefused(UserError, "Hugo Helpdesk asked in this session"):
             session.with_user(self.int_supervisor).action_livechat_assign(self.helpdesk_1.id)
         self.assertEqual(session.livechat_routing_state, "queued")
 
     def test_employee_waits_and_is_told(self):
-        session = self._start(self.employee)
+        session = self._ask_internal(self.employee)
         self.assertEqual(session.livechat_routing_state, "queued")
         self.assertIn(
             "you are number 1 in the queue of General Helpdesk", html2plaintext(session.message_ids[0].body)
@@ -121,7 +110,7 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
 
     def test_forward_to_hr_hides_the_note_from_the_employee(self):
         self._online(self.helpdesk_1, self.hr_1)
-        session = self._start(self.employee)
+        session = self._ask_internal(self.employee)
         session.with_user(self.helpdesk_1).action_livechat_forward(
             self.group_hr.id, note="Sick leave question"
         )
@@ -188,3 +177,11 @@ class TestInternalLivechat(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
                 )
                 self.assertFalse(data)
         self.assertFalse(self.env["discuss.channel"].search([("livechat_channel_id", "=", self.livechat.id)]))
+
+    def test_forward_to_the_requesters_own_group_waits(self):
+        self._online(self.helpdesk_1, self.accounting_1)
+        session = self._ask_internal(self.accounting_1)
+        self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
+        session.with_user(self.helpdesk_1).action_livechat_forward(self.group_accounting.id, note="Invoices")
+        self.assertEqual(session.livechat_routing_state, "queued")
+        self.assertEqual(session.livechat_group_id, self.group_accounting)

@@ -7,6 +7,9 @@ from .common import LivechatGroupsCase
 
 @tagged("post_install", "-at_install")
 class TestLivechatGroup(LivechatGroupsCase):
+    """A group (`livechat.group`): its members (users and tied user groups), and the Live Chat
+    rights that follow membership."""
+
     def test_administrator_manages_groups(self):
         Group = self.env["livechat.group"].with_user(self.admin)
         group = Group.create({"name": "Key Accounts", "user_ids": [Command.link(self.sales_1.id)]})

@@ -3,11 +3,14 @@ from odoo.tests import tagged
 from odoo.addons.bus.models.bus import dispatch
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
-from .common import LivechatGroupsRoutingMixin, LivechatGroupsTourCase
+from .common import LivechatGroupsRoutingMixin, LivechatGroupsRpcMixin, LivechatGroupsTourCase
 
 
 @tagged("post_install", "-at_install")
 class TestGroupSettingsTours(LivechatGroupsTourCase):
+    """The groups' settings screens in Chromium: an administrator creates a group and picks it,
+    a Live Chat user cannot create one."""
+
     def test_administrator_creates_group_and_picks_it(self):
         billing_team = self.env["res.groups"].create({"name": "Billing Team"})
         biller = self._user("biller", name="Bill Billing")
@@ -35,25 +38,13 @@ class TestGroupSettingsTours(LivechatGroupsTourCase):
 
 
 @tagged("post_install", "-at_install")
-class TestDiscussTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
+class TestDiscussTours(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
     """Forwarding from Discuss, and the internal live chat, as people use them."""
-
-    def _discuss(self, session):
-        return f"/odoo/discuss?active_id=discuss.channel_{session.id}"
 
     def test_operator_forwards_from_discuss_and_specialist_reads_it(self):
         self._online(self.support_1, self.sales_1)
         session = self._get_session(self.external_livechat, "Ann")
-        guest = session.channel_member_ids.guest_id
-        self.opener.cookies[guest._cookie_name] = guest._format_auth_cookie()
-        self.make_jsonrpc_request(
-            "/mail/message/post",
-            {
-                "thread_model": "discuss.channel",
-                "thread_id": session.id,
-                "post_data": {"body": "I need a quote for 40 seats", "message_type": "comment"},
-            },
-        )
+        self._visitor_says(session, "I need a quote for 40 seats")
         session.with_user(self.support_1).message_post(
             body="Hello, how can I help?", message_type="comment", subtype_xmlid="mail.mt_comment"
         )

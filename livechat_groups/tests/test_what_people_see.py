@@ -2,30 +2,15 @@ from datetime import timedelta
 
 from odoo.tests import tagged
 
-from .common import LivechatGroupsRoutingMixin, LivechatGroupsTourCase
+from .common import LivechatGroupsRoutingMixin, LivechatGroupsRpcMixin, LivechatGroupsTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
+class TestWhatPeopleSee(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
     """Each role's screens in Chromium, asserting the names and the texts a person reads."""
 
-    def _discuss(self, session):
-        return f"/odoo/discuss?active_id=discuss.channel_{session.id}"
-
-    def _visitor_says(self, session, body):
-        guest = session.channel_member_ids.guest_id
-        self.opener.cookies[guest._cookie_name] = guest._format_auth_cookie()
-        self.make_jsonrpc_request(
-            "/mail/message/post",
-            {
-                "thread_model": "discuss.channel",
-                "thread_id": session.id,
-                "post_data": {"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
-            },
-        )
-
     def test_operator_takes_a_waiting_session_from_discuss(self):
-        """Findings 1 and 2: a Take button in Discuss, and the session named after the visitor."""
+        """A Take button in Discuss, and the session named after the visitor."""
         self.external_livechat.routing_mode = "manual"
         self._online(self.support_1)
         marc = self._get_session(self.external_livechat, "Marc")
@@ -38,7 +23,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.assertEqual(marc.livechat_transfer_ids[-1].kind, "take")
 
     def test_operator_opens_a_waiting_session_from_the_sessions(self):
-        """Finding 1: Live Chat > Channels > sessions opens a waiting session without an access
+        """Live Chat > Channels > sessions opens a waiting session without an access
         error; it can be taken from its form."""
         self.external_livechat.routing_mode = "manual"
         self._online(self.support_1)
@@ -51,7 +36,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.assertEqual(marc.livechat_operator_id, self.support_1.partner_id)
 
     def test_employee_reads_the_group_then_the_operator(self):
-        """Finding 3: the employee's chat is named after the group while they wait, then after
+        """The employee's chat is named after the group while they wait, then after
         the operator; never OdooBot."""
         self.internal_livechat.routing_mode = "manual"
         self.internal_livechat.name = "HR and Accounting Desk"  # the demo data has an "Internal Live Chat"
@@ -70,7 +55,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         )
 
     def test_forward_says_where_the_session_went(self):
-        """Findings 4 and 8: the forward's confirmation, the group's description, the offline
+        """The forward's confirmation, the group's description, the offline
         expert's warning, and the note marked as internal for the specialist."""
         self.group_sales.description = "Prices and quotations"
         self._online(self.support_1, self.sales_1)
@@ -85,7 +70,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.start_tour(self._discuss(ann), "livechat_groups_specialist_sees_note", login=self.sales_1.login)
 
     def test_board_says_what_happened(self):
-        """Findings 6 and 8: the board's columns, the Assign confirmation with its warning, and
+        """The board's columns, the Assign confirmation with its warning, and
         no 'Stay in the conversation' for a supervisor who is not in it."""
         self.external_livechat.routing_mode = "manual"
         self._online(self.support_1)
@@ -105,7 +90,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.assertEqual(bob.livechat_operator_id, self.sales_2.partner_id)
 
     def test_figures_read_plainly(self):
-        """Finding 10: the figures' names say what they count; durations read mm:ss."""
+        """The figures' names say what they count; durations read mm:ss."""
         ann = self._get_session(self.external_livechat, "Ann")
         self._online(self.support_1)
         ann.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
@@ -123,7 +108,7 @@ class TestWhatPeopleSee(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         )
 
     def test_no_meaningless_controls_on_an_internal_live_chat(self):
-        """Finding 9: no Join, Widget or Channel Rules on a grouped internal live chat."""
+        """No Join, Widget or Channel Rules on a grouped internal live chat."""
         self.start_tour(
             f"/odoo/livechat/{self.internal_livechat.id}",
             "livechat_groups_no_meaningless_controls",

@@ -6,11 +6,14 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
-from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
+from .common import (
+    LivechatGroupsHttpCase,
+    LivechatGroupsRoutingMixin,
+)
 
 
 @tagged("post_install", "-at_install")
-class TestForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+class TestSessionForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     """An operator hands a session to specialists, in the same conversation, with a note."""
 
     @classmethod

@@ -1,0 +1,81 @@
+from odoo.tests import tagged
+
+from .common import (
+    LivechatGroupsHttpCase,
+    LivechatGroupsRoutingMixin,
+    LivechatGroupsRpcMixin,
+)
+
+
+@tagged("post_install", "-at_install")
+class TestRpcArguments(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
+    """What a caller sends over JSON-RPC: malformed ids and texts get a clear refusal, and the
+    board's and Discuss's read methods answer the wrong roles with nothing."""
+
+    def test_malformed_arguments_are_refused_clearly(self):
+        self._online(self.support_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        before = self._routing(session)
+        for note in (["a", "list"], {"a": "dict"}, 42, True):
+            with self.subTest(note=note):
+                self._rpc_refused(
+                    "UserError",
+                    "The note must be text",
+                    self.support_1,
+                    "discuss.channel",
+                    "action_livechat_forward",
+                    session.ids,
+                    self.group_sales.id,
+                    note=note,
+                )
+        for group_id in (True, "3", [self.group_sales.id], {"id": 1}, -1, None):
+            with self.subTest(group_id=group_id):
+                self._rpc_refused(
+                    "UserError",
+                    "is not a group of External Live Chat",
+                    self.support_1,
+                    "discuss.channel",
+                    "action_livechat_forward",
+                    session.ids,
+                    group_id,
+                )
+        for user_id in (True, "2", [2], {"id": 2}, 1.5):
+            with self.subTest(user_id=user_id):
+                self._rpc_refused(
+                    "UserError",
+                    "is not a member of the operator groups",
+                    self.ext_supervisor,
+                    "discuss.channel",
+                    "action_livechat_assign",
+                    session.ids,
+                    user_id,
+                )
+        self.assertEqual(self._routing(session), before)
+
+    def test_read_methods_show_nothing_to_the_wrong_roles(self):
+        self._offline(self.support_1, self.support_2)
+        waiting = self._get_session(self.external_livechat, "Ann")
+        Session = "discuss.channel"
+        # the queue of one's groups, for its members only
+        listed = self._rpc(self.support_1, Session, "livechat_waiting_sessions")
+        self.assertEqual([row["id"] for row in listed], waiting.ids)
+        for user in (self.sales_1, self.employee, self.int_supervisor):
+            with self.subTest(user=user.login):
+                self.assertEqual(self._rpc(user, Session, "livechat_waiting_sessions"), [])
+        # who is available and how busy, for the supervisors of those operators only
+        ids = (self.support_1 | self.support_2).ids
+        self.assertEqual(
+            set(self._rpc(self.ext_supervisor, Session, "livechat_board_operators", ids)),
+            {str(i) for i in ids},
+        )
+        for user in (self.int_supervisor, self.support_1):
+            with self.subTest(user=user.login):
+                self.assertEqual(self._rpc(user, Session, "livechat_board_operators", ids), {})
+        self._rpc_refused(
+            "AccessError", "", self.sales_1, Session, "livechat_hand_over_feedback", waiting.ids
+        )
+        for user_ids in ("1", [["x"]], None):
+            with self.subTest(user_ids=user_ids):
+                self.assertEqual(
+                    self._rpc(self.ext_supervisor, Session, "livechat_board_operators", user_ids), {}
+                )
