@@ -81,6 +81,26 @@ class TestArchiving(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livechat
         self.env["livechat.routing"]._cron_serve_queues()
         self.assertEqual(first.livechat_operator_id, self.sales_2.partner_id, "and is served from there")
 
+    def test_taking_a_group_off_a_live_chat_from_the_group_moves_its_queue(self):
+        # the same move as from the live chat's side, through the group's inverse field
+        self._offline(self.support_1, self.support_2, self.tech_1)
+        waiting = self._get_session(self.external_livechat, "Ann")
+        self._online(self.support_1)
+        waiting.with_user(self.support_1).action_livechat_take()
+        waiting.with_user(self.support_1).action_livechat_forward(self.group_tech.id)
+        self.assertEqual(
+            (waiting.livechat_group_id, waiting.livechat_routing_state), (self.group_tech, "queued")
+        )
+        waited_since = waiting.livechat_queued_date
+        self.group_tech.with_user(self.admin).write(
+            {"specialist_channel_ids": [Command.unlink(self.external_livechat.id)]}
+        )
+        self.assertNotIn(self.group_tech, self.external_livechat.specialist_group_ids)
+        self.assertEqual(waiting.livechat_group_id, self.group_support, "back with the entry groups")
+        self.assertEqual(waiting.livechat_transfer_ids[-1].kind, "requeue")
+        self.assertEqual(waiting.livechat_operator_id, self.support_1.partner_id, "served at once")
+        self.assertGreaterEqual(waiting.livechat_assigned_date, waited_since)
+
     def test_last_entry_group_with_a_queue_cannot_be_archived(self):
         self._offline(self.support_1, self.support_2)
         waiting = self._get_session(self.external_livechat, "Ann")
