@@ -164,20 +164,27 @@ class LivechatGroup(models.Model):
         """Translate a condition on members into conditions on the two stored sources
         of membership, so that record rules and domains can use ``member_ids``.
 
-        Accepts user ids (``in``, ``not in``, ``=``, ``!=``) and user names
-        (``ilike``, ``not ilike``, ``=``, ``!=``); a negative operator selects the
-        groups of which no such user is a member.
+        Accepts user ids (``in``, ``not in``, ``=``, ``!=``), user names (``ilike``,
+        ``not ilike``, ``=``, ``!=``) and ``= False`` / ``!= False`` (the groups without / with
+        members); a negative operator selects the groups of which no such user is a member.
         """
         negative = operator in expression.NEGATIVE_TERM_OPERATORS
-        if isinstance(value, str):
+        ids = [value] if isinstance(value, int) else value if isinstance(value, list | tuple) else None
+        if value is False and operator in ("=", "!="):
+            # "is not set": no member at all; "is set": any member
+            user_domain = []
+            negative = not negative
+        elif isinstance(value, str):
             name_operator = {"ilike": "ilike", "not ilike": "ilike", "=": "=", "!=": "="}.get(operator)
             user_domain = name_operator and [("name", name_operator, value)]
-        elif operator in ("in", "not in", "=", "!="):
-            ids = [value] if isinstance(value, int) else list(value or [])
-            user_domain = [("id", "in", ids)]
+        elif operator in ("in", "not in", "=", "!=") and ids is not None:
+            # ids only: anything else would reach PostgreSQL as an integer
+            if not all(type(user_id) is int for user_id in ids):
+                raise UserError(self.env._("Groups are searched by members with user ids or a user name."))
+            user_domain = [("id", "in", list(ids))]
         else:
             user_domain = None
-        if not user_domain:
+        if user_domain is None or user_domain is False:
             raise UserError(
                 self.env._("Groups cannot be searched by members with the operator %s.", operator)
             )

@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class LivechatSessionDialog(models.AbstractModel):
@@ -19,13 +20,58 @@ class LivechatSessionDialog(models.AbstractModel):
     livechat_channel_id = fields.Many2one(related="session_id.livechat_channel_id")
     current_group_id = fields.Many2one(related="session_id.livechat_group_id", string="Now With")
 
+    @api.model
+    def default_get(self, fields_list):
+        # a default (default_session_id in the context) points the dialog as a value does
+        defaults = self._livechat_stored_values(super().default_get(fields_list))
+        self._livechat_check_targets(defaults)
+        return defaults
+
     @api.model_create_multi
     def create(self, vals_list):
-        wizards = super().create(vals_list)
-        # the dialog reads the session's live chat and operators as the system does: only for a
-        # session its user may read
-        wizards.session_id.check_access("read")
-        return wizards
+        for vals in vals_list:
+            self._livechat_check_targets(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._livechat_check_targets(vals)
+        return super().write(vals)
+
+    def onchange(self, values, field_names, fields_spec):
+        # what the form may set are the dialog's stored fields; the others (the session's live
+        # chat, the tables of members) follow from them and are never taken from the caller
+        fields_of = self._fields
+        if any(fname in fields_of and not fields_of[fname].store for fname in field_names):
+            return {}
+        values = self._livechat_stored_values(values)
+        self._livechat_check_targets(values)
+        return super().onchange(values, field_names, fields_spec)
+
+    @api.model
+    def _livechat_stored_values(self, values):
+        """``values`` without those of the fields that are not stored (computed or related)."""
+        return {
+            fname: value
+            for fname, value in values.items()
+            if fname not in self._fields or self._fields[fname].store
+        }
+
+    @api.model
+    def _livechat_check_targets(self, vals):
+        """Refuse (AccessError) to point a dialog at a record its user may not read: the dialog
+        reads the session's live chat, its groups and their operators as the system does, so
+        only for a session, a group and a user that its user may read. The one guard of every
+        way a dialog is given its records: create, write and onchange."""
+        for fname, value in vals.items():
+            field = self._fields.get(fname)
+            if not value or not field or field.type != "many2one" or not field.store:
+                continue
+            if isinstance(value, models.BaseModel):
+                value = value.id
+            # a record given as values (a dict, as onchange takes them) would be read as new
+            if type(value) is not int:
+                raise UserError(self.env._("%(field)s takes the id of a record.", field=field.string))
+            self.env[field.comodel_name].browse(value).check_access("read")
 
     def _member_overview(self, members):
         """A table of ``members``: whether they can answer now, and how many sessions they hold."""

@@ -1,3 +1,5 @@
+import re
+
 from odoo import api, fields, models, tools
 from odoo.models import parse_read_group_spec, regex_order
 from odoo.osv import expression
@@ -30,6 +32,12 @@ FACT_COLUMNS = (
 )
 # the fraction that the "p90" aggregator computes
 PERCENTILE = 0.9
+# a part of a read's order by a percentile (``waiting_time_p90:p90 desc``), which stock's
+# regex_order refuses: its aggregates are named by letters only
+PERCENTILE_ORDER = re.compile(
+    r"^\s*(?P<term>[a-z0-9_]+:p90)(\s+(?P<direction>asc|desc))?(\s+(?P<nulls>nulls first|nulls last))?\s*$",
+    re.IGNORECASE,
+)
 # up to this many cells, a percentile is found in the counts of each value of each cell, with
 # the other figures when the cells are known to be that few before the read; beyond, those
 # counts are nearly as many as the sessions, and sorting the values is cheaper (make bench: over
@@ -575,8 +583,8 @@ class LivechatSessionReport(models.Model):
         if len(set(groupby)) != len(groupby):
             return None
         for part in (order or "").split(","):
-            match = regex_order.match(part)
-            if part.strip() and (not match or match["term"] not in groupby):
+            match = regex_order.match(part) or PERCENTILE_ORDER.match(part)
+            if part.strip() and (not match or match["term"] not in (*groupby, percentile_spec)):
                 return None
         if rollup:
             value = SQL.identifier(query.table, "__step")
@@ -594,14 +602,13 @@ class LivechatSessionReport(models.Model):
         ]
         query.groupby = SQL(", ").join([*map(SQL.identifier, key_names), SQL("__step")])
         columns += [SQL("%s AS __step", value), SQL("%s AS __sessions", sessions)]
+        below = SQL("MIN(__step) FILTER (WHERE __up_to > floor(__at))")
+        above = SQL("MIN(__step) FILTER (WHERE __up_to > ceil(__at))")
+        percentile = SQL("(%s + (%s - %s) * (MIN(__at) - floor(MIN(__at)))) / %s", below, above, below, scale)
         cell_aggregates = []
         for index, spec in enumerate(aggregates):
             if spec == percentile_spec:
-                below = SQL("MIN(__step) FILTER (WHERE __up_to > floor(__at))")
-                above = SQL("MIN(__step) FILTER (WHERE __up_to > ceil(__at))")
-                cell_aggregates.append(
-                    SQL("(%s + (%s - %s) * (MIN(__at) - floor(MIN(__at)))) / %s", below, above, below, scale)
-                )
+                cell_aggregates.append(percentile)
                 continue
             fname, __, func = ("", None, "count") if spec == "__count" else parse_read_group_spec(spec)
             if func not in PARTIAL_AGGREGATES:
@@ -644,7 +651,7 @@ class LivechatSessionReport(models.Model):
         }
         if keys:
             cells.groupby = SQL(", ").join(keys.values())
-            cells.order = self._read_group_orderby(order, keys, cells)
+            cells.order = self._read_group_orderby(order, keys, cells, percentile=percentile)
             if rollup:
                 # rows of the rollup may take sessions away: a cell whose sessions all went is none
                 cells.having = SQL("SUM(__sessions) != 0")
@@ -655,6 +662,29 @@ class LivechatSessionReport(models.Model):
         result = [self._read_group_postprocess_groupby(spec, next(columns)) for spec in groupby]
         result += [self._read_group_postprocess_aggregate(spec, next(columns)) for spec in aggregates]
         return list(zip(*result, strict=True))
+
+    def _read_group_orderby(self, order, groupby_terms, query, percentile=None):
+        """Stock's order of the groups, and by a percentile (``waiting_time_p90:p90 desc``):
+        ``percentile``, the SQL of its figure in the cells of :meth:`_read_group_counted`, or
+        ``percentile_cont`` in the standard statement (:meth:`_read_group_select`)."""
+        parts = [part for part in (order or "").split(",") if part.strip()]
+        if not any(PERCENTILE_ORDER.match(part) for part in parts):
+            return super()._read_group_orderby(order, groupby_terms, query)
+        terms = []
+        for part in parts:
+            match = PERCENTILE_ORDER.match(part)
+            if not match:
+                terms.append(super()._read_group_orderby(part, groupby_terms, query))
+                continue
+            terms.append(
+                SQL(
+                    "%s %s %s",
+                    percentile or self._read_group_select(match["term"], query),
+                    SQL((match["direction"] or "ASC").upper()),
+                    SQL((match["nulls"] or "").upper()),
+                )
+            )
+        return SQL(", ").join(terms)
 
     def _read_group_percentile_value(self, aggregate_spec, query):
         """The SQL of the value that a percentile orders: the field rounded to its digits, as an

@@ -3,6 +3,7 @@ from . import (
     test_bus_channels,
     test_business_hours,
     test_demo_data,
+    test_dialog_attacks,
     test_i18n,
     test_im_livechat_channel,
     test_internal_livechat,

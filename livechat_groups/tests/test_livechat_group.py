@@ -2,7 +2,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import LivechatGroupsCase
+from .common import LivechatGroupsCase, LivechatGroupsRoutingCase
 
 
 @tagged("post_install", "-at_install")
@@ -137,3 +137,31 @@ class TestLivechatGroup(LivechatGroupsCase):
             with self.subTest(user=user.name):
                 visible = self.env["ir.ui.menu"].with_user(user)._visible_menu_ids()
                 self.assertEqual(menu.id in visible, sees)
+
+
+@tagged("post_install", "-at_install")
+class TestLivechatGroupSearch(LivechatGroupsRoutingCase):
+    """Searching groups by their members, over RPC as the web client's filters do."""
+
+    def test_member_ids_searches(self):
+        """Values that are not user ids are refused with a clear error; "is set" and "is not
+        set" select the groups with and without members."""
+        Group = "livechat.group"
+        for value in (["abc"], [self.support_1.id, "x"], [True]):
+            with self.subTest(value=value):
+                self._rpc_refused(
+                    "UserError", "user ids", self.admin, Group, "search", [("member_ids", "in", value)]
+                )
+        empty = self.env[Group].create({"name": "Nobody Yet"})
+        scenario = [("id", "in", (self.scenario_groups | empty).ids)]
+        without = self._rpc(self.admin, Group, "search", [*scenario, ("member_ids", "=", False)])
+        self.assertEqual(without, empty.ids)
+        with_members = self._rpc(self.admin, Group, "search", [*scenario, ("member_ids", "!=", False)])
+        self.assertEqual(set(with_members), set(self.scenario_groups.ids))
+        # what kept working: Selma is in Sales, and an employee
+        sales = (self.group_sales | self.group_employees).ids
+        for condition in (("member_ids", "in", [self.sales_1.id]), ("member_ids", "ilike", "Selma")):
+            with self.subTest(condition=condition):
+                self.assertEqual(
+                    set(self._rpc(self.admin, Group, "search", [*scenario, condition])), set(sales)
+                )

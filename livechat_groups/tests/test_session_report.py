@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..report import livechat_session_report as report_module
-from .common import LivechatGroupsCase
+from .common import LivechatGroupsCase, LivechatGroupsRoutingCase
 
 T0 = datetime(2026, 1, 5, 9, 0, 0)
 
@@ -211,6 +211,23 @@ class TestSessionReport(LivechatGroupsCase):
         )
         self.assertFigures(figures["Sonia Support"], {"waiting": 6, "first_reply": 7.5})
 
+    def test_figures_sorted_by_the_percentile(self):
+        """The pivot's column sort and the graph's order read the groups by their percentile."""
+        Report = self.env["livechat.session.report"].with_user(self.admin)
+        channels = (self.external_livechat | self.second_livechat).ids
+        for orderby, expected in (
+            ("waiting_time_p90 desc", ["Second Live Chat", "External Live Chat"]),  # 20, then 8.4
+            ("waiting_time_p90", ["External Live Chat", "Second Live Chat"]),
+        ):
+            with self.subTest(orderby=orderby):
+                rows = Report.read_group(
+                    [("livechat_channel_id", "in", channels)],
+                    ["waiting_time_p90:p90"],
+                    ["livechat_channel_id"],
+                    orderby=orderby,
+                )
+                self.assertEqual([row["livechat_channel_id"][1] for row in rows], expected)
+
     def test_p90_of_a_total_is_computed_not_averaged(self):
         total = self._figures([])[None]
         # 0, 2, 10 and 20: 10 + 0.7 * (20 - 10); the mean of the live chats' p90s would be 14.2
@@ -284,6 +301,10 @@ class TestSessionReport(LivechatGroupsCase):
             ([], ["livechat_channel_id"], {"aggregates": ["waiting_time:max", "waiting_time_p90:p90"]}),
             ([], ["group_id"], {"aggregates": ["session_id:count_distinct", "waiting_time_p90:p90"]}),
             ([], ["group_id"], {"order": "waiting_time:avg desc"}),
+            # the pivot's sort by the percentile (stock's order refuses an aggregate named p90)
+            ([], ["operator_id"], {"order": "waiting_time_p90:p90 desc, operator_id"}),
+            ([], ["livechat_channel_id"], {"order": "waiting_time_p90:p90 asc nulls last", "limit": 1}),
+            ([], ["final_group_id"], {"aggregates": ["__count"], "order": "waiting_time_p90:p90 DESC"}),
         ]
         for user in (self.admin, self.ext_supervisor):
             for domain, groupby, kwargs in reads:
@@ -466,3 +487,30 @@ class TestSessionReport(LivechatGroupsCase):
         self.assertFalse(row.waiting_time)
         row = self.env["livechat.session.report"].search([("session_id", "=", noted.id)])
         self.assertAlmostEqual(row.first_reply_time, 6, places=2)
+
+
+@tagged("post_install", "-at_install")
+class TestSessionReportRpc(LivechatGroupsRoutingCase):
+    """The figures read over RPC, as the pivot and the graph read them."""
+
+    def setUp(self):
+        super().setUp()
+        self._online(self.support_1)
+
+    def test_figures_sorted_by_the_percentile(self):
+        """The pivot's sort by the 90th percentile, over RPC."""
+        self._get_session(self.livechat, "Bob")
+        self._get_session(self.livechat, "Ann")
+        for user in (self.admin, self.ext_supervisor):
+            with self.subTest(user=user.name):
+                rows = self._rpc(
+                    user,
+                    "livechat.session.report",
+                    "read_group",
+                    [],
+                    ["waiting_time_p90:p90", "waiting_time:avg"],
+                    ["livechat_channel_id", "operator_id"],
+                    orderby="waiting_time_p90 desc",
+                    lazy=False,
+                )
+                self.assertIn(self.livechat.id, [row["livechat_channel_id"][0] for row in rows])

@@ -51,15 +51,17 @@ class LivechatSessionForward(models.TransientModel):
     @api.depends("group_id", "livechat_channel_id")
     def _compute_member_ids(self):
         for wizard in self:
-            members = wizard.group_id.member_ids
+            # only a group the session may be forwarded to shows its members and their load
+            members = wizard._livechat_forward_group().member_ids
             wizard.member_ids = members
             wizard.member_overview = wizard._member_overview(members)
 
-    @api.depends("group_id")
+    @api.depends("group_id", "livechat_channel_id")
     def _compute_group_closed_notice(self):
         for wizard in self:
+            group = wizard._livechat_forward_group()
             # sudo: livechat.group - any operator may know when a group of their live chat opens
-            when = wizard.group_id and wizard.group_id.sudo()._livechat_opening_text(tz=self.env.user.tz)
+            when = group and group.sudo()._livechat_opening_text(tz=self.env.user.tz)
             wizard.group_closed_notice = when and self.env._(
                 "%(group)s is outside its business hours: it answers again from %(when)s. Until then "
                 "the session waits in its queue.",
@@ -86,6 +88,11 @@ class LivechatSessionForward(models.TransientModel):
         for wizard in self:
             # sudo: discuss.channel.member - a supervisor may forward a session they are not in
             wizard.is_in_conversation = partner in wizard.session_id.sudo().channel_member_ids.partner_id
+
+    def _livechat_forward_group(self):
+        """The chosen group, if the session may be forwarded to it (a group of its live chat)."""
+        # sudo: livechat.group - the groups of the session's live chat, as allowed_group_ids
+        return self.group_id & self.livechat_channel_id.sudo()._operator_group_ids()
 
     @api.onchange("group_id")
     def _onchange_group_id(self):
