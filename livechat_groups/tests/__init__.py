@@ -18,6 +18,7 @@ from . import (
     test_messenger_whatsapp,
     test_note_privacy,
     test_notification,
+    test_presence,
     test_routing_decision,
     test_routing_fields,
     test_routing_queues,
