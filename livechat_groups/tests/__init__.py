@@ -36,6 +36,7 @@ from . import (
     test_timers,
     test_timers_tours,
     test_tours,
+    test_user_settings,
     test_visitor_notices,
     test_what_people_see,
 )
