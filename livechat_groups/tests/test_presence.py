@@ -43,6 +43,18 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
             {"status": "offline", "last_poll": "2020-01-01 00:00:00"},
         )
         self._rpc_refused("AccessError", refused, self.employee, "bus.presence", "unlink", presence.ids)
+        # stock's public method behind the websocket's update, called for another user: "away"
+        # (idle for a day) would make them unavailable to the routing
+        self._rpc_refused(
+            "AccessError",
+            refused,
+            self.employee,
+            "bus.presence",
+            "update_presence",
+            24 * 3600 * 1000,
+            "user_id",
+            self.support_1.id,
+        )
         self.assertEqual(presence.status, "online")
         self._run_timers_later(60)
         self.assertHeldBy(session, self.support_1, self.group_support)
