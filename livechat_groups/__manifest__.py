@@ -15,6 +15,7 @@
         "security/livechat_groups_security.xml",
         "security/ir.model.access.csv",
         "security/livechat_messenger_security.xml",
+        "security/bus_presence_security.xml",
         "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
         "views/livechat_messenger_views.xml",

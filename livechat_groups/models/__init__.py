@@ -1,4 +1,5 @@
 from . import (
+    bus_presence,
     chatbot_script_step,
     discuss_channel,
     discuss_channel_actions,

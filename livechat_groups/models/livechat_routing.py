@@ -599,10 +599,13 @@ class LivechatRouting(models.AbstractModel):
             stranded._livechat_refresh_queue_notices(stranded.livechat_group_id)
 
     @api.model
-    def _release(self, users):
+    def _release(self, users, deleted=False):
         """Hand back the open sessions that ``users`` hold where they no longer may: once
         archived, or no longer a member of an operator group of the session's live chat. They
-        leave the conversation, and the session goes back to the routing (never to them)."""
+        leave the conversation, and the session goes back to the routing (never to them).
+
+        :param bool deleted: ``users`` are being deleted: every session they hold goes back
+        """
         if not users:
             return
         # sudo: discuss.channel - the routing acts for the system, whoever changed the users
@@ -619,7 +622,11 @@ class LivechatRouting(models.AbstractModel):
         )
         for session in held:
             operator = session.livechat_operator_user_id
-            if operator.active and operator in session.livechat_channel_id._operator_group_ids().member_ids:
+            if (
+                not deleted
+                and operator.active
+                and operator in session.livechat_channel_id._operator_group_ids().member_ids
+            ):
                 continue
             # leaving requeues the session (see discuss_channel_routing)
             session._action_unfollow(partner=operator.partner_id)

@@ -18,3 +18,9 @@ class ResUsers(models.Model):
             self.env["livechat.routing"]._release(self)
             self.env["livechat.group"]._livechat_resubscribe(self)
         return res
+
+    def unlink(self):
+        # a deleted user would leave their sessions in progress with nobody to answer: they go
+        # back to the routing first, as when a user is archived
+        self.env["livechat.routing"]._release(self, deleted=True)
+        return super().unlink()

@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import AccessError
 from odoo.fields import NO_ACCESS
 
 # the routing's own records, not settings of the web client
@@ -22,6 +23,18 @@ class ResUsersSettings(models.Model):
         help="When this user last asked an internal live chat from Discuss. Writing it also "
         "serializes two requests of the same user, so that a double click opens one session.",
     )
+
+    def write(self, vals):
+        # stock's rule (one's own settings) is checked before the write: moving one's own row to
+        # an operator who has none would give them one's live chat name, shown to visitors, and
+        # languages, which the routing ranks by
+        if (
+            "user_id" in vals
+            and not self.env.is_system()
+            and any(s.user_id.id != vals["user_id"] for s in self)
+        ):
+            raise AccessError(self.env._("You may not give your settings to another user."))
+        return super().write(vals)
 
     def _format_settings(self, fields_to_format):
         # the routing's own record, not a setting of the web client (which could not even

@@ -19,6 +19,7 @@ from . import (
     test_messenger_whatsapp,
     test_note_privacy,
     test_notification,
+    test_presence,
     test_routing_decision,
     test_routing_fields,
     test_routing_queues,
@@ -36,6 +37,7 @@ from . import (
     test_timers,
     test_timers_tours,
     test_tours,
+    test_user_settings,
     test_visitor_notices,
     test_what_people_see,
 )

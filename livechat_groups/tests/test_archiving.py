@@ -140,6 +140,18 @@ class TestArchiving(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livechat
         self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)
         self.assertEqual(session.livechat_transfer_ids[-1].kind, "requeue")
 
+    def test_deleted_operator_hands_back_their_sessions(self):
+        self._online(self.support_1)
+        self._offline(self.support_2)
+        session = self._get_session(self.external_livechat, "Ann")
+        operator_partner = self.support_1.partner_id
+        self._online(self.support_2)
+        self._rpc(self.env.ref("base.user_admin"), "res.users", "unlink", self.support_1.ids)
+        self.assertFalse(self.support_1.exists())
+        self.assertHeldBy(session, self.support_2, self.group_support)
+        self.assertNotIn(operator_partner, session.channel_member_ids.partner_id)
+        self.assertEqual(session.livechat_transfer_ids[-1].kind, "requeue")
+
     def test_operator_removed_from_the_groups_hands_back_their_sessions(self):
         self._online(self.support_1)
         self._offline(self.support_2)
