@@ -1,3 +1,4 @@
+from itertools import product
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -64,6 +65,16 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
         )
         self.assertFalse(Template.search([("messenger_id", "=", telegram.id)]), "nothing made")
         self.assertEqual(template.messenger_id, self.messenger)
+
+    def test_templates_stay_in_their_company(self):
+        other = self.env["res.company"].create({"name": "Other Company"})
+        theirs = self._other_account("whatsapp")
+        theirs.company_id = other
+        self._template(theirs, name="their_offer")
+        ours = self._template(self.messenger)
+        found = self._rpc(self.support_1, "livechat.messenger.template", "search_read", [], ["name"])
+        self.assertIn(ours.id, [t["id"] for t in found])
+        self.assertNotIn("their_offer", [t["name"] for t in found], "another company's account")
 
     def test_a_template_left_on_telegram_fails_alone(self):
         # a template made while the account was WhatsApp's, left after its provider changed
@@ -136,12 +147,16 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
         before = self._dialogs()
         # an operator of another live chat, its supervisor, a plain employee
         for user in (self.helpdesk_1, self.int_supervisor, self.employee):
-            answer = self._rpc_answer(
-                user, Dialog, "onchange", [], {"session_id": self.carla.id}, ["session_id"], self.SPEC
-            )
-            self.assertIn("error", answer, f"{user.name} reads {answer.get('result')}")
-            self.assertIn("AccessError", answer["error"]["data"]["name"])
-            self.assertNotIn("Carla", str(answer))
+            # the session as an id, or a new record made from it; the whole form, or its name only
+            for value, spec in product(
+                (self.carla.id, {"id": self.carla.id}), (self.SPEC, {"session_id": self.SPEC["session_id"]})
+            ):
+                answer = self._rpc_answer(
+                    user, Dialog, "onchange", [], {"session_id": value}, ["session_id"], spec
+                )
+                self.assertIn("error", answer, f"{user.name} reads {answer.get('result')}")
+                self.assertIn("AccessError", answer["error"]["data"]["name"])
+                self.assertNotIn("Carla", str(answer))
             answer = self._rpc_answer(
                 user,
                 Dialog,

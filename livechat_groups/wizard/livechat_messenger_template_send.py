@@ -27,7 +27,8 @@ class LivechatMessengerTemplateSend(models.TransientModel):
     @api.depends("session_id")
     def _compute_messenger_id(self):
         # what follows reads the session as the system does: only for a session the user may read
-        self.session_id.check_access("read")
+        # (in a form, a new record made from it: the session it is made from)
+        self.session_id._origin.check_access("read")
         for wizard in self:
             # sudo: discuss.channel - the session's messenger, for the template list
             session = wizard.session_id.sudo()
@@ -52,6 +53,9 @@ class LivechatMessengerTemplateSend(models.TransientModel):
         self.check_access("create")
         Session = self.env["discuss.channel"]
         session_id = values.get("session_id") or self.default_get(["session_id"]).get("session_id")
+        if isinstance(session_id, dict):
+            # a new record made from the session (its ``id`` is the origin it reads)
+            session_id = session_id.get("id")
         Session.browse(Session._livechat_id(session_id)).check_access("read")
         return super().onchange(values, field_names, fields_spec)
 
