@@ -4,6 +4,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, html2plaintext
 from odoo.tools.sql import create_index
 
@@ -226,10 +227,12 @@ class LivechatMessengerMessage(models.Model):
         self.ensure_one()
         messenger = self.messenger_id
         try:
-            window_end = messenger._messenger_window_end(self.session_id)
-            if not self.template_id and window_end and fields.Datetime.now() > window_end:
-                raise MessengerError("window_closed")
-            external_id = self._messenger_call(messenger._messenger_api())
+            # a savepoint: whatever the call raises, this row fails alone and the job goes on
+            with self.env.cr.savepoint():
+                window_end = messenger._messenger_window_end(self.session_id)
+                if not self.template_id and window_end and fields.Datetime.now() > window_end:
+                    raise MessengerError("window_closed")
+                external_id = self._messenger_call(messenger._messenger_api())
         except MessengerError as error:
             if error.transient and self.attempt_count + 1 < MAX_ATTEMPTS:
                 delay = timedelta(seconds=min(30 * 2**self.attempt_count, 3600))
@@ -252,6 +255,16 @@ class LivechatMessengerMessage(models.Model):
                 }
             )
             self._messenger_tell_failure()
+        except Exception as error:  # one row's bug never blocks the outbox
+            _logger.exception("Messenger outbox: row %s could not be sent", self.id)
+            self.write(
+                {
+                    "state": "failed",
+                    "attempt_count": self.attempt_count + 1,
+                    "failure_reason": self._messenger_unexpected_reason(error),
+                }
+            )
+            self._messenger_tell_failure()
         else:
             self.write(
                 {
@@ -262,6 +275,16 @@ class LivechatMessengerMessage(models.Model):
                 }
             )
         self._messenger_notify_state()
+
+    def _messenger_unexpected_reason(self, error):
+        """What the operators read of an error the send job did not expect: their own words for
+        what they can act on (a UserError), else only its kind (the details are in the log)."""
+        if isinstance(error, UserError):
+            return error.args[0]
+        return self.env._(
+            "an unexpected error (%(error)s); an administrator finds the details in the server log.",
+            error=type(error).__name__,
+        )
 
     def _messenger_call(self, api):
         """The provider's request for this row; return the id the provider gave the message."""
@@ -283,6 +306,9 @@ class LivechatMessengerMessage(models.Model):
             return api.send_file(to, content, mimetype, name)
         if self.template_id:
             template = self.template_id
+            if messenger.provider != "whatsapp":
+                # a template left on an account whose provider changed: it has none to send
+                raise UserError(self.env._("Only a WhatsApp account has message templates."))
             return api.send(whatsapp.template_message(to, template.name, template.language))
         text = self._messenger_text()
         if messenger.provider == "whatsapp":

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class LivechatMessengerTemplate(models.Model):
@@ -22,3 +23,10 @@ class LivechatMessengerTemplate(models.Model):
         help="What the template says, as the operator reads it in the conversation.",
     )
     active = fields.Boolean(default=True)
+
+    @api.constrains("messenger_id")
+    def _check_messenger_sends_templates(self):
+        # only WhatsApp has templates: the send job has nothing to send one with elsewhere
+        # sudo: livechat.messenger - its provider, whichever company the account is of
+        if self.sudo().messenger_id.filtered(lambda messenger: messenger.provider != "whatsapp"):
+            raise ValidationError(self.env._("Only a WhatsApp account has message templates."))

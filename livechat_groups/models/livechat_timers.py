@@ -257,14 +257,16 @@ class LivechatTimers(models.AbstractModel):
 
     @api.model
     def _livechat_stop_answer_clock(self, session, message):
-        """``message`` was posted in ``session``: when its operator wrote to the visitor, their
-        answer clock stops, and the first answer is on time or not."""
+        """``message`` was posted in ``session``: when its operator wrote to the visitor (text
+        or a file, not an empty comment), their answer clock stops, and the first answer is on
+        time or not."""
         if (
             session.livechat_routing_state == "assigned"
             and message.message_type == "comment"
             and message.author_id == session.livechat_operator_id
             and (session.livechat_answer_due or not session.livechat_first_answer_date)
             and not message._livechat_is_staff_note()
+            and message._livechat_says_something()
         ):
             # sudo: discuss.channel - the operator answered: their clock stops, whoever they are
             session.sudo().write(

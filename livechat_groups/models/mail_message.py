@@ -1,5 +1,6 @@
 from odoo import api, models
 from odoo.exceptions import AccessError
+from odoo.tools import html2plaintext
 
 
 class MailMessage(models.Model):
@@ -97,6 +98,14 @@ class MailMessage(models.Model):
         message = self.sudo()
         is_note = message.is_internal or message.subtype_id.internal
         return is_note and self.env["discuss.channel"].sudo().browse(self.res_id).channel_type == "livechat"
+
+    def _livechat_says_something(self):
+        """Whether this message carries anything for its reader: text, or a file. An empty
+        comment (possible over RPC) is neither sent to a messenger customer nor an answer."""
+        self.ensure_one()
+        # sudo: mail.message - what the message holds, whoever posted it
+        message = self.sudo()
+        return bool(message.attachment_ids or html2plaintext(message.body or "").strip())
 
     @api.model
     def _livechat_requester_domain(self):

@@ -15,6 +15,7 @@ from . import (
     test_messenger_demo,
     test_messenger_protocol,
     test_messenger_telegram,
+    test_messenger_templates,
     test_messenger_tour,
     test_messenger_whatsapp,
     test_note_privacy,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from odoo.tests import freeze_time, tagged
 from odoo.tools import html2plaintext
 
-from .common import LivechatGroupsCase, LivechatGroupsRoutingMixin
+from .common import LivechatGroupsCase, LivechatGroupsRoutingCase, LivechatGroupsRoutingMixin
 
 T0 = datetime(2026, 3, 2, 10, 0, 0)  # a Monday
 SECOND = timedelta(seconds=1)
@@ -367,3 +367,39 @@ class TestRoutingReason(LivechatTimersMixin, LivechatGroupsCase):
         )
         session.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
         self.assertFalse(session.livechat_transfer_ids[-1].reason, "a supervisor's choice is theirs")
+
+
+@tagged("post_install", "-at_install")
+class TestEmptyAnswer(LivechatTimersMixin, LivechatGroupsRoutingCase):
+    """Only a real answer to the visitor, text or a file, stops the operator's clock."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.external_livechat.answer_timeout_minutes = 3
+
+    def test_an_empty_message_is_no_answer(self):
+        self._online(self.support_1)
+        session = self._new_session("Ann")
+        self.assertEqual(session.livechat_operator_id, self.support_1.partner_id)
+        for body in ("", "<p><br></p>", " "):
+            self._post(self.support_1, session, body)
+            self.env.invalidate_all()
+            self.assertTrue(session.livechat_answer_due, f"{body!r} answers nothing")
+            self.assertFalse(session.livechat_first_answer_date)
+        self.authenticate(self.support_1.login, self.support_1.login)
+        attachment = self.make_jsonrpc_request(
+            "/web/dataset/call_kw/ir.attachment/create",
+            {
+                "model": "ir.attachment",
+                "method": "create",
+                "args": [
+                    {"name": "quote.pdf", "raw": "%PDF-1.4", "res_model": "discuss.channel", "res_id": 0}
+                ],
+                "kwargs": {},
+            },
+        )
+        self._post(self.support_1, session, "", attachment_ids=[attachment])
+        self.env.invalidate_all()
+        self.assertFalse(session.livechat_answer_due, "a file is an answer")
+        self.assertTrue(session.livechat_first_answer_date)

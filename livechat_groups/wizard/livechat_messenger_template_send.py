@@ -26,11 +26,38 @@ class LivechatMessengerTemplateSend(models.TransientModel):
 
     @api.depends("session_id")
     def _compute_messenger_id(self):
+        # what follows reads the session as the system does: only for a session the user may read
+        # (in a form, a new record made from it: the session it is made from)
+        self.session_id._origin.check_access("read")
         for wizard in self:
             # sudo: discuss.channel - the session's messenger, for the template list
             session = wizard.session_id.sudo()
             wizard.messenger_id = session.livechat_messenger_id
             wizard.window_end = session.livechat_messenger_id._messenger_window_end(session)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        wizards.session_id.check_access("read")
+        return wizards
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "session_id" in vals:
+            self.session_id.check_access("read")
+        return res
+
+    def onchange(self, values, field_names, fields_spec):
+        # the answer names the session as the system reads it, whatever fields are asked: the
+        # dialog is for the live chat's users, on a session they may read
+        self.check_access("create")
+        Session = self.env["discuss.channel"]
+        session_id = values.get("session_id") or self.default_get(["session_id"]).get("session_id")
+        if isinstance(session_id, dict):
+            # a new record made from the session (its ``id`` is the origin it reads)
+            session_id = session_id.get("id")
+        Session.browse(Session._livechat_id(session_id)).check_access("read")
+        return super().onchange(values, field_names, fields_spec)
 
     def action_send(self):
         self.ensure_one()
