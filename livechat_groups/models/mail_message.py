@@ -1,6 +1,9 @@
 from odoo import api, models
 from odoo.exceptions import AccessError
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
+
+# what an empty body is made of once its tags are gone: the SQL twin of html2plaintext().strip()
+EMPTY_BODY = r"<[^>]*>|&nbsp;|&#160;|[\s\u00a0]"
 
 
 class MailMessage(models.Model):
@@ -106,6 +109,19 @@ class MailMessage(models.Model):
         # sudo: mail.message - what the message holds, whoever posted it
         message = self.sudo()
         return bool(message.attachment_ids or html2plaintext(message.body or "").strip())
+
+    @api.model
+    def _livechat_says_something_sql(self, message):
+        """:meth:`_livechat_says_something` in SQL, for the figures' first reply.
+
+        :param SQL message: the ``mail_message`` row's alias
+        """
+        return SQL(
+            """(regexp_replace(COALESCE(%(m)s.body, ''), %(empty)s, '', 'g') <> ''
+                OR EXISTS (SELECT 1 FROM message_attachment_rel r WHERE r.message_id = %(m)s.id))""",
+            m=message,
+            empty=EMPTY_BODY,
+        )
 
     @api.model
     def _livechat_requester_domain(self):

@@ -320,6 +320,8 @@ class LivechatSessionReport(models.Model):
                               AND m.message_type = 'comment'
                               -- a note between operators (a forward's) is no reply to the visitor
                               AND m.is_internal IS NOT TRUE AND st.internal IS NOT TRUE
+                              -- an empty comment (possible over RPC) answers nothing
+                              AND %(says_something)s
                               AND u.id IN (SELECT t.to_user_id FROM livechat_session_transfer t
                                             WHERE t.session_id = c.id)
                            ) reply ON TRUE
@@ -338,6 +340,7 @@ class LivechatSessionReport(models.Model):
                     for column in FACT_COLUMNS
                 ),
                 restrict=restrict,
+                says_something=self.env["mail.message"]._livechat_says_something_sql(SQL("m")),
                 target=self._livechat_target_sql(SQL("c.livechat_channel_id")),
                 in_entry=self._livechat_in_entry_sql(
                     SQL("c.livechat_channel_id"), SQL("c.livechat_group_id")

@@ -382,11 +382,19 @@ class TestEmptyAnswer(LivechatTimersMixin, LivechatGroupsRoutingCase):
         self._online(self.support_1)
         session = self._new_session("Ann")
         self.assertEqual(session.livechat_operator_id, self.support_1.partner_id)
-        for body in ("", "<p><br></p>", " "):
+        Facts = self.env["livechat.session.report.fact"]
+
+        def first_reply():
+            # the figures' first reply, as the commit would store it
+            self.env["livechat.session.report"]._livechat_refresh_facts([session.id])
+            return Facts.search([("session_id", "=", session.id)]).first_reply
+
+        for body in ("", "<p><br></p>", " ", "<p>&nbsp;</p>"):
             self._post(self.support_1, session, body)
             self.env.invalidate_all()
             self.assertTrue(session.livechat_answer_due, f"{body!r} answers nothing")
             self.assertFalse(session.livechat_first_answer_date)
+            self.assertFalse(first_reply(), f"{body!r} is no first reply in the figures")
         self.authenticate(self.support_1.login, self.support_1.login)
         attachment = self.make_jsonrpc_request(
             "/web/dataset/call_kw/ir.attachment/create",
@@ -403,3 +411,4 @@ class TestEmptyAnswer(LivechatTimersMixin, LivechatGroupsRoutingCase):
         self.env.invalidate_all()
         self.assertFalse(session.livechat_answer_due, "a file is an answer")
         self.assertTrue(session.livechat_first_answer_date)
+        self.assertTrue(first_reply(), "and in the figures")
