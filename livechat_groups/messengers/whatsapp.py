@@ -12,10 +12,15 @@ import hmac
 from .common import (
     InboundMedia,
     InboundMessage,
+    Malformed,
     MessengerError,
     StatusUpdate,
     http_call,
+    identifier,
+    items,
+    mapping,
     read_limited,
+    text,
     utc_from_timestamp,
 )
 
@@ -59,79 +64,107 @@ def verify_signature(raw_body, headers, app_secret):
     return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().encode())
 
 
-def parse_webhook(payload):
-    """The messages and statuses of a webhook's JSON payload, in their order.
+def parse_webhook(payload, phone_number_id):
+    """The messages and statuses of a webhook's JSON payload for the phone number
+    ``phone_number_id``, in their order. Meta signs every account of an app with the same
+    secret: an entry for another number is not this account's, and is left out.
 
-    :raise ValueError: when the payload is not a WhatsApp Business Account notification
+    :raise Malformed: when the payload is not a WhatsApp Business Account notification, or
+        any part of it cannot be read (the whole payload is then dropped)
     :return: ``(list of InboundMessage, list of StatusUpdate)``
     """
-    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        raise ValueError("not a WhatsApp Business Account notification")
+    payload = mapping(payload, "the notification", required=True)
+    if payload.get("object") != "whatsapp_business_account":
+        raise Malformed("not a WhatsApp Business Account notification")
     messages, statuses = [], []
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
+    for entry in items(payload.get("entry"), "entry"):
+        for change in items(entry.get("changes"), "changes"):
             if change.get("field") != "messages":
                 continue
-            value = change.get("value") or {}
+            value = mapping(change.get("value"), "value")
+            metadata = mapping(value.get("metadata"), "metadata")
+            if (
+                not phone_number_id
+                or text(metadata.get("phone_number_id"), "phone_number_id") != phone_number_id
+            ):
+                continue
             names = {
-                contact.get("wa_id"): (contact.get("profile") or {}).get("name") or ""
-                for contact in value.get("contacts") or []
+                text(contact.get("wa_id"), "wa_id"): text(
+                    mapping(contact.get("profile"), "profile").get("name"), "name"
+                )
+                for contact in items(value.get("contacts"), "contacts")
             }
-            messages += [_parse_message(message, names) for message in value.get("messages") or []]
-            statuses += [_parse_status(status) for status in value.get("statuses") or []]
+            messages += [
+                _parse_message(message, names) for message in items(value.get("messages"), "messages")
+            ]
+            statuses += [
+                _parse_status(status)
+                for status in items(value.get("statuses"), "statuses")
+                # a state Meta adds one day is not ours to apply; the rest of the batch is
+                if status.get("status") in STATUSES
+            ]
     return messages, statuses
 
 
 def _parse_message(message, names):
-    sender = str(message["from"])
-    kind = message.get("type")
-    text, media = "", []
+    sender = identifier(message.get("from"), "from")
+    if not sender.isdigit():
+        raise Malformed("the sender is not a WhatsApp id")
+    kind = text(message.get("type"), "type")
+    body, media = "", []
     if kind == "text":
-        text = (message.get("text") or {}).get("body") or ""
+        body = text(mapping(message.get("text"), "text").get("body"), "text")
     elif kind in MEDIA_TYPES:
-        part = message.get(kind) or {}
-        text = part.get("caption") or ""
+        part = mapping(message.get(kind), kind)
+        body = text(part.get("caption"), "caption")
         media.append(
             InboundMedia(
-                ref=str(part["id"]),
+                ref=identifier(part.get("id"), "media id"),
                 kind=kind,
-                mimetype=part.get("mime_type") or "",
-                filename=part.get("filename") or "",
+                mimetype=text(part.get("mime_type"), "mime_type"),
+                filename=text(part.get("filename"), "filename"),
             )
         )
     elif kind == "button":
-        text = (message.get("button") or {}).get("text") or ""
+        body = text(mapping(message.get("button"), "button").get("text"), "button")
     elif kind == "interactive":
-        reply = message.get("interactive") or {}
-        text = (reply.get("button_reply") or reply.get("list_reply") or {}).get("title") or ""
+        reply = mapping(message.get("interactive"), "interactive")
+        chosen = mapping(reply.get("button_reply"), "button_reply") or mapping(
+            reply.get("list_reply"), "list_reply"
+        )
+        body = text(chosen.get("title"), "title")
     elif kind == "location":
-        location = message.get("location") or {}
-        text = " ".join(str(location.get(key) or "") for key in ("name", "address", "latitude", "longitude"))
+        location = mapping(message.get("location"), "location")
+        parts = (location.get(key) for key in ("name", "address", "latitude", "longitude"))
+        body = " ".join(str(part) for part in parts if isinstance(part, str | int | float) and part)
     else:
         # reactions, contacts, unsupported messages: said so rather than dropped
-        text = f"[{kind}]"
+        body = f"[{kind[:40]}]"
     return InboundMessage(
-        external_id=str(message["id"]),
+        external_id=identifier(message.get("id"), "message id"),
         chat_id=sender,
         name=names.get(sender) or "",
-        date=utc_from_timestamp(message["timestamp"]),
-        text=text.strip(),
+        date=utc_from_timestamp(message.get("timestamp")),
+        text=body.strip(),
         phone="+" + sender,
         media=media,
     )
 
 
 def _parse_status(status):
-    error = (status.get("errors") or [{}])[0]
+    errors = items(status.get("errors"), "errors")
+    error = errors[0] if errors else {}
     state = status.get("status")
-    if state not in STATUSES:
-        raise ValueError(f"unknown status {state!r}")
+    code = error.get("code")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise Malformed("the error code is not a number")
+    details = text(mapping(error.get("error_data"), "error_data").get("details"), "details")
     return StatusUpdate(
-        external_id=str(status["id"]),
+        external_id=identifier(status.get("id"), "status id"),
         state=state,
-        date=utc_from_timestamp(status["timestamp"]),
-        error_code=error.get("code"),
-        error_message=(error.get("error_data") or {}).get("details") or error.get("message") or "",
+        date=utc_from_timestamp(status.get("timestamp")),
+        error_code=code,
+        error_message=details or text(error.get("message"), "message"),
     )
 
 

@@ -39,7 +39,7 @@ class TestWhatsAppProtocol(BaseCase):
             timestamp=1749416383,
             statuses=[standin.whatsapp_status("wamid.9", "failed", "16505551234", error_code=131047)],
         )
-        messages, statuses = whatsapp.parse_webhook(payload)
+        messages, statuses = whatsapp.parse_webhook(payload, standin.phone_number_id)
         self.assertEqual(len(messages), 1)
         message = messages[0]
         self.assertEqual(
@@ -52,7 +52,7 @@ class TestWhatsAppProtocol(BaseCase):
             ("wamid.9", "failed", 131047),
         )
         with self.assertRaises(ValueError):
-            whatsapp.parse_webhook({"object": "page"})
+            whatsapp.parse_webhook({"object": "page"}, standin.phone_number_id)
 
     def test_requests_and_errors(self):
         self.assertEqual(
