@@ -253,7 +253,28 @@ class LivechatMessenger(models.Model):
         for message in messages:
             self._messenger_receive_message(message)
         for status in statuses:
-            Outbox._messenger_apply_status(self, status)
+            if not Outbox._messenger_apply_status(self, status):
+                pass
+
+    def _messenger_wait_for_sends(self):
+        """A status that moved nothing may be about a message whose send is not committed yet:
+        the send job holds its row, with the provider's id, until its batch commits, and the
+        provider can answer "sent" before that. Wait for the sends under way of this account;
+        when one committed meanwhile, PostgreSQL refuses to serialize this transaction and Odoo
+        runs the webhook again, which then sees the id. A status about no message of ours (a
+        repeat, one already passed, another tool's) waits for nothing and is dropped."""
+        # SQL: a row lock on the outbox rows being sent, which the ORM does not take
+        self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM livechat_messenger_message
+                 WHERE messenger_id = %(messenger)s AND direction = 'out'
+                   AND state = 'queued' AND external_id IS NULL
+                   FOR SHARE
+                """,
+                messenger=self.id,
+            )
+        )
 
     def _messenger_receive_message(self, inbound):
         """:return: the ``livechat.messenger.message`` intake row, or None for a repeat"""

@@ -1,6 +1,18 @@
 import json
+import threading
+import time
+from datetime import datetime
 
-from odoo.tests import tagged
+import psycopg2
+from psycopg2 import errorcodes
+
+from odoo import SUPERUSER_ID, api
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, tagged
+from odoo.tests.common import get_db_name
+from odoo.tools import mute_logger
+
+from odoo.addons.livechat_groups.messengers import StatusUpdate
 
 from .common import LivechatGroupsRpcMixin
 from .messenger_common import LivechatMessengerCase
@@ -167,3 +179,77 @@ class TestMessengerAttacksTelegram(MessengerAttackCase):
         ):
             self.assertDropped(body)
         self.assertFalse(self._session_of("4343"))
+
+
+@tagged("post_install", "-at_install")
+class TestMessengerStatusBeforeSendCommitted(BaseCase):
+    """WhatsApp may answer "sent" before the send job's batch commits the message's id. Two
+    real transactions on the demo's account (Odoo's test runner serves HTTP inside one): the
+    status waits for the send, then fails to serialize, which makes Odoo run the webhook again."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry = Registry(get_db_name())
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            messenger = env.ref("livechat_groups.messenger_whatsapp", raise_if_not_found=False)
+            if not messenger:
+                self.skipTest("the demo's WhatsApp account is not installed")
+            self.messenger_id = messenger.id
+            self.row_id = (
+                env["livechat.messenger.message"]
+                .create({"messenger_id": messenger.id, "direction": "out", "state": "queued"})
+                .id
+            )
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            cr.execute("DELETE FROM livechat_messenger_message WHERE id = %s", [self.row_id])
+
+    def _receive(self, cr):
+        # the registry is given: the test runner holds the lock that looking it up would take
+        cr.transaction = api.Transaction(self.registry)
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        status = StatusUpdate(external_id="wamid.race", state="delivered", date=datetime(2026, 3, 2))
+        env["livechat.messenger"].browse(self.messenger_id)._messenger_receive([], [status])
+
+    def test_status_waits_for_the_send_then_applies(self):
+        outcome = {}
+        with self.registry.cursor() as send_cr:
+            # the send job: the row claimed, sent, its id written, not yet committed
+            send_cr.execute(
+                "SELECT id FROM livechat_messenger_message WHERE id = %s FOR UPDATE", [self.row_id]
+            )
+            send_cr.execute(
+                "UPDATE livechat_messenger_message SET state = 'sent', external_id = 'wamid.race' WHERE id = %s",
+                [self.row_id],
+            )
+
+            def webhook():
+                with self.registry.cursor() as cr:
+                    try:
+                        self._receive(cr)
+                        outcome["result"] = "applied or dropped"
+                    except psycopg2.OperationalError as error:
+                        outcome["result"] = error.pgcode
+                        cr.rollback()
+                    except Exception as error:
+                        outcome["result"] = repr(error)
+                        cr.rollback()
+
+            thread = threading.Thread(target=webhook)
+            with mute_logger("odoo.sql_db"):  # the serialization failure, logged as a bad query
+                thread.start()
+                time.sleep(0.5)
+                self.assertTrue(thread.is_alive(), "the status waits for the send under way")
+                send_cr.commit()
+                thread.join(10)
+        self.assertEqual(
+            outcome.get("result"), errorcodes.SERIALIZATION_FAILURE, "Odoo runs the webhook again"
+        )
+        with self.registry.cursor() as cr:
+            self._receive(cr)  # the retry
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state FROM livechat_messenger_message WHERE id = %s", [self.row_id])
+            self.assertEqual(cr.fetchone()[0], "delivered")
