@@ -170,10 +170,16 @@ class TelegramApi:
 
         :return: ``(bytes, mimetype)`` (Telegram gives no type: the caller knows it)
         """
-        info = self._call("getFile", json={"file_id": file_id})
-        if int(info.get("file_size") or 0) > max_size:
-            raise MessengerError("too_large", f"{info['file_size']} bytes")
-        url = f"{self.base_url}/file/bot{self.token}/{info['file_path']}"
+        try:
+            info = mapping(self._call("getFile", json={"file_id": file_id}), "file", required=True)
+            size, path = int(info.get("file_size") or 0), text(info.get("file_path"), "file_path")
+        except (TypeError, ValueError) as error:
+            raise MessengerError("rejected", "the file's details cannot be read") from error
+        if size > max_size:
+            raise MessengerError("too_large", f"{size} bytes")
+        if not path:
+            raise MessengerError("rejected", "the file has no path")
+        url = f"{self.base_url}/file/bot{self.token}/{path}"
         response = http_call("GET", url, self.timeout, stream=True)
         if response.status_code >= 400:
             raise map_error(response.status_code, None)

@@ -279,21 +279,24 @@ class WhatsAppApi:
 
     def send(self, payload):
         """Send a message built by :func:`text_message` and the like; return its wamid."""
-        answer = self._call("POST", f"{self.phone_number_id}/messages", json=payload).json()
+        response = self._call("POST", f"{self.phone_number_id}/messages", json=payload)
         try:
-            return answer["messages"][0]["id"]
-        except (KeyError, IndexError, TypeError) as error:
+            return identifier(response.json()["messages"][0]["id"], "message id")
+        except (KeyError, IndexError, TypeError, ValueError) as error:
             raise MessengerError("rejected", "no message id in the answer") from error
 
     def upload_media(self, content, mimetype, filename):
         """Upload a file to send; return its media id."""
-        answer = self._call(
+        response = self._call(
             "POST",
             f"{self.phone_number_id}/media",
             data={"messaging_product": "whatsapp", "type": mimetype},
             files={"file": (filename, content, mimetype)},
-        ).json()
-        return answer["id"]
+        )
+        try:
+            return identifier(response.json()["id"], "media id")
+        except (KeyError, TypeError, ValueError) as error:
+            raise MessengerError("rejected", "no media id in the answer") from error
 
     def download_media(self, media_id, max_size):
         """The two-step download: the media's short-lived URL first, then its bytes.
@@ -301,8 +304,15 @@ class WhatsAppApi:
         :return: ``(bytes, mimetype)``
         :raise MessengerError: ``too_large`` past ``max_size`` bytes
         """
-        info = self._call("GET", media_id).json()
-        if int(info.get("file_size") or 0) > max_size:
-            raise MessengerError("too_large", f"{info['file_size']} bytes")
-        response = self._call("GET", info["url"], stream=True)
-        return read_limited(response, max_size), info.get("mime_type") or ""
+        try:
+            info = mapping(self._call("GET", media_id).json(), "media", required=True)
+            size, url = int(info.get("file_size") or 0), text(info.get("url"), "url")
+            mimetype = text(info.get("mime_type"), "mime_type")
+        except (TypeError, ValueError) as error:
+            raise MessengerError("rejected", "the media's details cannot be read") from error
+        if size > max_size:
+            raise MessengerError("too_large", f"{size} bytes")
+        if not url.startswith(("https://", "http://")):
+            raise MessengerError("rejected", "the media has no address")
+        response = self._call("GET", url, stream=True)
+        return read_limited(response, max_size), mimetype

@@ -254,7 +254,7 @@ class LivechatMessenger(models.Model):
             self._messenger_receive_message(message)
         for status in statuses:
             if not Outbox._messenger_apply_status(self, status):
-                pass
+                self._messenger_wait_for_sends()
 
     def _messenger_wait_for_sends(self):
         """A status that moved nothing may be about a message whose send is not committed yet:

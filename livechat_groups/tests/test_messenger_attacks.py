@@ -1,6 +1,4 @@
 import json
-import threading
-import time
 from datetime import datetime
 
 import psycopg2
@@ -8,6 +6,7 @@ from psycopg2 import errorcodes
 
 from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
+from odoo.sql_db import db_connect
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
@@ -185,12 +184,15 @@ class TestMessengerAttacksTelegram(MessengerAttackCase):
 class TestMessengerStatusBeforeSendCommitted(BaseCase):
     """WhatsApp may answer "sent" before the send job's batch commits the message's id. Two
     real transactions on the demo's account (Odoo's test runner serves HTTP inside one): the
-    status waits for the send, then fails to serialize, which makes Odoo run the webhook again."""
+    webhook's began before the send committed; its status fails to serialize, which makes Odoo
+    run the webhook again, and the retry applies it. (While the send is still under way, the
+    status waits for it first: the same row lock.)"""
 
     def setUp(self):
         super().setUp()
         self.registry = Registry(get_db_name())
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
+            cr.transaction = api.Transaction(self.registry)
             env = api.Environment(cr, SUPERUSER_ID, {})
             messenger = env.ref("livechat_groups.messenger_whatsapp", raise_if_not_found=False)
             if not messenger:
@@ -203,8 +205,12 @@ class TestMessengerStatusBeforeSendCommitted(BaseCase):
             )
         self.addCleanup(self._cleanup)
 
+    def _cursor(self):
+        """A transaction of its own, even while the registry serves a test case's cursor."""
+        return db_connect(get_db_name()).cursor()
+
     def _cleanup(self):
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             cr.execute("DELETE FROM livechat_messenger_message WHERE id = %s", [self.row_id])
 
     def _receive(self, cr):
@@ -214,10 +220,10 @@ class TestMessengerStatusBeforeSendCommitted(BaseCase):
         status = StatusUpdate(external_id="wamid.race", state="delivered", date=datetime(2026, 3, 2))
         env["livechat.messenger"].browse(self.messenger_id)._messenger_receive([], [status])
 
-    def test_status_waits_for_the_send_then_applies(self):
-        outcome = {}
-        with self.registry.cursor() as send_cr:
-            # the send job: the row claimed, sent, its id written, not yet committed
+    def test_status_before_the_send_commits_is_applied_on_retry(self):
+        with self._cursor() as hook_cr, self._cursor() as send_cr:
+            hook_cr.execute("SELECT 1")  # the webhook's transaction began: its snapshot is taken
+            # the send job: the row claimed, sent, its id written and committed meanwhile
             send_cr.execute(
                 "SELECT id FROM livechat_messenger_message WHERE id = %s FOR UPDATE", [self.row_id]
             )
@@ -225,31 +231,15 @@ class TestMessengerStatusBeforeSendCommitted(BaseCase):
                 "UPDATE livechat_messenger_message SET state = 'sent', external_id = 'wamid.race' WHERE id = %s",
                 [self.row_id],
             )
-
-            def webhook():
-                with self.registry.cursor() as cr:
-                    try:
-                        self._receive(cr)
-                        outcome["result"] = "applied or dropped"
-                    except psycopg2.OperationalError as error:
-                        outcome["result"] = error.pgcode
-                        cr.rollback()
-                    except Exception as error:
-                        outcome["result"] = repr(error)
-                        cr.rollback()
-
-            thread = threading.Thread(target=webhook)
-            with mute_logger("odoo.sql_db"):  # the serialization failure, logged as a bad query
-                thread.start()
-                time.sleep(0.5)
-                self.assertTrue(thread.is_alive(), "the status waits for the send under way")
-                send_cr.commit()
-                thread.join(10)
+            send_cr.commit()
+            with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.OperationalError) as caught:
+                self._receive(hook_cr)
+            hook_cr.rollback()
         self.assertEqual(
-            outcome.get("result"), errorcodes.SERIALIZATION_FAILURE, "Odoo runs the webhook again"
+            caught.exception.pgcode, errorcodes.SERIALIZATION_FAILURE, "Odoo runs the webhook again"
         )
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             self._receive(cr)  # the retry
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             cr.execute("SELECT state FROM livechat_messenger_message WHERE id = %s", [self.row_id])
             self.assertEqual(cr.fetchone()[0], "delivered")
