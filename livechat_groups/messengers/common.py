@@ -1,6 +1,7 @@
 """What every messenger protocol hands to the account: inbound messages, delivery statuses and
 errors, whatever the provider's own shapes."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -66,9 +67,73 @@ class MessengerError(Exception):
         self.transient = transient
 
 
+MAX_ID_LENGTH = 256
+# timestamps between 2000 and 2100: anything else is not a message of ours
+MIN_TIMESTAMP, MAX_TIMESTAMP = 946684800, 4102444800
+
+
+class Malformed(ValueError):
+    """A signed webhook that cannot be read: it is logged and dropped whole."""
+
+
+def load_json(raw_body):
+    """The webhook's JSON; refused when it is not JSON, or nested so deep that the parser
+    exhausts its recursion.
+
+    :raise Malformed:
+    """
+    try:
+        return json.loads(raw_body)
+    except (ValueError, RecursionError) as error:
+        raise Malformed(f"not JSON ({type(error).__name__})") from error
+
+
+def mapping(value, what, required=False):
+    """``value`` as a dict: empty when it is missing (unless ``required``), refused when it is not one."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise Malformed(f"{what} is not an object")
+    return value
+
+
+def items(value, what):
+    """``value`` as a list of dicts: empty when missing, refused when it or an item is not one."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Malformed(f"{what} is not a list")
+    return [mapping(item, what, required=True) for item in value]
+
+
+def text(value, what):
+    """``value`` as text: empty when missing, refused when it is not a string."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Malformed(f"{what} is not text")
+    return value
+
+
+def identifier(value, what):
+    """``value`` (a string or an integer, never a boolean, a list or an object) as a non-empty
+    string of at most :data:`MAX_ID_LENGTH` characters."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Malformed(f"{what} is not an id")
+    value = str(value).strip()
+    if not value or len(value) > MAX_ID_LENGTH:
+        raise Malformed(f"{what} is empty or too long")
+    return value
+
+
 def utc_from_timestamp(value):
-    """A provider's Unix timestamp (int or string) as a naive UTC datetime, as Odoo stores them."""
-    return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+    """A provider's Unix timestamp (int or string of digits) as a naive UTC datetime, as Odoo
+    stores them; refused when it is not one, or out of range."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:
+        raise Malformed("the timestamp is not a date of this century")
+    return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None)
 
 
 def http_call(method, url, timeout, **kwargs):

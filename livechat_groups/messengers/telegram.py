@@ -8,7 +8,19 @@ repeats. Sending: ``POST /bot<token>/sendMessage`` and ``sendDocument``; files i
 
 import hmac
 
-from .common import InboundMedia, InboundMessage, MessengerError, http_call, read_limited, utc_from_timestamp
+from .common import (
+    InboundMedia,
+    InboundMessage,
+    Malformed,
+    MessengerError,
+    http_call,
+    identifier,
+    items,
+    mapping,
+    read_limited,
+    text,
+    utc_from_timestamp,
+)
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -25,54 +37,75 @@ def verify_signature(raw_body, headers, webhook_secret):
 def parse_webhook(payload):
     """The message of one update (Telegram posts one update per request).
 
-    :raise ValueError: when the payload is not an update
+    :raise Malformed: when the payload is not an update, or any part of it cannot be read
+        (the whole update is then dropped)
     :return: ``(list of InboundMessage, [])``: edits, channel posts and the like give no message
     """
-    if not isinstance(payload, dict) or "update_id" not in payload:
-        raise ValueError("not a Telegram update")
-    message = payload.get("message")
-    if not message or (message.get("chat") or {}).get("type", "private") != "private":
+    payload = mapping(payload, "the update", required=True)
+    update_id = payload.get("update_id")
+    if isinstance(update_id, bool) or not isinstance(update_id, int):
+        raise Malformed("not a Telegram update")
+    message = mapping(payload.get("message"), "message")
+    if not message:
         return [], []
-    sender = message.get("from") or {}
-    name = " ".join(filter(None, (sender.get("first_name"), sender.get("last_name"))))
+    chat = mapping(message.get("chat"), "chat", required=True)
+    if chat.get("type", "private") != "private":
+        return [], []
+    chat_id = chat.get("id")
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+        raise Malformed("the chat id is not a number")
+    sender = mapping(message.get("from"), "from")
+    name = " ".join(
+        filter(
+            None, (text(sender.get("first_name"), "first_name"), text(sender.get("last_name"), "last_name"))
+        )
+    )
     media = []
-    if photos := message.get("photo"):
+    if photos := items(message.get("photo"), "photo"):
         largest = photos[-1]  # Telegram lists the sizes of a photo from the smallest
         media.append(
             InboundMedia(
-                ref=largest["file_id"],
+                ref=identifier(largest.get("file_id"), "file_id"),
                 kind="image",
                 mimetype="image/jpeg",
-                size=largest.get("file_size") or 0,
+                size=_size(largest),
             )
         )
     for key, kind in (("document", "document"), ("voice", "audio"), ("audio", "audio"), ("video", "video")):
-        if part := message.get(key):
+        if part := mapping(message.get(key), key):
             media.append(
                 InboundMedia(
-                    ref=part["file_id"],
+                    ref=identifier(part.get("file_id"), "file_id"),
                     kind=kind,
-                    mimetype=part.get("mime_type") or "",
-                    filename=part.get("file_name") or "",
-                    size=part.get("file_size") or 0,
+                    mimetype=text(part.get("mime_type"), "mime_type"),
+                    filename=text(part.get("file_name"), "file_name"),
+                    size=_size(part),
                 )
             )
-    contact = message.get("contact") or {}
-    text = message.get("text") or message.get("caption") or ""
-    if contact and not text:
-        text = " ".join(filter(None, (contact.get("first_name"), contact.get("phone_number"))))
+    contact = mapping(message.get("contact"), "contact")
+    body = text(message.get("text"), "text") or text(message.get("caption"), "caption")
+    phone = text(contact.get("phone_number"), "phone_number")
+    if contact and not body:
+        body = " ".join(filter(None, (text(contact.get("first_name"), "first_name"), phone)))
     return [
         InboundMessage(
-            external_id=str(payload["update_id"]),
-            chat_id=str(message["chat"]["id"]),
-            name=name or sender.get("username") or "",
-            date=utc_from_timestamp(message["date"]),
-            text=text.strip(),
+            external_id=str(update_id),
+            chat_id=str(chat_id),
+            name=name or text(sender.get("username"), "username"),
+            date=utc_from_timestamp(message.get("date")),
+            text=body.strip(),
             # a user who shares their own contact gives their number
-            phone=contact.get("phone_number") or "" if contact.get("user_id") == sender.get("id") else "",
+            phone=phone if contact.get("user_id") == sender.get("id") else "",
             media=media,
         )
     ], []
+
+
+def _size(part):
+    size = part.get("file_size") or 0
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise Malformed("the file size is not a number")
+    return size
 
 
 def map_error(status_code, body):
@@ -137,10 +170,16 @@ class TelegramApi:
 
         :return: ``(bytes, mimetype)`` (Telegram gives no type: the caller knows it)
         """
-        info = self._call("getFile", json={"file_id": file_id})
-        if int(info.get("file_size") or 0) > max_size:
-            raise MessengerError("too_large", f"{info['file_size']} bytes")
-        url = f"{self.base_url}/file/bot{self.token}/{info['file_path']}"
+        try:
+            info = mapping(self._call("getFile", json={"file_id": file_id}), "file", required=True)
+            size, path = int(info.get("file_size") or 0), text(info.get("file_path"), "file_path")
+        except (TypeError, ValueError) as error:
+            raise MessengerError("rejected", "the file's details cannot be read") from error
+        if size > max_size:
+            raise MessengerError("too_large", f"{size} bytes")
+        if not path:
+            raise MessengerError("rejected", "the file has no path")
+        url = f"{self.base_url}/file/bot{self.token}/{path}"
         response = http_call("GET", url, self.timeout, stream=True)
         if response.status_code >= 400:
             raise map_error(response.status_code, None)

@@ -12,10 +12,15 @@ import hmac
 from .common import (
     InboundMedia,
     InboundMessage,
+    Malformed,
     MessengerError,
     StatusUpdate,
     http_call,
+    identifier,
+    items,
+    mapping,
     read_limited,
+    text,
     utc_from_timestamp,
 )
 
@@ -59,79 +64,107 @@ def verify_signature(raw_body, headers, app_secret):
     return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().encode())
 
 
-def parse_webhook(payload):
-    """The messages and statuses of a webhook's JSON payload, in their order.
+def parse_webhook(payload, phone_number_id):
+    """The messages and statuses of a webhook's JSON payload for the phone number
+    ``phone_number_id``, in their order. Meta signs every account of an app with the same
+    secret: an entry for another number is not this account's, and is left out.
 
-    :raise ValueError: when the payload is not a WhatsApp Business Account notification
+    :raise Malformed: when the payload is not a WhatsApp Business Account notification, or
+        any part of it cannot be read (the whole payload is then dropped)
     :return: ``(list of InboundMessage, list of StatusUpdate)``
     """
-    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        raise ValueError("not a WhatsApp Business Account notification")
+    payload = mapping(payload, "the notification", required=True)
+    if payload.get("object") != "whatsapp_business_account":
+        raise Malformed("not a WhatsApp Business Account notification")
     messages, statuses = [], []
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
+    for entry in items(payload.get("entry"), "entry"):
+        for change in items(entry.get("changes"), "changes"):
             if change.get("field") != "messages":
                 continue
-            value = change.get("value") or {}
+            value = mapping(change.get("value"), "value")
+            metadata = mapping(value.get("metadata"), "metadata")
+            if (
+                not phone_number_id
+                or text(metadata.get("phone_number_id"), "phone_number_id") != phone_number_id
+            ):
+                continue
             names = {
-                contact.get("wa_id"): (contact.get("profile") or {}).get("name") or ""
-                for contact in value.get("contacts") or []
+                text(contact.get("wa_id"), "wa_id"): text(
+                    mapping(contact.get("profile"), "profile").get("name"), "name"
+                )
+                for contact in items(value.get("contacts"), "contacts")
             }
-            messages += [_parse_message(message, names) for message in value.get("messages") or []]
-            statuses += [_parse_status(status) for status in value.get("statuses") or []]
+            messages += [
+                _parse_message(message, names) for message in items(value.get("messages"), "messages")
+            ]
+            statuses += [
+                _parse_status(status)
+                for status in items(value.get("statuses"), "statuses")
+                # a state Meta adds one day is not ours to apply; the rest of the batch is
+                if status.get("status") in STATUSES
+            ]
     return messages, statuses
 
 
 def _parse_message(message, names):
-    sender = str(message["from"])
-    kind = message.get("type")
-    text, media = "", []
+    sender = identifier(message.get("from"), "from")
+    if not sender.isdigit():
+        raise Malformed("the sender is not a WhatsApp id")
+    kind = text(message.get("type"), "type")
+    body, media = "", []
     if kind == "text":
-        text = (message.get("text") or {}).get("body") or ""
+        body = text(mapping(message.get("text"), "text").get("body"), "text")
     elif kind in MEDIA_TYPES:
-        part = message.get(kind) or {}
-        text = part.get("caption") or ""
+        part = mapping(message.get(kind), kind)
+        body = text(part.get("caption"), "caption")
         media.append(
             InboundMedia(
-                ref=str(part["id"]),
+                ref=identifier(part.get("id"), "media id"),
                 kind=kind,
-                mimetype=part.get("mime_type") or "",
-                filename=part.get("filename") or "",
+                mimetype=text(part.get("mime_type"), "mime_type"),
+                filename=text(part.get("filename"), "filename"),
             )
         )
     elif kind == "button":
-        text = (message.get("button") or {}).get("text") or ""
+        body = text(mapping(message.get("button"), "button").get("text"), "button")
     elif kind == "interactive":
-        reply = message.get("interactive") or {}
-        text = (reply.get("button_reply") or reply.get("list_reply") or {}).get("title") or ""
+        reply = mapping(message.get("interactive"), "interactive")
+        chosen = mapping(reply.get("button_reply"), "button_reply") or mapping(
+            reply.get("list_reply"), "list_reply"
+        )
+        body = text(chosen.get("title"), "title")
     elif kind == "location":
-        location = message.get("location") or {}
-        text = " ".join(str(location.get(key) or "") for key in ("name", "address", "latitude", "longitude"))
+        location = mapping(message.get("location"), "location")
+        parts = (location.get(key) for key in ("name", "address", "latitude", "longitude"))
+        body = " ".join(str(part) for part in parts if isinstance(part, str | int | float) and part)
     else:
         # reactions, contacts, unsupported messages: said so rather than dropped
-        text = f"[{kind}]"
+        body = f"[{kind[:40]}]"
     return InboundMessage(
-        external_id=str(message["id"]),
+        external_id=identifier(message.get("id"), "message id"),
         chat_id=sender,
         name=names.get(sender) or "",
-        date=utc_from_timestamp(message["timestamp"]),
-        text=text.strip(),
+        date=utc_from_timestamp(message.get("timestamp")),
+        text=body.strip(),
         phone="+" + sender,
         media=media,
     )
 
 
 def _parse_status(status):
-    error = (status.get("errors") or [{}])[0]
+    errors = items(status.get("errors"), "errors")
+    error = errors[0] if errors else {}
     state = status.get("status")
-    if state not in STATUSES:
-        raise ValueError(f"unknown status {state!r}")
+    code = error.get("code")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise Malformed("the error code is not a number")
+    details = text(mapping(error.get("error_data"), "error_data").get("details"), "details")
     return StatusUpdate(
-        external_id=str(status["id"]),
+        external_id=identifier(status.get("id"), "status id"),
         state=state,
-        date=utc_from_timestamp(status["timestamp"]),
-        error_code=error.get("code"),
-        error_message=(error.get("error_data") or {}).get("details") or error.get("message") or "",
+        date=utc_from_timestamp(status.get("timestamp")),
+        error_code=code,
+        error_message=details or text(error.get("message"), "message"),
     )
 
 
@@ -246,21 +279,24 @@ class WhatsAppApi:
 
     def send(self, payload):
         """Send a message built by :func:`text_message` and the like; return its wamid."""
-        answer = self._call("POST", f"{self.phone_number_id}/messages", json=payload).json()
+        response = self._call("POST", f"{self.phone_number_id}/messages", json=payload)
         try:
-            return answer["messages"][0]["id"]
-        except (KeyError, IndexError, TypeError) as error:
+            return identifier(response.json()["messages"][0]["id"], "message id")
+        except (KeyError, IndexError, TypeError, ValueError) as error:
             raise MessengerError("rejected", "no message id in the answer") from error
 
     def upload_media(self, content, mimetype, filename):
         """Upload a file to send; return its media id."""
-        answer = self._call(
+        response = self._call(
             "POST",
             f"{self.phone_number_id}/media",
             data={"messaging_product": "whatsapp", "type": mimetype},
             files={"file": (filename, content, mimetype)},
-        ).json()
-        return answer["id"]
+        )
+        try:
+            return identifier(response.json()["id"], "media id")
+        except (KeyError, TypeError, ValueError) as error:
+            raise MessengerError("rejected", "no media id in the answer") from error
 
     def download_media(self, media_id, max_size):
         """The two-step download: the media's short-lived URL first, then its bytes.
@@ -268,8 +304,15 @@ class WhatsAppApi:
         :return: ``(bytes, mimetype)``
         :raise MessengerError: ``too_large`` past ``max_size`` bytes
         """
-        info = self._call("GET", media_id).json()
-        if int(info.get("file_size") or 0) > max_size:
-            raise MessengerError("too_large", f"{info['file_size']} bytes")
-        response = self._call("GET", info["url"], stream=True)
-        return read_limited(response, max_size), info.get("mime_type") or ""
+        try:
+            info = mapping(self._call("GET", media_id).json(), "media", required=True)
+            size, url = int(info.get("file_size") or 0), text(info.get("url"), "url")
+            mimetype = text(info.get("mime_type"), "mime_type")
+        except (TypeError, ValueError) as error:
+            raise MessengerError("rejected", "the media's details cannot be read") from error
+        if size > max_size:
+            raise MessengerError("too_large", f"{size} bytes")
+        if not url.startswith(("https://", "http://")):
+            raise MessengerError("rejected", "the media has no address")
+        response = self._call("GET", url, stream=True)
+        return read_limited(response, max_size), mimetype

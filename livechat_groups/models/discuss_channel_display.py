@@ -27,7 +27,7 @@ class DiscussChannel(models.Model):
             session.livechat_can_take = (
                 session.livechat_routing_state == "queued"
                 and user in session.sudo().livechat_group_id.member_ids
-                and session.livechat_requester_id != user.partner_id
+                and user.partner_id not in session._livechat_customer_partners()
             )
 
     # ------------------------------------------------------------
@@ -109,6 +109,7 @@ class DiscussChannel(models.Model):
                 ("livechat_routing_state", "=", "queued"),
                 ("livechat_group_id", "in", groups.ids),
                 ("livechat_requester_id", "!=", user.partner_id.id),
+                ("livechat_messenger_partner_id", "!=", user.partner_id.id),
             ],
             order="livechat_queued_date, id",
             limit=50,

@@ -30,10 +30,14 @@ class DiscussChannel(models.Model):
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        copy=False,
         help="The WhatsApp or Telegram account the customer writes from; empty for the website.",
     )
     livechat_messenger_chat_id = fields.Char(
-        string="Messenger Chat", readonly=True, help="The customer's WhatsApp id (wa_id) or Telegram chat id."
+        string="Messenger Chat",
+        readonly=True,
+        copy=False,
+        help="The customer's WhatsApp id (wa_id) or Telegram chat id.",
     )
     livechat_messenger_partner_id = fields.Many2one(
         comodel_name="res.partner",
@@ -41,6 +45,7 @@ class DiscussChannel(models.Model):
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        copy=False,
         help="The contact who writes from the messenger.",
     )
     livechat_messenger_last_inbound_date = fields.Datetime(
@@ -84,18 +89,36 @@ class DiscussChannel(models.Model):
     # Hooks
     # ------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # only the intake makes a messenger conversation: a channel created with these fields
+        # would receive a customer's messages and send from the company's account
+        if not self.env.su and any(MESSENGER_FIELDS & vals.keys() for vals in vals_list):
+            raise AccessError(self._livechat_messenger_fields_refusal())
+        return super().create(vals_list)
+
     def write(self, vals):
         if not self.env.su and MESSENGER_FIELDS & vals.keys():
-            raise AccessError(
-                self.env._("Only the messenger's intake links a session to a messenger customer.")
-            )
+            raise AccessError(self._livechat_messenger_fields_refusal())
         return super().write(vals)
+
+    def _livechat_messenger_fields_refusal(self):
+        return self.env._("Only the messenger's intake links a session to a messenger customer.")
 
     def _notify_thread(self, message, msg_vals=False, **kwargs):
         # queued before the message is notified, so that Discuss receives it with its state
-        if self.livechat_messenger_id and not self.env.context.get("livechat_messenger_inbound"):
+        if self._livechat_messenger_is_session() and not self.env.context.get("livechat_messenger_inbound"):
             self._livechat_messenger_queue(message)
         return super()._notify_thread(message, msg_vals=msg_vals, **kwargs)
+
+    def _livechat_messenger_is_session(self):
+        """Whether this channel is a session the intake made: a routed live chat session. Any other channel that carries the fields (made before they were
+        guarded on creation) neither sends from the account nor receives its customers."""
+        self.ensure_one()
+        # sudo: discuss.channel, livechat.messenger - what kind of conversation this is, whoever posts
+        session = self.sudo()
+        messenger = session.livechat_messenger_id
+        return bool(messenger and session.channel_type == "livechat" and session.livechat_routing_state)
 
     def _livechat_messenger_queue(self, message):
         """Send ``message`` to the customer, unless it is not for them: an internal note, their

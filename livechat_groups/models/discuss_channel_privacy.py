@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import api, models
 
 
 class DiscussChannel(models.Model):
@@ -13,9 +13,24 @@ class DiscussChannel(models.Model):
         return self.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_note")
 
     def _livechat_staff_partners(self):
-        """The members who work on this session: internal users, but not its requester."""
-        partners = self.channel_member_ids.partner_id - self.livechat_requester_id
+        """The members who work on this session: internal users, but not its customer."""
+        partners = self.channel_member_ids.partner_id - self._livechat_customer_partners()
         return partners.filtered(lambda partner: partner.user_ids and not partner.partner_share)
+
+    def _livechat_customer_partners(self):
+        """Who this session is for, whatever the channel: the employee who asked (internal
+        live chat, or a logged-in visitor), or the messenger's customer. They never read its
+        internal notes, even when they are an employee."""
+        return self.livechat_requester_id | self.livechat_messenger_partner_id
+
+    @api.model
+    def _livechat_customer_domain(self, partner):
+        """The sessions whose customer is ``partner`` (see :meth:`_livechat_customer_partners`)."""
+        return [
+            "|",
+            ("livechat_requester_id", "=", partner.id),
+            ("livechat_messenger_partner_id", "=", partner.id),
+        ]
 
     def _notify_thread(self, message, msg_vals=False, **kwargs):
         # an internal note of a live chat session is for its staff: neither the live update of

@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from .. import messengers
 from ..messengers import MessengerError, telegram, whatsapp
+from ..messengers.common import load_json
 
 _logger = logging.getLogger(__name__)
 
@@ -201,6 +202,17 @@ class LivechatMessenger(models.Model):
         secret = account.app_secret if self.provider == "whatsapp" else account.webhook_secret
         return self._messenger_protocol().verify_signature(raw_body, headers, secret)
 
+    def _messenger_parse(self, raw_body):
+        """What a signed webhook brings to this account: ``(messages, statuses)``.
+
+        :raise messengers.common.Malformed: when any of it cannot be read (dropped whole)
+        """
+        self.ensure_one()
+        payload = load_json(raw_body)
+        if self.provider == "whatsapp":
+            return whatsapp.parse_webhook(payload, self.phone_number_id)
+        return telegram.parse_webhook(payload)
+
     def _messenger_failure_text(self, error):
         """What the operator reads when the provider refused: plain words, in their language."""
         texts = {
@@ -241,7 +253,28 @@ class LivechatMessenger(models.Model):
         for message in messages:
             self._messenger_receive_message(message)
         for status in statuses:
-            Outbox._messenger_apply_status(self, status)
+            if not Outbox._messenger_apply_status(self, status):
+                self._messenger_wait_for_sends()
+
+    def _messenger_wait_for_sends(self):
+        """A status that moved nothing may be about a message whose send is not committed yet:
+        the send job holds its row, with the provider's id, until its batch commits, and the
+        provider can answer "sent" before that. Wait for the sends under way of this account;
+        when one committed meanwhile, PostgreSQL refuses to serialize this transaction and Odoo
+        runs the webhook again, which then sees the id. A status about no message of ours (a
+        repeat, one already passed, another tool's) waits for nothing and is dropped."""
+        # SQL: a row lock on the outbox rows being sent, which the ORM does not take
+        self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM livechat_messenger_message
+                 WHERE messenger_id = %(messenger)s AND direction = 'out'
+                   AND state = 'queued' AND external_id IS NULL
+                   FOR SHARE
+                """,
+                messenger=self.id,
+            )
+        )
 
     def _messenger_receive_message(self, inbound):
         """:return: the ``livechat.messenger.message`` intake row, or None for a repeat"""
@@ -270,17 +303,24 @@ class LivechatMessenger(models.Model):
             session.livechat_messenger_window_notice = False
         return row
 
+    def _messenger_sessions_domain(self, chat_id):
+        """The sessions the intake made for the conversation ``chat_id``: routed live chat
+        sessions, never another kind of channel that carries the fields (see
+        ``discuss.channel._livechat_messenger_is_session``)."""
+        return [
+            ("channel_type", "=", "livechat"),
+            ("livechat_routing_state", "!=", False),
+            ("livechat_messenger_id", "=", self.id),
+            ("livechat_messenger_chat_id", "=", chat_id),
+        ]
+
     def _messenger_open_session_of(self, chat_id):
         # sudo: discuss.channel - the intake runs as the provider, who reads no session
         return (
             self.env["discuss.channel"]
             .sudo()
             .search(
-                [
-                    ("livechat_messenger_id", "=", self.id),
-                    ("livechat_messenger_chat_id", "=", chat_id),
-                    ("livechat_active", "=", True),
-                ],
+                [*self._messenger_sessions_domain(chat_id), ("livechat_active", "=", True)],
                 order="id desc",
                 limit=1,
             )
@@ -293,16 +333,12 @@ class LivechatMessenger(models.Model):
         previous = (
             self.env["discuss.channel"]
             .sudo()
-            .search(
-                [
-                    ("livechat_messenger_id", "=", self.id),
-                    ("livechat_messenger_chat_id", "=", inbound.chat_id),
-                ],
-                order="id desc",
-                limit=1,
-            )
+            .search(self._messenger_sessions_domain(inbound.chat_id), order="id desc", limit=1)
         )
         customer, ambiguous = chat.partner_id, self.env["res.partner"]
+        if customer and not self._messenger_may_be_customer(customer):
+            # a contact since given a user, or moved to another company: matched again
+            customer = self.env["res.partner"]
         if not customer:
             customer, ambiguous = self._messenger_find_customer(inbound)
             chat.partner_id = customer
@@ -379,6 +415,7 @@ class LivechatMessenger(models.Model):
         :return: ``res.partner`` sorted by id
         """
         national = str(phonenumbers.parse(number).national_number)
+        # SQL a first cut only: who may be the customer is decided below, by the ORM
         suffix = "%" + national[-7:]
         # SQL: the ORM cannot compare the digits of numbers stored with spaces and dashes
         rows = self.env.execute_query(
@@ -402,7 +439,21 @@ class LivechatMessenger(models.Model):
             if number in (e164(phone, country_code or region), e164(mobile, country_code or region))
         ]
         # sudo: res.partner - see _messenger_find_customer
-        return self.env["res.partner"].sudo().browse(ids)
+        partners = self.env["res.partner"].sudo().search([("id", "in", ids)], order="id")
+        return partners.filtered(self._messenger_may_be_customer)
+
+    def _messenger_may_be_customer(self, partner):
+        """Whether ``partner`` may be the customer of this account's conversations: a contact
+        its company may see (its own, or shared), and not an employee. An internal user's
+        contact would be a staff member of the session: Discuss would hand them its internal
+        notes and count them among its operators. Their number writing in is a customer like
+        any other, with a contact of their own."""
+        company = self.company_id
+        if partner.company_id and not (company and partner.company_id in company.parent_ids):
+            return False
+        # sudo: res.users - whether the contact is an employee's, whoever receives
+        users = partner.sudo().with_context(active_test=False).user_ids
+        return not users.filtered(lambda user: not user.share)
 
     # ------------------------------------------------------------
     # Media

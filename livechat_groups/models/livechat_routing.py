@@ -187,7 +187,10 @@ class LivechatRouting(models.AbstractModel):
         :param exclude_users: ``res.users`` who must not get it (e.g. who just left it)
         """
         session.ensure_one()
-        exclude = (exclude_users or self.env["res.users"]) | session._livechat_requester_user()
+        # whoever the session is for never answers it (an employee who asked, a customer since hired)
+        # sudo: res.users - the customer's users, whoever routes
+        customers = session._livechat_customer_partners().sudo().with_context(active_test=False).user_ids
+        exclude = (exclude_users or self.env["res.users"]) | customers.with_env(self.env)
         return self._decide(
             session.livechat_channel_id,
             self._session_groups(session) if groups is None else groups,
@@ -405,7 +408,7 @@ class LivechatRouting(models.AbstractModel):
         :param str reason: why the routing chose ``user`` (see :meth:`_decide`), if it chose
         """
         session.ensure_one()
-        if user and user.partner_id == session.livechat_requester_id:
+        if user and user.partner_id in session._livechat_customer_partners():
             raise UserError(
                 self.env._("%(user)s asked in this session: they cannot also answer it.", user=user.name)
             )

@@ -12,7 +12,8 @@ class MailMessage(models.Model):
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
         """Employees do not see the operators' internal notes of the live chat sessions they
-        asked in, as stock hides internal notes from non-employees."""
+        are the customer of (asked in, or write to from a messenger), as stock hides internal
+        notes from non-employees."""
         if not self.env.is_superuser() and self.env.user._is_internal():
             domain = self._livechat_requester_domain() + list(domain)
         return super()._search(domain, offset, limit, order)
@@ -29,17 +30,15 @@ class MailMessage(models.Model):
         notes = (self - forbidden).sudo().filtered(lambda message: message._livechat_is_staff_note())
         if not notes:
             return forbidden
-        # sudo: discuss.channel - which of their sessions the user asked in
+        # sudo: discuss.channel - which of their sessions the user is the customer of
+        Session = self.env["discuss.channel"].sudo()
         requested = set(
-            self.env["discuss.channel"]
-            .sudo()
-            .search(
+            Session.search(
                 [
                     ("id", "in", notes.mapped("res_id")),
-                    ("livechat_requester_id", "=", self.env.user.partner_id.id),
+                    *Session._livechat_customer_domain(self.env.user.partner_id),
                 ]
-            )
-            .ids
+            ).ids
         )
         return forbidden | notes.filtered(lambda message: message.res_id in requested).with_env(self.env)
 
@@ -125,12 +124,9 @@ class MailMessage(models.Model):
 
     @api.model
     def _livechat_requester_domain(self):
-        # sudo: discuss.channel - only the ids of the user's own requests, as a subquery
-        requested = (
-            self.env["discuss.channel"]
-            .sudo()
-            ._search([("livechat_requester_id", "=", self.env.user.partner_id.id)])
-        )
+        # sudo: discuss.channel - only the ids of the user's own sessions as a customer, as a subquery
+        Session = self.env["discuss.channel"].sudo()
+        requested = Session._search(Session._livechat_customer_domain(self.env.user.partner_id))
         # a note is a message of an internal subtype, or one posted as internal
         return [
             "!",

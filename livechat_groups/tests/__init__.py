@@ -12,6 +12,7 @@ from . import (
     test_livechat_group_access,
     test_menu_walk,
     test_messenger_access,
+    test_messenger_attacks,
     test_messenger_demo,
     test_messenger_protocol,
     test_messenger_telegram,

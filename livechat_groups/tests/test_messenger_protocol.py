@@ -1,8 +1,9 @@
 import json
+from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.livechat_groups.messengers import telegram, whatsapp
+from odoo.addons.livechat_groups.messengers import MessengerError, telegram, whatsapp
 from odoo.addons.livechat_groups_tools.standin import StandIn, whatsapp_signature
 
 
@@ -39,7 +40,7 @@ class TestWhatsAppProtocol(BaseCase):
             timestamp=1749416383,
             statuses=[standin.whatsapp_status("wamid.9", "failed", "16505551234", error_code=131047)],
         )
-        messages, statuses = whatsapp.parse_webhook(payload)
+        messages, statuses = whatsapp.parse_webhook(payload, standin.phone_number_id)
         self.assertEqual(len(messages), 1)
         message = messages[0]
         self.assertEqual(
@@ -52,7 +53,47 @@ class TestWhatsAppProtocol(BaseCase):
             ("wamid.9", "failed", 131047),
         )
         with self.assertRaises(ValueError):
-            whatsapp.parse_webhook({"object": "page"})
+            whatsapp.parse_webhook({"object": "page"}, standin.phone_number_id)
+
+    def test_unreadable_answers_are_refusals(self):
+        """Another system's answers are read as carefully as its webhooks: an answer that
+        cannot be read is the provider's refusal, which the intake and the outbox handle."""
+
+        class Answer:
+            status_code = 200
+
+            def __init__(self, body):
+                self.body = body
+
+            def json(self):
+                if isinstance(self.body, Exception):
+                    raise self.body
+                return self.body
+
+        api = whatsapp.WhatsAppApi("https://graph.invalid/v21.0", "token", "100")
+        for body in (
+            ["not", "an", "object"],
+            {"url": ["x"]},
+            {"file_size": "big"},
+            {},
+            ValueError("not JSON"),
+        ):
+            with (
+                patch.object(whatsapp, "http_call", return_value=Answer(body)),
+                self.assertRaises(MessengerError),
+            ):
+                api.download_media("m1", 1024)
+        for body in ({"messages": [{"id": ["x"]}]}, ValueError("not JSON"), [1]):
+            with patch.object(whatsapp, "http_call", return_value=Answer(body)):
+                with self.assertRaises(MessengerError):
+                    api.send({})
+                with self.assertRaises(MessengerError):
+                    api.upload_media(b"x", "image/png", "x.png")
+        bot = telegram.TelegramApi("https://telegram.invalid", "token")
+        for result in (["x"], {"file_path": ["x"]}, {"file_size": "big", "file_path": "a"}, {}):
+            answer = Answer({"ok": True, "result": result})
+            with patch.object(telegram, "http_call", return_value=answer), self.assertRaises(MessengerError):
+                bot.download_file("f1", 1024)
 
     def test_requests_and_errors(self):
         self.assertEqual(
