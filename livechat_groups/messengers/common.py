@@ -107,12 +107,13 @@ def items(value, what):
 
 
 def text(value, what):
-    """``value`` as text: empty when missing, refused when it is not a string."""
+    """``value`` as text: empty when missing, refused when it is not a string. NUL characters
+    are dropped: PostgreSQL stores no text with them (a name with one would fail the intake)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise Malformed(f"{what} is not text")
-    return value
+    return value.replace("\x00", "")
 
 
 def identifier(value, what):
@@ -121,8 +122,8 @@ def identifier(value, what):
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise Malformed(f"{what} is not an id")
     value = str(value).strip()
-    if not value or len(value) > MAX_ID_LENGTH:
-        raise Malformed(f"{what} is empty or too long")
+    if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
+        raise Malformed(f"{what} is empty, too long or has a NUL character")
     return value
 
 

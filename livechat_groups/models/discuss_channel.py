@@ -149,9 +149,16 @@ class DiscussChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su and any(ROUTING_FIELDS & vals.keys() for vals in vals_list):
+        if not self.env.su and ROUTING_FIELDS & self._livechat_given_fields(vals_list):
             raise AccessError(self._livechat_routing_fields_refusal())
         return super().create(vals_list)
+
+    @api.model
+    def _livechat_given_fields(self, vals_list):
+        """The fields a ``create`` of ``vals_list`` sets: its values', and the context's defaults
+        (``default_<field>``, which the ORM applies too)."""
+        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
+        return defaults.union(*(vals.keys() for vals in vals_list))
 
     def write(self, vals):
         if "livechat_operator_user_id" in vals:

@@ -93,7 +93,7 @@ class DiscussChannel(models.Model):
     def create(self, vals_list):
         # only the intake makes a messenger conversation: a channel created with these fields
         # would receive a customer's messages and send from the company's account
-        if not self.env.su and any(MESSENGER_FIELDS & vals.keys() for vals in vals_list):
+        if not self.env.su and MESSENGER_FIELDS & self._livechat_given_fields(vals_list):
             raise AccessError(self._livechat_messenger_fields_refusal())
         return super().create(vals_list)
 
@@ -147,6 +147,9 @@ class DiscussChannel(models.Model):
         template = (
             self.env["livechat.messenger.template"]
             .sudo()
+            .with_context(
+                active_test=True
+            )  # an archived template is not to be sent, whatever the caller says
             .search(
                 [
                     ("id", "=", self._livechat_id(template_id)),

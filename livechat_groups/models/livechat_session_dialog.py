@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.models import NewId
 
 
 class LivechatSessionDialog(models.AbstractModel):
@@ -43,9 +44,25 @@ class LivechatSessionDialog(models.AbstractModel):
         fields_of = self._fields
         if any(fname in fields_of and not fields_of[fname].store for fname in field_names):
             return {}
-        values = self._livechat_stored_values(values)
+        # the fields computed from others (the session's live chat, the members) are recomputed
+        # from the stored ones; what the form shows only (a warning, a table) stays as the form
+        # sent it, so that the answer says what changed
+        inputs = self._livechat_compute_inputs()
+        values = {fname: value for fname, value in values.items() if fname not in inputs}
         self._livechat_check_targets(values)
         return super().onchange(values, field_names, fields_spec)
+
+    @api.model
+    def _livechat_compute_inputs(self):
+        """The fields, neither stored nor set by the form, that other fields are computed from:
+        related fields, and computed ones that a compute depends on."""
+        inputs = {fname for fname, field in self._fields.items() if field.related}
+        for field in self._fields.values():
+            for dependency in self.pool.field_depends.get(field, ()):
+                fname = dependency.split(".")[0]
+                if fname in self._fields and not self._fields[fname].store:
+                    inputs.add(fname)
+        return inputs
 
     @api.model
     def _livechat_stored_values(self, values):
@@ -64,10 +81,16 @@ class LivechatSessionDialog(models.AbstractModel):
         way a dialog is given its records: create, write and onchange."""
         for fname, value in vals.items():
             field = self._fields.get(fname)
-            if not value or not field or field.type != "many2one" or not field.store:
+            if value is False or value is None or not field or field.type != "many2one" or not field.store:
                 continue
             if isinstance(value, models.BaseModel):
+                if not value:
+                    continue
                 value = value.id
+            if isinstance(value, NewId):
+                # a default given as values becomes a new record (whose id is false): it is
+                # checked as the record it was made from, and refused when made from none
+                value = value.origin
             # a record given as values (a dict, as onchange takes them) would be read as new
             if type(value) is not int:
                 raise UserError(self.env._("%(field)s takes the id of a record.", field=field.string))

@@ -1,9 +1,12 @@
+import re
+
 from odoo import api, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL, html2plaintext
+from odoo.tools import SQL
 
-# what an empty body is made of once its tags are gone: the SQL twin of html2plaintext().strip()
-EMPTY_BODY = r"<[^>]*>|&nbsp;|&#160;|[\s\u00a0]"
+# what an empty body is made of: tags, blank and invisible characters (zero-width ones too) and
+# their entities. One pattern, read alike by Python (the answer clock) and PostgreSQL (the figures)
+EMPTY_BODY = r"<[^>]*>|&(nbsp|#160|#8203|#x200b);|[\s\u00a0\u200b\u200c\u200d\u2060\ufeff]"
 
 
 class MailMessage(models.Model):
@@ -107,7 +110,7 @@ class MailMessage(models.Model):
         self.ensure_one()
         # sudo: mail.message - what the message holds, whoever posted it
         message = self.sudo()
-        return bool(message.attachment_ids or html2plaintext(message.body or "").strip())
+        return bool(message.attachment_ids or re.sub(EMPTY_BODY, "", message.body or "", flags=re.IGNORECASE))
 
     @api.model
     def _livechat_says_something_sql(self, message):
@@ -116,7 +119,7 @@ class MailMessage(models.Model):
         :param SQL message: the ``mail_message`` row's alias
         """
         return SQL(
-            """(regexp_replace(COALESCE(%(m)s.body, ''), %(empty)s, '', 'g') <> ''
+            """(regexp_replace(COALESCE(%(m)s.body, ''), %(empty)s, '', 'gi') <> ''
                 OR EXISTS (SELECT 1 FROM message_attachment_rel r WHERE r.message_id = %(m)s.id))""",
             m=message,
             empty=EMPTY_BODY,

@@ -74,6 +74,14 @@ class TestDialogAttacks(LivechatGroupsRoutingCase):
                 self._onchange_refused(
                     self.helpdesk_1, model, {"session_id": {"id": self.ann.id}}, spec, error="UserError"
                 )
+                # the same through the form's default: a new record made from Ann's session
+                self._onchange_refused(
+                    self.helpdesk_1,
+                    model,
+                    {},
+                    {**spec, "session_id": {}},
+                    context={"default_session_id": {"id": self.ann.id}},
+                )
 
     def test_onchange_takes_no_live_chat_from_the_caller(self):
         """The session's live chat follows from the session; given alone, it shows nothing."""

@@ -179,6 +179,19 @@ class TestMessengerAttacksTelegram(MessengerAttackCase):
             self.assertDropped(body)
         self.assertFalse(self._session_of("4343"))
 
+    def test_nul_characters_are_dropped_not_a_server_error(self):
+        # PostgreSQL stores no text with a NUL: the customer's name would fail the intake (500,
+        # which the provider retries for days); an id with one is unreadable, dropped whole
+        self._online(self.support_1)
+        update = self.standin.telegram_update(4545, first_name="T\x00om", text="Hi\x00 there")
+        response = self._post(update)
+        self.assertEqual(response.status_code, 200)
+        session = self._session_of("4545")
+        self.assertEqual(session.livechat_messenger_partner_id.name, "Tom")
+        bad = self.standin.telegram_update(4646, first_name="Tim", text="Hi")
+        bad["message"]["chat"]["id"] = "46\x0046"
+        self.assertDropped(bad)
+
 
 @tagged("post_install", "-at_install")
 class TestMessengerStatusBeforeSendCommitted(BaseCase):

@@ -42,6 +42,25 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
     # Templates, only where they can be sent
     # ------------------------------------------------------------
 
+    def test_an_archived_template_is_not_sent(self):
+        template = self._template(self.messenger, name="old_offer")
+        template.active = False
+        for context in ({}, {"active_test": False}):
+            with self.subTest(context=context):
+                self._rpc_refused(
+                    "UserError",
+                    "not one of the messenger of this session",
+                    self.support_1,
+                    "discuss.channel",
+                    "action_livechat_messenger_send_template",
+                    self.carla.ids,
+                    template.id,
+                    context=context,
+                )
+        self.assertFalse(
+            self.Outbox.search([("session_id", "=", self.carla.id), ("template_id", "=", template.id)])
+        )
+
     def test_no_template_on_a_telegram_account(self):
         telegram = self._other_account("telegram")
         Template = self.env["livechat.messenger.template"]

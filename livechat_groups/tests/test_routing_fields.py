@@ -48,6 +48,25 @@ class TestRoutingFields(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Live
                 }
             ],
         )
+        # the same values as the context's defaults, which the ORM applies to a create
+        for context, refusal in (
+            ({"default_livechat_routing_state": "queued"}, "The routing of a live chat session"),
+            (
+                {"default_livechat_requester_id": self.support_1.partner_id.id},
+                "The routing of a live chat session",
+            ),
+            ({"default_livechat_messenger_chat_id": "16505551234"}, "Only the messenger's intake"),
+        ):
+            with self.subTest(context=context):
+                self._rpc_refused(
+                    "AccessError",
+                    refusal,
+                    self.employee,
+                    "discuss.channel",
+                    "create",
+                    [{"name": "Forged", "channel_type": "livechat"}],
+                    context=context,
+                )
         self.assertFalse(chat.livechat_routing_state)
         self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Forged")]))
 

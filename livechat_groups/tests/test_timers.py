@@ -389,7 +389,7 @@ class TestEmptyAnswer(LivechatTimersMixin, LivechatGroupsRoutingCase):
             self.env["livechat.session.report"]._livechat_refresh_facts([session.id])
             return Facts.search([("session_id", "=", session.id)]).first_reply
 
-        for body in ("", "<p><br></p>", " ", "<p>&nbsp;</p>"):
+        for body in ("", "<p><br></p>", " ", "<p>&nbsp;</p>", "\u200b", "<p>&#8203;</p>", "<a href='x'></a>"):
             self._post(self.support_1, session, body)
             self.env.invalidate_all()
             self.assertTrue(session.livechat_answer_due, f"{body!r} answers nothing")
