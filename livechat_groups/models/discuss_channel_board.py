@@ -6,6 +6,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, html2plaintext
 from odoo.tools.sql import create_index
 
+from . import livechat_targets
+
 
 class DiscussChannel(models.Model):
     """The supervision board: which sessions a supervisor sees, what each card shows (how long
@@ -165,7 +167,13 @@ class DiscussChannel(models.Model):
     def _compute_livechat_target_state(self):
         now = fields.Datetime.now()
         for session in self:
-            session.livechat_target_state = self.env["livechat.timers"]._livechat_target_state(session, now)
+            session.livechat_target_state = session.livechat_routing_state and livechat_targets.target_state(
+                session.create_date,
+                session.livechat_first_answer_date,
+                session.livechat_closed_date,
+                session.livechat_channel_id.answer_target_minutes,
+                now,
+            )
 
     def _livechat_board_stats(self):
         """The last message and the number of forwards of each session of ``self``, in one

@@ -3,15 +3,14 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from . import livechat_targets
-
 # how many sessions one timer handles per run; a full batch runs the timers again at once
 TIMER_BATCH = 50
 
 
 class LivechatTimers(models.AbstractModel):
     """What happens to live chat sessions over time: an operator who does not answer, an
-    operator who went away, a conversation gone silent, and the first-answer target.
+    operator who went away, a conversation gone silent (the first-answer target is
+    livechat_targets.py's).
 
     Every timer is one method, run by one scheduled action, ``ir_cron_livechat_timers``, which
     the due times schedule (``ir.cron._trigger``). Their state is in the sessions' rows, so it
@@ -275,20 +274,6 @@ class LivechatTimers(models.AbstractModel):
                     "livechat_first_answer_date": session.livechat_first_answer_date or fields.Datetime.now(),
                 }
             )
-
-    @api.model
-    def _livechat_target_state(self, session, now):
-        """``session`` against its live chat's first-answer target at ``now``: ``on_time``,
-        ``at_risk``, ``breached``, or False without a target (the rule: livechat_targets.py)."""
-        if not session.livechat_routing_state:
-            return False
-        return livechat_targets.target_state(
-            session.create_date,
-            session.livechat_first_answer_date,
-            session.livechat_closed_date,
-            session.livechat_channel_id.answer_target_minutes,
-            now,
-        )
 
     # ------------------------------------------------------------
     # Helpers
