@@ -1,4 +1,8 @@
+from odoo.exceptions import AccessError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
+
+from odoo.addons.livechat_groups.models.livechat_routing import LivechatRouting
 
 from .common import (
     LivechatGroupsHttpCase,
@@ -79,3 +83,18 @@ class TestRpcArguments(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
                 self.assertEqual(
                     self._rpc(self.ext_supervisor, Session, "livechat_board_operators", user_ids), {}
                 )
+
+    def test_the_routing_service_is_not_callable_remotely(self):
+        """livechat.routing checks no right (its callers do): none of its verbs, nor its init
+        (which recreates the decision's functions), may be called over JSON-RPC, even by an
+        administrator."""
+        Routing = self.env["livechat.routing"]
+        verbs = [name for name, value in vars(LivechatRouting).items() if callable(value)]
+        self.assertIn("_hand_over", verbs)
+        self.assertIn("init", verbs)
+        for user in (self.employee, self.admin):
+            for name in verbs:
+                with self.subTest(user=user.name, method=name), self.assertRaises(AccessError):
+                    get_public_method(Routing.with_user(user), name)
+        # and over the route itself
+        self._rpc_refused("AccessError", "", self.employee, "livechat.routing", "_serve_queues")
