@@ -51,6 +51,7 @@ REASONS = (
     "unknown_recipient",  # the number is not on WhatsApp, the user blocked the bot
     "unauthorized",  # the access token is wrong or expired
     "too_large",  # a file above the size limit
+    "unreadable",  # the provider answered, but not as documented: ``detail`` (for the log) says how
     "rejected",  # anything else the provider refused: its own words are in ``detail``
 )
 

@@ -174,11 +174,11 @@ class TelegramApi:
             info = mapping(self._call("getFile", json={"file_id": file_id}), "file", required=True)
             size, path = int(info.get("file_size") or 0), text(info.get("file_path"), "file_path")
         except (TypeError, ValueError) as error:
-            raise MessengerError("rejected", "the file's details cannot be read") from error
+            raise MessengerError("unreadable", "the file's details cannot be read") from error
         if size > max_size:
             raise MessengerError("too_large", f"{size} bytes")
         if not path:
-            raise MessengerError("rejected", "the file has no path")
+            raise MessengerError("unreadable", "the file has no path")
         url = f"{self.base_url}/file/bot{self.token}/{path}"
         response = http_call("GET", url, self.timeout, stream=True)
         if response.status_code >= 400:

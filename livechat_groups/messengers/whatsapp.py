@@ -283,7 +283,7 @@ class WhatsAppApi:
         try:
             return identifier(response.json()["messages"][0]["id"], "message id")
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise MessengerError("rejected", "no message id in the answer") from error
+            raise MessengerError("unreadable", "no message id in the answer") from error
 
     def upload_media(self, content, mimetype, filename):
         """Upload a file to send; return its media id."""
@@ -296,7 +296,7 @@ class WhatsAppApi:
         try:
             return identifier(response.json()["id"], "media id")
         except (KeyError, TypeError, ValueError) as error:
-            raise MessengerError("rejected", "no media id in the answer") from error
+            raise MessengerError("unreadable", "no media id in the answer") from error
 
     def download_media(self, media_id, max_size):
         """The two-step download: the media's short-lived URL first, then its bytes.
@@ -309,10 +309,10 @@ class WhatsAppApi:
             size, url = int(info.get("file_size") or 0), text(info.get("url"), "url")
             mimetype = text(info.get("mime_type"), "mime_type")
         except (TypeError, ValueError) as error:
-            raise MessengerError("rejected", "the media's details cannot be read") from error
+            raise MessengerError("unreadable", "the media's details cannot be read") from error
         if size > max_size:
             raise MessengerError("too_large", f"{size} bytes")
         if not url.startswith(("https://", "http://")):
-            raise MessengerError("rejected", "the media has no address")
+            raise MessengerError("unreadable", "the media has no address")
         response = self._call("GET", url, stream=True)
         return read_limited(response, max_size), mimetype

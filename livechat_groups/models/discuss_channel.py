@@ -192,7 +192,14 @@ class DiscussChannel(models.Model):
         if not self.env.su:
             # the web client posts as superuser after its own check: see controllers/thread.py
             self._livechat_check_answer_access()
-        return super().message_post(**kwargs)
+        interest = self.last_interest_dt
+        message = super().message_post(**kwargs)
+        if self.livechat_routing_state and not message._livechat_says_something():
+            # an empty comment (possible over RPC) is no sign of life: stock set the time of the
+            # last interest, which the inactivity timer reads, before posting it
+            # sudo: discuss.channel - stock writes it so for whoever posts
+            self.sudo().last_interest_dt = interest
+        return message
 
     def _livechat_check_answer_access(self):
         """Answering a session of a grouped live chat means taking it: a member of its group
@@ -202,6 +209,7 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel - whether this is a grouped session, whoever asks
         for session in self.sudo().filtered("livechat_routing_state"):
             if session.channel_type == "livechat" and not session.is_member:
+                self.browse(session.id)._livechat_check_known()
                 raise AccessError(
                     self.env._(
                         "You are not in the conversation %(session)s: take the session (or, as a "
@@ -230,6 +238,37 @@ class DiscussChannel(models.Model):
         """The user who asked in this session (internal live chat), if any."""
         # sudo: res.partner - the requester's user, whoever routes
         return self.livechat_requester_id.sudo().with_context(active_test=False).user_ids.with_env(self.env)
+
+    def _livechat_check_known(self):
+        """Refuse, naming nothing, a user who has nothing to do with this session's live chat.
+
+        The actions run as superuser once their checks pass, and their refusals name the live
+        chat, its groups or the visitor to help the people who work in it ("someone already took
+        it", "only the members of Sales may take it"). So before any of them: the caller reads the
+        session, or operates or supervises its live chat; anyone else, guessing ids, learns
+        neither whether the session exists nor anything of it.
+        """
+        self.ensure_one()
+        if self.env.su:
+            return
+        user = self.env.user
+        # sudo: discuss.channel - whether the session exists and whose live chat it is; nothing is
+        # told to a caller unrelated to it
+        session = self.sudo().exists()
+        channel = session.livechat_channel_id
+        if session and (
+            self.has_access("read")
+            or (
+                session.livechat_routing_state
+                and (
+                    user in channel._operator_group_ids().member_ids or channel._livechat_is_supervisor(user)
+                )
+            )
+        ):
+            return
+        raise AccessError(
+            self.env._("This session does not exist, or it is not one of the live chats you work in.")
+        )
 
     def _livechat_check_supervisor(self, refusal):
         """Raise ``refusal`` unless the current user supervises this session's live chat.

@@ -15,6 +15,7 @@ class DiscussChannel(models.Model):
     def action_livechat_take(self):
         """An operator takes a waiting session of one of their groups."""
         self.ensure_one()
+        self._livechat_check_known()
         user = self.env.user
         # sudo: discuss.channel - a waiting session is not yet the operator's; the checks below
         # decide whether they may take it
@@ -47,6 +48,7 @@ class DiscussChannel(models.Model):
         """A supervisor of the live chat (or a Live Chat administrator) gives the session to a
         member of one of its operator groups; the operator's capacity does not bind them."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
         # below decide whether they may
         session = self.sudo()
@@ -91,6 +93,7 @@ class DiscussChannel(models.Model):
         :param bool stay: whether the forwarding operator stays in the conversation
         """
         self.ensure_one()
+        self._livechat_check_known()
         note = self._livechat_text(note, self.env._("The note"))
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
         # below decide whether the caller may
@@ -159,6 +162,7 @@ class DiscussChannel(models.Model):
         """A supervisor of the live chat (or a Live Chat administrator) enters the conversation:
         they become a member of it, and Discuss opens on it."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - a supervisor joins a session they are not a member of yet; the
         # check below decides whether they may
         session = self.sudo()
@@ -181,6 +185,7 @@ class DiscussChannel(models.Model):
         """A supervisor of the live chat (or a Live Chat administrator) ends the session: the
         visitor is told, and the operator is free for the next one."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - a supervisor closes a session they are not a member of; the
         # check below decides whether they may
         session = self.sudo()

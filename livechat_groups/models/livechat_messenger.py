@@ -136,6 +136,22 @@ class LivechatMessenger(models.Model):
                     )
                 )
 
+    @api.constrains("provider")
+    def _check_provider_of_templates(self):
+        # the templates are WhatsApp's: an account that keeps some stays a WhatsApp account
+        # (the template's own check covers the other side: a template given to a Telegram bot)
+        # sudo: livechat.messenger.template - archived ones too, whoever changes the account
+        Template = self.env["livechat.messenger.template"].sudo().with_context(active_test=False)
+        for messenger in self.filtered(lambda messenger: messenger.provider != "whatsapp"):
+            if Template.search_count([("messenger_id", "=", messenger.id)], limit=1):
+                raise ValidationError(
+                    self.env._(
+                        "%(messenger)s has message templates, which only WhatsApp sends: delete "
+                        "them (archived ones included) before you change its provider.",
+                        messenger=messenger.name,
+                    )
+                )
+
     # ------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------
@@ -229,6 +245,10 @@ class LivechatMessenger(models.Model):
                 "access token of the messenger."
             ),
             "too_large": self.env._("the file is larger than %(max)s MB."),
+            "unreadable": self.env._(
+                "%(provider)s answered in a way we could not read; an administrator finds the "
+                "details in the server log."
+            ),
             "rejected": self.env._("%(provider)s refused it"),
         }
         provider = dict(self._fields["provider"]._description_selection(self.env)).get(self.provider, "")
@@ -237,7 +257,9 @@ class LivechatMessenger(models.Model):
             "max": MAX_MEDIA_SIZE // 2**20,
         }
         if error.reason == "rejected" and error.detail:
-            text = f"{text}: {error.detail}"
+            text = f"{text}: {error.detail}"  # the provider's own words, as it wrote them
+        elif error.reason == "unreadable":
+            _logger.warning("livechat messenger %s: unreadable answer (%s)", self.id, error.detail)
         return text
 
     # ------------------------------------------------------------

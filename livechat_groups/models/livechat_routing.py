@@ -633,6 +633,36 @@ class LivechatRouting(models.AbstractModel):
                 continue
             # leaving requeues the session (see discuss_channel_routing)
             session._action_unfollow(partner=operator.partner_id)
+        self._release_requests(users if deleted else users.filtered(lambda user: not user.active))
+
+    @api.model
+    def _release_requests(self, users):
+        """End the open sessions of an internal live chat that ``users`` (archived or being
+        deleted) asked: nobody would read the answer, and their place in the queue or in an
+        operator's capacity goes to the next one."""
+        if not users:
+            return
+        # sudo: discuss.channel - the routing acts for the system, whoever changed the users
+        asked = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "in", ("queued", "assigned")),
+                    ("livechat_requester_id", "in", users.partner_id.ids),
+                ]
+            )
+        )
+        for session in asked:
+            self._end(
+                session,
+                session._livechat_operator_user(),
+                notice=self.env._(
+                    "%(requester)s is no longer a user of this database: the session is closed.",
+                    requester=session.livechat_requester_id.name,
+                ),
+            )
 
     @api.model
     def _end(self, session, operator, notice=None):

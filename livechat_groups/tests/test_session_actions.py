@@ -41,8 +41,14 @@ class TestSessionActions(LivechatGroupsRoutingCase):
 
     def test_assign_refusals(self):
         session = self._get_session(self.livechat, "Ann")
-        for intruder in (self.support_1, self.int_supervisor, self.employee):
-            with self.subTest(user=intruder.login), self.assertRefused(AccessError, "Only the supervisors"):
+        with self.assertRefused(AccessError, "Only the supervisors"):
+            session.with_user(self.support_1).action_livechat_assign(self.support_1.id)
+        # who has nothing to do with the live chat is not told its name
+        for intruder in (self.int_supervisor, self.employee):
+            with (
+                self.subTest(user=intruder.login),
+                self.assertRefused(AccessError, "not one of the live chats you work in"),
+            ):
                 session.with_user(intruder).action_livechat_assign(self.support_1.id)
         for bad in (self.hr_1.id, self.employee.id, 0, "x", None):
             with (
