@@ -182,23 +182,32 @@ class DiscussChannel(models.Model):
         }
 
     def action_livechat_close(self):
-        """A supervisor of the live chat (or a Live Chat administrator) ends the session: the
-        visitor is told, and the operator is free for the next one."""
+        """The operator who holds the session, a supervisor of the live chat or a Live Chat
+        administrator ends it: the visitor is told politely, and the operator is free for the
+        next one at once."""
         self.ensure_one()
         self._livechat_check_known()
         # sudo: discuss.channel - a supervisor closes a session they are not a member of; the
         # check below decides whether they may
         session = self.sudo()
-        session._livechat_check_supervisor(
-            self.env._(
-                "Only the supervisors of %(channel)s and Live Chat administrators may close its "
-                "sessions from the supervision board."
-            )
-        )
         session._livechat_check_open()
+        if not session._livechat_may_close():
+            raise AccessError(
+                self.env._(
+                    "Only the operator of this session, the supervisors of %(channel)s and Live Chat "
+                    "administrators may close it.",
+                    channel=session.livechat_channel_id.name,
+                )
+            )
         operator = session._livechat_operator_user()
         session.env["livechat.routing"]._end(
-            session, operator, notice=self.env._("%(user)s closed this session.", user=self.env.user.name)
+            session,
+            operator,
+            notice=self.env._(
+                "%(user)s ended the conversation. Thank you for writing to us: write again any time "
+                "to start a new one.",
+                user=self.env.user.livechat_username or self.env.user.name,
+            ),
         )
         return True
 

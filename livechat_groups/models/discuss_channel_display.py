@@ -30,6 +30,37 @@ class DiscussChannel(models.Model):
                 and user.partner_id not in session._livechat_customer_partners()
             )
 
+    livechat_can_forward = fields.Boolean(
+        string="Can Forward",
+        compute="_compute_livechat_can_act",
+        help="You hold this session, or supervise its live chat: you may forward it.",
+    )
+    livechat_can_close = fields.Boolean(
+        string="Can Close",
+        compute="_compute_livechat_can_act",
+        help="You hold this session, or supervise its live chat: you may close it.",
+    )
+
+    @api.depends_context("uid")
+    @api.depends("livechat_routing_state", "livechat_operator_id", "livechat_active")
+    def _compute_livechat_can_act(self):
+        for session in self:
+            # sudo: discuss.channel - who holds it and whose live chat it is, for the buttons only
+            # (the actions check again on the server)
+            may = session.livechat_active and session.sudo()._livechat_may_close()
+            session.livechat_can_forward = session.livechat_can_close = may
+
+    def _livechat_may_close(self):
+        """Whether the current user may forward or close this open session: its operator, a
+        supervisor of its live chat, a Live Chat administrator."""
+        self.ensure_one()
+        if self.livechat_routing_state not in ("queued", "assigned"):
+            return False
+        user = self.env.user
+        return self._livechat_operator_user() == user or bool(
+            self.livechat_channel_id._livechat_is_supervisor(user)
+        )
+
     # ------------------------------------------------------------
     # Stock hooks
     # ------------------------------------------------------------

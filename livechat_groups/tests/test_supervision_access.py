@@ -163,7 +163,9 @@ class TestSupervisionAccess(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             self.held.with_user(self.sales_1).action_livechat_forward(self.group_tech.id)
         with self.assertRefused(AccessError, "may join its sessions"):
             self.held.with_user(self.support_2).action_livechat_join()
-        with self.assertRefused(AccessError, "may close its sessions"):
+        with self.assertRefused(
+            AccessError, "Only the operator of this session, the supervisors of External"
+        ):
             self.held.with_user(self.sales_1).action_livechat_close()
         with self.assertRefused(AccessError, "not one of the live chats you work in"):
             self.held.with_user(self.portal).action_livechat_close()

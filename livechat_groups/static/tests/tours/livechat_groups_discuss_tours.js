@@ -12,6 +12,13 @@ function forwardSteps(opener, group, member, note) {
             run: "click",
         },
         {
+            content: "Before a group is picked, no warning stands in the dialog",
+            trigger: ".modal .o_field_widget[name=group_id] input",
+        },
+        {
+            trigger: ".modal:not(:has(.o_livechat_groups_closed:visible)):not(:contains(livechat.group))",
+        },
+        {
             content: `Forward to ${group}`,
             trigger: ".modal .o_field_widget[name=group_id] input",
             run: `edit ${group}`,
@@ -172,6 +179,44 @@ tours.add("livechat_groups_forward_from_form", {
         {
             content: "The routing history lists the forward, with its note",
             trigger: ".o_field_widget[name=livechat_transfer_ids] .o_data_row:contains(Forwarded):contains(Printer on fire)",
+        },
+    ],
+});
+
+const CLOSE = ".o-mail-Discuss-header button[name='livechat-groups-close']";
+
+/** The operator ends their session from the Discuss header, after a confirmation. */
+tours.add("livechat_groups_operator_closes", {
+    steps: () => [
+        {
+            trigger: ".o-mail-Message:contains(Thanks, that is all)",
+        },
+        {
+            content: "Close the session from the header",
+            trigger: CLOSE,
+            run: "click",
+        },
+        {
+            content: "The confirmation says what happens",
+            trigger:
+                ".modal:contains(Close this session?):contains(Ann is told that the conversation ended, and you are free for the next session.)",
+        },
+        {
+            trigger: ".modal button:contains(Close the Session)",
+            run: "click",
+        },
+        {
+            content: "Confirmed",
+            trigger: ".o_notification:contains(The session with Ann is closed.)",
+        },
+        {
+            content: "The visitor's notice, in the conversation",
+            trigger:
+                ".o-mail-NotificationMessage:contains(Sonia Support ended the conversation. Thank you for writing to us)",
+        },
+        {
+            content: "Nothing more to close",
+            trigger: `body:not(:has(${CLOSE}))`,
         },
     ],
 });
