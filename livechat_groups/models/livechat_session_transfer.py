@@ -50,3 +50,17 @@ class LivechatSessionTransfer(models.Model):
         # a hop changes the session's figures: its entry group, waiting time, forwards, timeouts
         self.env["livechat.session.report"]._livechat_mark_sessions(hops.session_id.ids)
         return hops
+
+    def action_open_session(self):
+        """Open the session this hop is of (a row of the Routing Hops list), for who may read it."""
+        self.ensure_one()
+        self.check_access("read")
+        self.session_id.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "discuss.channel",
+            "res_id": self.session_id.id,
+            "views": [(self.env.ref("im_livechat.discuss_channel_view_form").id, "form")],
+            "target": "current",
+            "context": {"create": False},
+        }

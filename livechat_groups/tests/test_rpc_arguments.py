@@ -154,9 +154,21 @@ class TestRpcArguments(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
         )
         self._rpc_refused(
             "AccessError",
-            "Only the supervisors of External Live Chat",
+            "Only the operator of this session, the supervisors of External Live Chat",
             self.sales_1,
             "discuss.channel",
             "action_livechat_close",
             held.ids,
         )
+
+    def test_a_hop_opens_its_session_for_who_reads_it(self):
+        self._online(self.support_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        hop = session.livechat_transfer_ids[:1]
+        action = self._rpc(self.ext_supervisor, "livechat.session.transfer", "action_open_session", hop.ids)
+        self.assertEqual((action["res_model"], action["res_id"]), ("discuss.channel", session.id))
+        for user in (self.helpdesk_1, self.employee):
+            with self.subTest(user=user.login):
+                self._rpc_refused(
+                    "AccessError", "", user, "livechat.session.transfer", "action_open_session", hop.ids
+                )

@@ -176,6 +176,16 @@ class TestSupervisionTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
             cid.livechat_operator_id, self.support_1.partner_id, "joining does not take the session"
         )
 
+    def test_supervisor_reads_the_routing_hops(self):
+        """Routing Hops opens on every hop of the month (not only the lapsed ones), each with its
+        reason, and a row opens its session."""
+        self._online(self.support_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        session.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
+        self.start_tour(
+            "/odoo/livechat-routing-hops", "livechat_groups_routing_hops", login=self.ext_supervisor.login
+        )
+
     def test_supervisor_reads_the_figures(self):
         self._online(self.support_1)
         self._get_session(self.external_livechat, "Ann").with_user(

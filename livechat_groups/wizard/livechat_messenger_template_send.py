@@ -13,9 +13,9 @@ class LivechatMessengerTemplateSend(models.TransientModel):
         comodel_name="livechat.messenger", compute="_compute_messenger_id", readonly=True
     )
     window_end = fields.Datetime(
-        string="Window Closed On",
+        string="24-Hour Window Ends",
         compute="_compute_messenger_id",
-        help="When the customer last wrote, plus 24 hours.",
+        help="When the customer last wrote, plus 24 hours: after it, only an approved template reaches them.",
     )
     template_id = fields.Many2one(
         comodel_name="livechat.messenger.template",
