@@ -43,3 +43,4 @@ from . import (
     test_visitor_notices,
     test_what_people_see,
 )
+from . import test_attack22
