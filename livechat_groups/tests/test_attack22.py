@@ -180,3 +180,27 @@ class TestAttack22(LivechatGroupsRoutingCase):
         )
         for name in ("Hugo Helpdesk", "Ada Accounting", "Hector Hr"):
             self.assertNotIn(name, str(answer), "the requester reads the desk's operators and load")
+
+    # ------------------------------------------------------------------
+    # F. the employee who asked reads the staff's routing reasons on their own session
+    # ------------------------------------------------------------------
+
+    def test_f_a_requester_reads_no_routing_reason(self):
+        """``livechat_routing_reason`` is a field of the session, which its customer reads
+        over RPC: they are told "another operator will answer you", and read "Hugo Helpdesk
+        did not answer within 1 minutes" and the desk's load ("least busy of 1 available ...:
+        open sessions 0")."""
+        self.internal_livechat.answer_timeout_minutes = 1
+        self._online(self.helpdesk_1)
+        session = self._ask_internal(self.employee)
+        self.assertEqual(session.livechat_operator_id, self.helpdesk_1.partner_id)
+        later = fields.Datetime.now() + timedelta(minutes=2)
+        with freeze_time(later):
+            self.env.cr._now = later
+            self.env["livechat.timers"]._cron_livechat_timers()
+        self.env.invalidate_all()
+        self.assertIn("did not answer", session.livechat_routing_reason)
+        answer = self._rpc_answer(
+            self.employee, "discuss.channel", "read", session.ids, ["livechat_routing_reason"]
+        )
+        self.assertNotIn("Hugo Helpdesk did not answer", str(answer), "the requester reads the staff's reason")
