@@ -18,8 +18,9 @@ ROUTING_FIELDS = {
     "livechat_answer_due",
     "livechat_first_answer_date",
 }
-# stock's fields that the routing also decides on the sessions of a grouped live chat
-STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id"}
+# stock's fields that the routing also decides on the sessions of a grouped live chat (the time of
+# the last message is the inactivity timer's: a member who wrote it would keep the session open)
+STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id", "last_interest_dt"}
 
 
 class DiscussChannel(models.Model):
@@ -83,6 +84,8 @@ class DiscussChannel(models.Model):
     livechat_routing_reason = fields.Text(
         string="Why This Operator",
         readonly=True,
+        # the staff's reasons (who did not answer, how busy the desk is): not for the customer
+        groups="im_livechat.im_livechat_group_user",
         help="Why the routing gave the session to its operator, or left it in the queue, at its last hop.",
     )
 
@@ -268,6 +271,29 @@ class DiscussChannel(models.Model):
             return
         raise AccessError(
             self.env._("This session does not exist, or it is not one of the live chats you work in.")
+        )
+
+    def _livechat_check_staff(self):
+        """Refuse a user who does not work in this session's live chat (its operators and
+        supervisors), or who is its customer: the dialogs that steer a session show the live
+        chat's operators, whether they are available and how busy, which is theirs only."""
+        self.ensure_one()
+        if self.env.su:
+            return
+        user = self.env.user
+        # sudo: discuss.channel - whose live chat the session is, and who asked in it
+        session = self.sudo()
+        channel = session.livechat_channel_id
+        if (
+            session.livechat_routing_state
+            and user.partner_id not in session._livechat_customer_partners()
+            and (user in channel._operator_group_ids().member_ids or channel._livechat_is_supervisor(user))
+        ):
+            return
+        raise AccessError(
+            self.env._(
+                "Only the operators and supervisors of its live chat steer a session, never who asked in it."
+            )
         )
 
     def _livechat_check_supervisor(self, refusal):

@@ -1,5 +1,6 @@
 from . import (
     test_archiving,
+    test_attack22,
     test_bus_channels,
     test_business_hours,
     test_demo_data,
@@ -43,4 +44,3 @@ from . import (
     test_visitor_notices,
     test_what_people_see,
 )
-from . import test_attack22

@@ -1,7 +1,5 @@
-"""Attack on issue 22's siblings (commit c6539e3), by a reviewer who did not write the fix.
-
-Each test states what SHOULD hold; each fails on c6539e3, showing the hole it names.
-"""
+"""The attack on issue 22's siblings (commit c6539e3), by a reviewer who did not write the fix:
+each test states what must hold, and failed on c6539e3 (the hole it names is closed since)."""
 
 from datetime import timedelta
 
@@ -13,6 +11,10 @@ from .common import LivechatGroupsRoutingCase
 
 @tagged("post_install", "-at_install")
 class TestAttack22(LivechatGroupsRoutingCase):
+    """Siblings of the holes closed for issue 22: a member's own writes of the timers' fields, a
+    presence set online by hand, other users' dialogs, another company's template, the staff's
+    dialogs and reasons read by the customer."""
+
     def _answer_ok(self, answer):
         return "error" not in answer
 
@@ -29,7 +31,11 @@ class TestAttack22(LivechatGroupsRoutingCase):
         session = self._ask_internal(self.employee)
         self.assertEqual(session.livechat_routing_state, "assigned")
         answer = self._rpc_answer(
-            self.employee, "discuss.channel", "write", session.ids, {"last_interest_dt": "2099-01-01 00:00:00"}
+            self.employee,
+            "discuss.channel",
+            "write",
+            session.ids,
+            {"last_interest_dt": "2099-01-01 00:00:00"},
         )
         self.env.invalidate_all()
         self.assertFalse(
@@ -43,7 +49,11 @@ class TestAttack22(LivechatGroupsRoutingCase):
         self._online(self.helpdesk_1)
         session = self._ask_internal(self.employee)
         self._rpc_answer(
-            self.employee, "discuss.channel", "write", session.ids, {"last_interest_dt": "2099-01-01 00:00:00"}
+            self.employee,
+            "discuss.channel",
+            "write",
+            session.ids,
+            {"last_interest_dt": "2099-01-01 00:00:00"},
         )
         later = fields.Datetime.now() + timedelta(hours=1)
         with freeze_time(later):
@@ -203,4 +213,6 @@ class TestAttack22(LivechatGroupsRoutingCase):
         answer = self._rpc_answer(
             self.employee, "discuss.channel", "read", session.ids, ["livechat_routing_reason"]
         )
-        self.assertNotIn("Hugo Helpdesk did not answer", str(answer), "the requester reads the staff's reason")
+        self.assertNotIn(
+            "Hugo Helpdesk did not answer", str(answer), "the requester reads the staff's reason"
+        )

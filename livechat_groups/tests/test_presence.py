@@ -40,14 +40,14 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
             "bus.presence",
             "write",
             presence.ids,
-            {"status": "offline", "last_poll": "2020-01-01 00:00:00"},
+            {"status": "offline"},
         )
         self._rpc_refused("AccessError", refused, self.employee, "bus.presence", "unlink", presence.ids)
         # stock's public method behind the websocket's update, called for another user: "away"
         # (idle for a day) would make them unavailable to the routing
         self._rpc_refused(
             "AccessError",
-            refused,
+            "You may not give a presence to another user or guest.",
             self.employee,
             "bus.presence",
             "update_presence",
@@ -63,7 +63,7 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
         self.assertFalse(self._presence(self.support_1) | self._presence(self.support_2))
         self._rpc_refused(
             "AccessError",
-            "doesn't have 'create' access to:\n- User Presence",
+            "doesn't have 'create' access to:\n- User Presence|Only your connection says",
             self.employee,
             "bus.presence",
             "web_save",
@@ -118,7 +118,7 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
             "/websocket/update_bus_presence", {"inactivity_period": 0, "im_status_ids_by_model": {}}
         )
         presence = self._presence(self.support_1)
-        refused = "not a time to come"
+        refused = "Only your connection says that you are online"
         for vals in (
             {"last_poll": "2099-01-01 00:00:00"},
             {"status": "online", "last_presence": "2099-01-01"},
