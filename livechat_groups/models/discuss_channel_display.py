@@ -96,6 +96,18 @@ class DiscussChannel(models.Model):
             )
         return members
 
+    def _livechat_tell_new_operator(self, user):
+        """``user`` was given this session by someone else (the routing, a supervisor, a
+        colleague's forward): they are told in their language, and their Discuss opens it, as
+        after a Take."""
+        # sudo: livechat.group - the group's name is the operator's to read
+        message = self.with_context(lang=user.lang).env._(
+            "New session: %(visitor)s (%(group)s)",
+            visitor=self.livechat_visitor_name or self.name,
+            group=self.sudo().livechat_group_id.name,
+        )
+        user.partner_id._bus_send("livechat_groups/session_given", {"id": self.id, "message": message})
+
     # ------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------

@@ -417,7 +417,9 @@ class LivechatRouting(models.AbstractModel):
         now = fields.Datetime.now()
         if user:
             if user.partner_id not in session.channel_member_ids.partner_id:
-                session._add_members(users=user, open_chat_window=True)
+                # added as themselves, not "invited" by whoever handed it over: they are told
+                # of their new session in their own words (see _record_hop)
+                session.with_user(user).sudo()._add_members(users=user, open_chat_window=True)
             session.write(
                 {
                     "livechat_group_id": group.id,
@@ -491,6 +493,9 @@ class LivechatRouting(models.AbstractModel):
                     },
                 )
             session._livechat_notice_operator_answers(user)
+            if notify and kind != "take":
+                # who took it opened it themselves
+                session._livechat_tell_new_operator(user)
         if notify:
             # every member's header follows the hand-over: the visitor's names the new operator,
             # or the group while they wait

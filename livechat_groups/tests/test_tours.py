@@ -62,7 +62,8 @@ class TestDiscussTours(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
 
     def test_operator_closes_from_discuss(self):
         """The operator ends their session from the Discuss header: confirmed, the visitor is
-        told politely, and their place goes at once to the visitor who waited."""
+        told politely, and their place goes at once to the visitor who waited, whose session
+        the operator is told of and which opens (not "You have been invited to #Bob")."""
         self.external_livechat.max_sessions_per_operator = 1
         self._online(self.support_1)
         self._offline(self.support_2)
@@ -70,6 +71,7 @@ class TestDiscussTours(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
         waiting = self._get_session(self.external_livechat, "Bob")
         self.assertEqual(waiting.livechat_routing_state, "queued")
         self._visitor_says(session, "Thanks, that is all")
+        self._wake_websockets_after("discuss.channel", "_livechat_tell_new_operator")
         self.start_tour(self._discuss(session), "livechat_groups_operator_closes", login=self.support_1.login)
         self.assertEqual(session.livechat_routing_state, "closed")
         self.assertFalse(session.livechat_active)

@@ -210,13 +210,33 @@ tours.add("livechat_groups_operator_closes", {
             trigger: ".o_notification:contains(The session with Ann is closed.)",
         },
         {
-            content: "The visitor's notice, in the conversation",
-            trigger:
-                ".o-mail-NotificationMessage:contains(Sonia Support ended the conversation. Thank you for writing to us)",
+            content: "The freed place went to the visitor who waited: the operator is told",
+            trigger: ".o_notification:contains(New session: Bob (General Support))",
         },
         {
-            content: "Nothing more to close",
+            trigger: "body:not(:has(.o_notification:contains(You have been invited)))",
+        },
+        {
+            content: "Ann's conversation ended with the visitor's notice",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Ann)",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o-mail-Thread:has(.o-mail-Message:contains(Thanks, that is all)) .o-mail-NotificationMessage:contains(Sonia Support ended the conversation. Thank you for writing to us)",
+        },
+        {
+            content: "Nothing more to close there",
             trigger: `body:not(:has(${CLOSE}))`,
+        },
+        {
+            content: "Bob's session is in the sidebar, and opens",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Bob)",
+            run: "click",
+        },
+        {
+            content: "Bob's session may be closed in turn",
+            trigger: CLOSE,
         },
     ],
 });
