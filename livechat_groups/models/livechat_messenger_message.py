@@ -256,6 +256,8 @@ class LivechatMessengerMessage(models.Model):
             if auto_commit and not row._messenger_lock_sending():
                 continue
             row._messenger_send_guarded()
+            # with the job's progress: Odoo counts no run that sent something as timed out
+            self.env["ir.cron"]._notify_progress(done=len(rows), remaining=1)
             commit()
         remaining = self.search_count(
             [

@@ -78,8 +78,8 @@ class TestMessengerOutbox(LivechatMessengerCase):
         self.assertIn("it may not have reached the customer", rows[1].failure_reason)
         self.assertIn("Not delivered to the customer: “two”", self._texts(self.session)[-1])
         # WhatsApp's status, with the reference sent along, tells it arrived after all
-        status = self.standin.whatsapp_status("wamid.two", "delivered", "16505551234")
-        status["biz_opaque_callback_data"] = self.standin.sent()[1]["biz_opaque_callback_data"]
+        reference = self.standin.sent()[1]["biz_opaque_callback_data"]
+        status = self.standin.whatsapp_status("wamid.two", "delivered", "16505551234", reference=reference)
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((rows[1].state, rows[1].external_id), ("delivered", "wamid.two"))
         self.assertFalse(rows[1].failure_reason)
@@ -123,9 +123,8 @@ class TestMessengerOutbox(LivechatMessengerCase):
                 self._send()
         self.assertEqual(self._sent_bodies(), ["one", "two"], "each sent once")
         (request_one, _request_two) = self.standin.sent()
-        status = self.standin.whatsapp_status("wamid.late", "sent", "16505551234")
-        status["biz_opaque_callback_data"] = request_one["biz_opaque_callback_data"]
         self.assertEqual(request_one["biz_opaque_callback_data"], first.reference)
+        status = self.standin.whatsapp_status("wamid.late", "sent", "16505551234", reference=first.reference)
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((first.state, first.external_id), ("sent", "wamid.late"))
         with freeze_time(second.sending_date + UNCERTAIN_WAIT + timedelta(seconds=1)):
@@ -147,13 +146,13 @@ class TestMessengerOutbox(LivechatMessengerCase):
         (row,) = self._answer("one")
         self.Outbox._messenger_claim()
         self.assertEqual(row.state, "sending")
-        status = self.standin.whatsapp_status("wamid.early", "delivered", "16505551234")
-        status["biz_opaque_callback_data"] = row.reference
+        status = self.standin.whatsapp_status(
+            "wamid.early", "delivered", "16505551234", reference=row.reference
+        )
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((row.state, row.external_id), ("delivered", "wamid.early"))
         # another account's reference finds nothing of ours
-        other = self.standin.whatsapp_status("wamid.other", "read", "16505551234")
-        other["biz_opaque_callback_data"] = "not-ours"
+        other = self.standin.whatsapp_status("wamid.other", "read", "16505551234", reference="not-ours")
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[other]))
         self.assertEqual(row.state, "delivered")
 
