@@ -1,5 +1,4 @@
 import logging
-import secrets
 import threading
 from datetime import timedelta
 
@@ -79,11 +78,12 @@ class LivechatMessengerMessage(models.Model):
     next_attempt_date = fields.Datetime(string="Next Attempt")
     sending_date = fields.Datetime(help="When the send under way began.")
     reference = fields.Char(
-        default=lambda self: secrets.token_hex(12),
         copy=False,
         index="btree_not_null",
+        readonly=True,
         help="Sent with the message (WhatsApp's biz_opaque_callback_data) and given back in its "
-        "statuses: it finds the message whose send was not recorded.",
+        "statuses: it finds the message whose send was not recorded. Given when the row is "
+        "first claimed for sending.",
     )
 
     _sql_constraints = [
@@ -103,6 +103,14 @@ class LivechatMessengerMessage(models.Model):
             self._table,
             ["next_attempt_date", "id"],
             where="state = 'queued'",
+        )
+        # the settling of the sends whose outcome is unknown reads the few rows being sent
+        create_index(
+            self.env.cr,
+            "livechat_messenger_message_sending_index",
+            self._table,
+            ["sending_date"],
+            where="state = 'sending'",
         )
         return res
 
@@ -284,6 +292,7 @@ class LivechatMessengerMessage(models.Model):
                 """
                 UPDATE livechat_messenger_message
                    SET state = 'sending', sending_date = %(now)s, attempt_count = attempt_count + 1,
+                       reference = COALESCE(reference, id || '-' || md5(random()::text || clock_timestamp())),
                        write_date = NOW() AT TIME ZONE 'UTC'
                  WHERE id = (SELECT id FROM livechat_messenger_message
                               WHERE state = 'queued' AND direction = 'out'
@@ -297,7 +306,7 @@ class LivechatMessengerMessage(models.Model):
             )
         )
         row = self.browse([row[0] for row in rows])
-        row.invalidate_recordset(["state", "sending_date", "attempt_count"])
+        row.invalidate_recordset(["state", "sending_date", "attempt_count", "reference"])
         return row
 
     def _messenger_lock_sending(self):
