@@ -506,11 +506,7 @@ class LivechatMessengerMessage(models.Model):
         )
 
     def _messenger_notify_state(self):
-        """Show the operators where their messages stand, live: on the session's bus channel,
-        which its members' Discuss listens to (a message's own channel is the user at work,
-        the scheduler's or the provider's here)."""
-        for row in self.filtered("session_id"):
-            message = row.message_id
-            if message:
-                # sudo: discuss.channel - the system tells the session's members
-                row.session_id.sudo()._bus_send_store(message, message._livechat_messenger_state_values())
+        """Show the operators where their messages stand, live (a message of a session is
+        sent on the session's bus channel)."""
+        for message in self.message_id:
+            message._bus_send_store(message, message._livechat_messenger_state_values())
