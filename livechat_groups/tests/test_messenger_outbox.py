@@ -192,6 +192,36 @@ class TestMessengerWaitShown(LivechatMessengerCase):
         self.assertEqual(message._livechat_messenger_state_values()["livechatMessengerWait"], False)
 
 
+@tagged("post_install", "-at_install")
+class TestMessengerOutboxTelegram(LivechatMessengerCase):
+    """Telegram sends no statuses: an answer it may have taken is said at once to maybe not
+    have reached the customer, and never sent again."""
+
+    provider = "telegram"
+
+    def test_late_accept_is_failed_at_once_not_sent_again(self):
+        self._online(self.support_1)
+        self._post(self.standin.telegram_update(4242, first_name="Tom", text="Hi"))
+        session = self._session_of("4242")
+        session.with_user(self.support_1).message_post(
+            body="Thanks Tom", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        original = requests.request
+
+        def late(method, url, **kwargs):
+            original(method, url, **kwargs)  # Telegram took it
+            raise requests.ReadTimeout("answered after our timeout")
+
+        self.patch(common.requests, "request", late)
+        self._send()
+        row = self.Outbox.search([("session_id", "=", session.id), ("direction", "=", "out")])
+        self.assertEqual((row.state, row.failure_code), ("failed", "uncertain"))
+        self.assertIn("it may not have reached the customer", row.failure_reason)
+        with freeze_time(fields.Datetime.now() + UNCERTAIN_WAIT + timedelta(seconds=1)):
+            self._send()
+        self.assertEqual(len(self.standin.sent()), 1, "sent once")
+
+
 class TestNeverSent(BaseCase):
     """Which failed requests surely never reached the provider (and may be sent again)."""
 
