@@ -23,7 +23,8 @@ SEND_BATCH = 10
 MAX_ATTEMPTS = 10
 # how long a send whose outcome is unknown (its sender died, or the provider did not answer in
 # time) stays "sending", waiting for WhatsApp's status to say it arrived, before it is failed
-# with "may not have reached the customer": never sent again by itself (README, Messengers)
+# with "may not have reached the customer": never sent again by itself (README, Messengers).
+# The system parameter livechat_groups.outbox_uncertain_seconds changes it (the fault check).
 UNCERTAIN_WAIT = timedelta(minutes=2)
 
 
@@ -340,7 +341,7 @@ class LivechatMessengerMessage(models.Model):
                   ORDER BY id
                        FOR UPDATE SKIP LOCKED
                     """,
-                        before=fields.Datetime.now() - UNCERTAIN_WAIT,
+                        before=fields.Datetime.now() - self._messenger_uncertain_wait(),
                     )
                 )
             ]
@@ -383,7 +384,7 @@ class LivechatMessengerMessage(models.Model):
                     self.write(
                         {"failure_code": "late", "failure_reason": messenger._messenger_failure_text(error)}
                     )
-                    self._messenger_send_cron()._trigger(self.sending_date + UNCERTAIN_WAIT)
+                    self._messenger_send_cron()._trigger(self.sending_date + self._messenger_uncertain_wait())
                 else:
                     self._messenger_fail("uncertain", messenger._messenger_uncertain_text())
             elif error.transient and self.attempt_count < MAX_ATTEMPTS:
@@ -418,6 +419,16 @@ class LivechatMessengerMessage(models.Model):
         self.ensure_one()
         self.write({"state": "failed", "failure_code": code, "failure_reason": reason})
         self._messenger_tell_failure()
+
+    @api.model
+    def _messenger_uncertain_wait(self):
+        """:data:`UNCERTAIN_WAIT`, or the system parameter ``livechat_groups.outbox_uncertain_seconds``."""
+        # sudo: ir.config_parameter - the send job reads its setting, whoever runs it
+        seconds = self.env["ir.config_parameter"].sudo().get_param("livechat_groups.outbox_uncertain_seconds")
+        try:
+            return timedelta(seconds=max(int(seconds), 0)) if seconds else UNCERTAIN_WAIT
+        except ValueError:
+            return UNCERTAIN_WAIT
 
     @api.model
     def _messenger_send_cron(self):

@@ -140,6 +140,18 @@ class TestMessengerOutbox(LivechatMessengerCase):
         self.assertEqual((row.state, row.failure_code, row.attempt_count), ("queued", "unreachable", 1))
         self.assertTrue(row.next_attempt_date)
 
+    def test_the_wait_is_a_system_parameter(self):
+        (row,) = self._answer("one")
+        self.Outbox._messenger_claim()  # its sender dies at once
+        self.env["ir.config_parameter"].set_param("livechat_groups.outbox_uncertain_seconds", "10")
+        with freeze_time(row.sending_date + timedelta(seconds=5)):
+            self._send()
+        self.assertEqual(row.state, "sending")
+        with freeze_time(row.sending_date + timedelta(seconds=11)):
+            self._send()
+        self.assertEqual((row.state, row.failure_code), ("failed", "uncertain"))
+        self.assertFalse(self.standin.sent(), "never sent: its sender died before the call")
+
     def test_status_for_a_row_being_sent_is_applied(self):
         """A status that comes while its row is still ``sending`` (its sender died after
         WhatsApp took it) moves it forward: it is not lost."""
