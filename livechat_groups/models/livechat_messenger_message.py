@@ -50,6 +50,11 @@ class LivechatMessengerMessage(models.Model):
     external_id = fields.Char(
         string="Provider's ID", help="WhatsApp message id, Telegram update or message id."
     )
+    provider_ref = fields.Char(
+        string="Provider's Message ID",
+        help="Received messages: the provider's id of the message, which the customer's later "
+        "reactions, edits and deletions name (WhatsApp message id; Telegram message id, in its chat).",
+    )
     direction = fields.Selection(selection=[("in", "Received"), ("out", "Sent")], required=True)
     state = fields.Selection(
         selection=[
@@ -83,6 +88,14 @@ class LivechatMessengerMessage(models.Model):
             self._table,
             ["next_attempt_date", "id"],
             where="state = 'queued'",
+        )
+        # the intake finds the message a reaction, an edit or a deletion names
+        create_index(
+            self.env.cr,
+            "livechat_messenger_message_provider_ref_index",
+            self._table,
+            ["messenger_id", "provider_ref"],
+            where="direction = 'in' AND provider_ref IS NOT NULL",
         )
         return res
 
