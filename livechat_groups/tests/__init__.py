@@ -14,6 +14,7 @@ from . import (
     test_menu_walk,
     test_messenger_access,
     test_messenger_attacks,
+    test_messenger_conformance,
     test_messenger_demo,
     test_messenger_protocol,
     test_messenger_telegram,
