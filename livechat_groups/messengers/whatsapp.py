@@ -343,7 +343,8 @@ def media_message(to, kind, media_id, caption="", filename=""):
 
 def template_message(to, name, language, parameters=()):
     """An approved template (the only message allowed outside the 24-hour window)."""
-    template = {"name": name, "language": {"code": language}}
+    # Meta's reference marks the policy required: "deterministic" is its only value
+    template = {"name": name, "language": {"policy": "deterministic", "code": language}}
     if parameters:
         template["components"] = [
             {"type": "body", "parameters": [{"type": "text", "text": value} for value in parameters]}

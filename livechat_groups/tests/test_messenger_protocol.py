@@ -107,7 +107,8 @@ class TestWhatsAppProtocol(BaseCase):
             },
         )
         self.assertEqual(
-            whatsapp.template_message("1", "follow_up", "en_US")["template"]["language"], {"code": "en_US"}
+            whatsapp.template_message("1", "follow_up", "en_US")["template"]["language"],
+            {"policy": "deterministic", "code": "en_US"},
         )
         self.assertEqual(whatsapp.media_kind("image/png"), "image")
         self.assertEqual(whatsapp.media_kind("application/pdf"), "document")
