@@ -161,13 +161,26 @@ class LivechatMessenger(models.Model):
         credentials (and registers Telegram's webhook): the administrators' own, as configuring."""
         self.ensure_one()
         self.check_access("write")
+        # sudo: livechat.messenger - the administrator's own webhook address
+        webhook_url = self.sudo().webhook_url
+        if self.provider == "telegram" and not webhook_url.startswith("https://"):
+            # Telegram posts only to HTTPS: setWebhook would refuse, or no update would come
+            raise UserError(
+                self.env._(
+                    "Telegram delivers messages only to an HTTPS address, and this database's "
+                    "address is %(url)s. Serve Odoo over HTTPS (behind a proxy with a certificate), "
+                    "set the system parameter web.base.url to its https:// address, then test the "
+                    "connection again.",
+                    url=webhook_url.split(WEBHOOK_ROUTE, 1)[0],
+                )
+            )
         api = self._messenger_api()
         try:
             info = api.check()
             if self.provider == "telegram":
                 # Telegram's webhook is registered through its API, with our secret token
                 # sudo: livechat.messenger - the administrator's own secret, sent to Telegram
-                api.set_webhook(self.sudo().webhook_url, self.sudo().webhook_secret)
+                api.set_webhook(webhook_url, self.sudo().webhook_secret)
         except MessengerError as error:
             raise UserError(
                 self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))
