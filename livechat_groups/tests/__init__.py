@@ -17,6 +17,7 @@ from . import (
     test_messenger_conformance,
     test_messenger_demo,
     test_messenger_protocol,
+    test_messenger_requests,
     test_messenger_telegram,
     test_messenger_templates,
     test_messenger_tour,
