@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from odoo.tests import tagged
+from odoo.tools.translate import code_translations
 
 from .messenger_common import LivechatMessengerCase
 
@@ -247,6 +248,28 @@ class TestWhatsAppRecorded(RecordedCase):
         self.assertEqual(self._customer_messages(session), original, "no new message")
         self.assertEqual(original.preview, "Deleted by the customer.")
         self.assertNotIn("[revoke]", " ".join(self._texts(session)))
+
+    def test_in_the_operators_language(self):
+        """What the customer sent is written for the operator who answers, in their language
+        (here French, with translations of our own: the .po files are the lead's)."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        french = {
+            "Contact: %(name)s": "Contact : %(name)s",
+            "Location: %(place)s": "Lieu : %(place)s",
+            "Open the map (%(latitude)s, %(longitude)s)": "Ouvrir la carte (%(latitude)s, %(longitude)s)",
+        }
+        translations = dict(code_translations.python_translations)
+        translations["livechat_groups", "fr_FR"] = french
+        self.patch(code_translations, "python_translations", translations)
+        self.support_1.lang = "fr_FR"
+        session = self._open()
+        self._post_ok(fixture("pywa", "message", "contacts"))
+        self.assertIn("Contact : Chandler Bing", self._texts(session)[-1])
+        location = fixture("pywa", "message", "chosen_location")
+        whatsapp_value(location)["messages"][0]["id"] = "wamid.location"
+        self._post_ok(location)
+        self.assertIn("Lieu : Facebook HQ", self._texts(session)[-1])
+        self.assertIn("Ouvrir la carte", self._texts(session)[-1])
 
     def test_voice_saved_with_its_extension(self):
         self._open()
