@@ -153,21 +153,23 @@ class LivechatMessenger(models.Model):
 
         :return: ``(mail.message, discuss.channel)``, both empty when it is not one of ours
         """
+        # sudo: livechat.messenger.message - the intake reads its own log, as the provider
         Outbox = self.env["livechat.messenger.message"].sudo()
-        domain = [("messenger_id", "=", self.id), ("message_id", "!=", False)]
-        terms = []
-        if "in" in directions:
-            terms.append([("direction", "=", "in"), ("provider_ref", "=", ref)])
-        if "out" in directions:
-            terms.append([("direction", "=", "out"), ("external_id", "=", ref)])
-        found = self.env["discuss.channel"].sudo()
-        for term in terms:
-            rows = Outbox.search(domain + term, order="id desc")
+        by_direction = {
+            "in": [("direction", "=", "in"), ("provider_ref", "=", ref)],
+            "out": [("direction", "=", "out"), ("external_id", "=", ref)],
+        }
+        for direction in directions:
+            rows = Outbox.search(
+                [("messenger_id", "=", self.id), ("message_id", "!=", False), *by_direction[direction]],
+                order="id desc",
+            )
             # Telegram's message ids count per chat: the row must be of this conversation
             rows = rows.filtered(lambda row: row.session_id.livechat_messenger_chat_id == chat_id)
             if rows:
-                return rows[0].message_id.sudo(), rows[0].session_id
-        return self.env["mail.message"].sudo(), found
+                return rows[0].message_id, rows[0].session_id
+        # sudo: mail.message, discuss.channel - empty, as the intake's finds are
+        return self.env["mail.message"].sudo(), self.env["discuss.channel"].sudo()
 
     def _messenger_react(self, inbound, row):
         """The customer's reaction, shown as Discuss shows reactions: by their contact, on the
@@ -225,6 +227,7 @@ class LivechatMessenger(models.Model):
         and the intake's lock carry the new id), their contact's number is updated, and the
         operators of their open session are told."""
         old, new = inbound.chat_id, inbound.new_chat_id
+        # sudo: livechat.messenger.chat - the intake's lock of the conversation moves with it
         Chat = self.env["livechat.messenger.chat"].sudo()
         chat = Chat._messenger_lock(self, old)
         customer = chat.partner_id
