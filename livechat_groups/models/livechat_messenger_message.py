@@ -313,6 +313,11 @@ class LivechatMessengerMessage(models.Model):
 
     def _messenger_call(self, api):
         """The provider's request for this row; return the id the provider gave the message."""
+        if self.text_part and self._messenger_earlier_parts_waiting():
+            # the parts of a long answer reach the customer in order: this one waits its turn
+            raise MessengerError(
+                "unreachable", "an earlier part of the message is not sent yet", transient=True
+            )
         session, messenger = self.session_id, self.messenger_id
         to = session.livechat_messenger_chat_id
         if self.attachment_id:
@@ -339,6 +344,21 @@ class LivechatMessengerMessage(models.Model):
         if messenger.provider == "whatsapp":
             return api.send(whatsapp.text_message(to, text))
         return api.send_text(to, text)
+
+    def _messenger_earlier_parts_waiting(self):
+        """Whether a part of the same long answer, before this one, still waits to be sent."""
+        return bool(
+            self.search_count(
+                [
+                    ("message_id", "=", self.message_id.id),
+                    ("direction", "=", "out"),
+                    ("text_part", "!=", False),
+                    ("id", "<", self.id),
+                    ("state", "=", "queued"),
+                ],
+                limit=1,
+            )
+        )
 
     def _messenger_text(self):
         """What this row sends: its part of a long text, else the whole message (see

@@ -4,7 +4,9 @@ against a small schema drawn from the providers' published descriptions (see
 that each provider accepts."""
 
 import re
+from datetime import timedelta
 
+from freezegun import freeze_time
 from markupsafe import Markup
 
 from odoo.exceptions import UserError
@@ -296,6 +298,34 @@ class TestWhatsAppRequests(RequestsCase):
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual(rows.mapped("state"), ["sent", "read"])
         self.assertEqual(long_message._livechat_messenger_state_values()["livechatMessengerState"], "sent")
+
+    def test_parts_reach_the_customer_in_order(self):
+        self._online(self.support_1)
+        self._write("16505551234", "Tell me everything")
+        session = self._session_of("16505551234")
+        failures = iter([True])
+
+        def first_call_breaks(message):
+            # the connection drops on the first part: WhatsApp never answers it
+            if next(failures, False):
+                raise ConnectionAbortedError
+
+        self.standin.on_message = first_call_breaks
+        self.addCleanup(setattr, self.standin, "on_message", None)
+        message = self._reply(
+            session, Markup("<p>%s</p>") % Markup("</p><p>").join(LONG_ANSWER.split("\n\n"))
+        )
+        self._send()
+        rows = self.Outbox.search([("message_id", "=", message.id)], order="id")
+        self.assertEqual(rows.mapped("state"), ["queued", "queued"], "the second part waits for the first")
+        (attempt,) = self.standin.sent()
+        self.assertEqual(attempt["text"]["body"], rows[0].text_part, "the second part was not even tried")
+        with freeze_time(max(rows.mapped("next_attempt_date")) + timedelta(seconds=1)):
+            self._send()
+        self.assertEqual(rows.mapped("state"), ["sent", "sent"])
+        texts = [sent["text"]["body"] for sent in self.standin.sent()[1:]]
+        self.assertEqual(texts, rows.mapped("text_part"), "in order")
+        self.assertTrue(texts[0].startswith("*Sonia Support*: Step 0.0"))
 
 
 @tagged("post_install", "-at_install")
