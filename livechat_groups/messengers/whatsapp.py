@@ -286,8 +286,10 @@ def _parse_change(message, kind, inbound):
         inbound.target = identifier(part.get("original_message_id"), "original message id")
     if kind == "edit":
         edited = mapping(part.get("message"), "edited message", required=True)
-        # the edit's new text (or caption); its files stay those of the original
-        _parse_content(edited, text(edited.get("type"), "type"), inbound)
+        # the edit's new text (or caption); its files stay those of the original. An edit
+        # into a kind we do not know is left out, rather than blanking the original
+        if not _parse_content(edited, text(edited.get("type"), "type"), inbound):
+            return None
         inbound.media = []
         inbound.text = inbound.text.strip()
     return inbound
