@@ -11,7 +11,7 @@ from odoo.tools import SQL
 
 from .. import messengers
 from ..messengers import MessengerError, telegram, whatsapp
-from ..messengers.common import load_json
+from ..messengers.common import base_mimetype, load_json
 
 _logger = logging.getLogger(__name__)
 
@@ -161,13 +161,26 @@ class LivechatMessenger(models.Model):
         credentials (and registers Telegram's webhook): the administrators' own, as configuring."""
         self.ensure_one()
         self.check_access("write")
+        # sudo: livechat.messenger - the administrator's own webhook address
+        webhook_url = self.sudo().webhook_url
+        if self.provider == "telegram" and not webhook_url.startswith("https://"):
+            # Telegram posts only to HTTPS: setWebhook would refuse, or no update would come
+            raise UserError(
+                self.env._(
+                    "Telegram delivers messages only to an HTTPS address, and this database's "
+                    "address is %(url)s. Serve Odoo over HTTPS (behind a proxy with a certificate), "
+                    "set the system parameter web.base.url to its https:// address, then test the "
+                    "connection again.",
+                    url=webhook_url.split(WEBHOOK_ROUTE, 1)[0],
+                )
+            )
         api = self._messenger_api()
         try:
             info = api.check()
             if self.provider == "telegram":
                 # Telegram's webhook is registered through its API, with our secret token
                 # sudo: livechat.messenger - the administrator's own secret, sent to Telegram
-                api.set_webhook(self.sudo().webhook_url, self.sudo().webhook_secret)
+                api.set_webhook(webhook_url, self.sudo().webhook_secret)
         except MessengerError as error:
             raise UserError(
                 self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))
@@ -320,20 +333,23 @@ class LivechatMessenger(models.Model):
         row = self.env["livechat.messenger.message"]._messenger_claim_inbound(self, inbound.external_id)
         if not row:
             return None
+        # a reaction, an edit, a deletion, a new number: applied where it belongs, no new
+        # message (an edit of a message we never received is posted as one)
+        if inbound.action != "post" and self._messenger_apply_action(inbound, row):
+            return row
         chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
         if not session:
             session = self._messenger_start_session(inbound, chat)
         attachments = self._messenger_fetch_media(session, inbound)
-        body = inbound.text
         message = session.with_context(livechat_messenger_inbound=True).message_post(
             author_id=session.livechat_messenger_partner_id.id,
-            body=body,
+            body=self._messenger_body(session, inbound),
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             attachment_ids=attachments.ids,
         )
-        row.write({"session_id": session.id, "message_id": message.id})
+        row.write({"session_id": session.id, "message_id": message.id, "provider_ref": inbound.ref or False})
         if (
             not session.livechat_messenger_last_inbound_date
             or inbound.date > session.livechat_messenger_last_inbound_date
@@ -521,12 +537,13 @@ class LivechatMessenger(models.Model):
                     )
                 )
                 continue
-            mimetype = media.mimetype or mimetype or "application/octet-stream"
+            # parameters (``audio/ogg; codecs=opus``) say how to play it, not what it is
+            mimetype = base_mimetype(media.mimetype or mimetype) or "application/octet-stream"
             # pending, as the composer's: message_post links it to the session's message
             # sudo: ir.attachment - the customer's file, received by the system
             attachments |= Attachment.create(
                 {
-                    "name": media.filename or f"{media.kind}{mimetypes.guess_extension(mimetype) or ''}",
+                    "name": media.filename or f"{media.kind}{file_extension(mimetype)}",
                     "raw": content,
                     "mimetype": mimetype,
                     "res_model": "mail.compose.message",
@@ -545,6 +562,16 @@ class LivechatMessenger(models.Model):
         if self.provider != "whatsapp" or not session.livechat_messenger_last_inbound_date:
             return None
         return session.livechat_messenger_last_inbound_date + timedelta(hours=whatsapp.WINDOW_HOURS)
+
+
+# the extension a file of this type is saved with, where Python's guess is not the usual one
+EXTENSIONS = {"audio/ogg": ".ogg", "audio/opus": ".opus", "audio/amr": ".amr", "video/3gpp": ".3gp"}
+
+
+def file_extension(mimetype):
+    """The extension of a file of ``mimetype`` (without parameters), with its dot; empty
+    when unknown."""
+    return EXTENSIONS.get(mimetype) or mimetypes.guess_extension(mimetype) or ""
 
 
 def e164(number, region):
