@@ -283,7 +283,8 @@ class LivechatMessenger(models.Model):
             return None
         chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
-        if not session:
+        started = not session
+        if started:
             session = self._messenger_start_session(inbound, chat)
         attachments = self._messenger_fetch_media(session, inbound)
         body = inbound.text
@@ -295,6 +296,9 @@ class LivechatMessenger(models.Model):
             attachment_ids=attachments.ids,
         )
         row.write({"session_id": session.id, "message_id": message.id})
+        if started:
+            # where they stand, below their first words (see livechat.routing._record_hop)
+            session._livechat_post_first_notices()
         if (
             not session.livechat_messenger_last_inbound_date
             or inbound.date > session.livechat_messenger_last_inbound_date
@@ -363,7 +367,13 @@ class LivechatMessenger(models.Model):
             livechat_messenger_partner_id=customer.id,
         )
         # sudo: discuss.channel - the system opens the customer's session
-        session = self.env["discuss.channel"].sudo().with_context(mail_create_nosubscribe=False).create(vals)
+        session = (
+            self.env["discuss.channel"]
+            .sudo()
+            .with_context(mail_create_nosubscribe=False, livechat_groups_first_message_follows=True)
+            .create(vals)
+            .with_context(livechat_groups_first_message_follows=False)
+        )
         session._broadcast(session.livechat_operator_id.ids)
         if ambiguous:
             session._livechat_post_operator_note(
@@ -474,11 +484,13 @@ class LivechatMessenger(models.Model):
                 else:
                     content, mimetype = api.download_file(media.ref, MAX_MEDIA_SIZE)
             except MessengerError as error:
+                # the customer reads it too: in their language
+                customer_env = session._livechat_visitor_env()
                 session._livechat_post_notice(
-                    self.env._(
+                    customer_env._(
                         "A file the customer sent (%(kind)s) could not be received: %(reason)s",
                         kind=media.kind,
-                        reason=self._messenger_failure_text(error),
+                        reason=self.with_env(customer_env)._messenger_failure_text(error),
                     )
                 )
                 continue

@@ -436,8 +436,14 @@ class LivechatRouting(models.AbstractModel):
 
         :param bool notify: whether to tell the members now (not for a session being created:
             stock's ``get_session`` tells its operator)
+
+        A session created for a message that follows in the same transaction (a messenger
+        customer's, context ``livechat_groups_first_message_follows``) tells its customer where
+        they stand after that message (``_livechat_post_first_notices``), not above it.
         """
         user = session._livechat_operator_user()
+        starting = not notify
+        later = starting and self.env.context.get("livechat_groups_first_message_follows")
         self.env["livechat.timers"]._livechat_start_answer_clock(session)
         self.env["livechat.session.transfer"].create(
             {
@@ -453,7 +459,8 @@ class LivechatRouting(models.AbstractModel):
         )
         odoobot = self.env.ref("base.partner_root")
         if not user:
-            session._livechat_post_queue_notice()
+            if not later:
+                session._livechat_post_waiting_notices(starting=starting)
             if odoobot not in session.channel_member_ids.partner_id:
                 # back in a queue (a forward, a requeue): OdooBot holds the session again, as a
                 # member, so that the visitor's widget may read who holds it
