@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
 
-from .livechat_routing_reason import Reason
+from .livechat_routing_reason import Reason, record_names
 
 # what only the routing writes, on any conversation: a forged value would count against an
 # operator's capacity or put a conversation in a queue
@@ -130,10 +130,10 @@ class DiscussChannel(models.Model):
     @api.depends("livechat_routing_reason_data")
     def _compute_livechat_routing_reason(self):
         # in the reader's language, whoever's the routing acted for (see livechat_routing_reason)
-        for session in self:
-            session.livechat_routing_reason = (
-                Reason.load(session.livechat_routing_reason_data).render(self.env) or False
-            )
+        reasons = [Reason.load(session.livechat_routing_reason_data) for session in self]
+        names = record_names(self.env, reasons)
+        for session, reason in zip(self, reasons, strict=True):
+            session.livechat_routing_reason = reason.render(self.env, names) or False
 
     def init(self):
         res = super().init()

@@ -82,25 +82,48 @@ class Reason(list):
             return Reason(self)
         return self + Reason.text(SEPARATOR) + other
 
-    def render(self, env):
-        """The reason in the language of ``env``."""
+    def render(self, env, names=None):
+        """The reason in the language of ``env``.
+
+        :param dict names: the names of the records it refers to, from :func:`record_names` (read
+            here when not given)
+        """
         lang = env.lang or "en_US"
+        names = names if names is not None else record_names(env, [self])
         words = []
         for part in self:
             if "t" in part:
                 words.append(part["t"])
                 continue
-            params = {key: _name(env, value) for key, value in (part.get("p") or {}).items()}
+            params = {key: _name(env, value, names) for key, value in (part.get("p") or {}).items()}
             words.append(get_translation(MODULE, lang, part["s"], params))
         return "".join(words)
 
 
-def _name(env, value):
+def record_names(env, reasons):
+    """The names, in the language of ``env``, of every record that ``reasons`` refer to, read
+    in one query per model (a board reads the reasons of all its cards at once).
+
+    :return: ``{(model, id): name}``
+    """
+    ids = {}
+    for reason in reasons:
+        for part in reason:
+            for value in (part.get("p") or {}).values():
+                if isinstance(value, dict) and "m" in value:
+                    ids.setdefault(value["m"], set()).update(value["ids"])
+    names = {}
+    for model, model_ids in ids.items():
+        # sudo: the names of the groups, countries a reason names, whoever reads it
+        for record in env[model].sudo().browse(sorted(model_ids)).exists():
+            names[model, record.id] = record.display_name
+    return names
+
+
+def _name(env, value, names):
     """A parameter's value, named in the language of ``env`` when it is a reference."""
     if isinstance(value, dict) and "m" in value:
-        # sudo: the names of the groups, countries a reason names, whoever reads it
-        records = env[value["m"]].sudo().browse(value["ids"]).exists()
-        return ", ".join(records.mapped("display_name"))
+        return ", ".join(names[key] for key in ((value["m"], id_) for id_ in value["ids"]) if key in names)
     if isinstance(value, dict) and "lang" in value:
         code = value["lang"]
         lang = env["res.lang"]._lang_get(code) if code else None

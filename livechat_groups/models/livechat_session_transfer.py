@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .livechat_routing_reason import Reason
+from .livechat_routing_reason import Reason, record_names
 
 
 class LivechatSessionTransfer(models.Model):
@@ -56,8 +56,10 @@ class LivechatSessionTransfer(models.Model):
     @api.depends("reason_data")
     def _compute_reason(self):
         # the reason is written by whoever acted, in their language: each reader reads it in theirs
-        for hop in self:
-            hop.reason = Reason.load(hop.reason_data).render(self.env) or False
+        reasons = [Reason.load(hop.reason_data) for hop in self]
+        names = record_names(self.env, reasons)
+        for hop, reason in zip(self, reasons, strict=True):
+            hop.reason = reason.render(self.env, names) or False
 
     @api.model_create_multi
     def create(self, vals_list):
