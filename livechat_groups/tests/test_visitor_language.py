@@ -1,6 +1,8 @@
 import importlib.util
 import json
+from datetime import date
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 from odoo.tools.misc import file_path
@@ -233,6 +235,40 @@ class TestMessengerCustomerTold(FrenchMixin, LivechatMessengerCase):
         self.assertLess(
             texts.index("Bonjour, ma commande 1234"), texts.index("Sonia Support vous répond maintenant.")
         )
+
+    def test_closed_hours_told_once_below_the_first_words(self):
+        calendar = self.env["resource.calendar"].create(
+            {
+                "name": "Never Now",
+                "tz": "UTC",
+                "attendance_ids": [
+                    Command.clear(),
+                    Command.create(
+                        {
+                            "name": "Hour",
+                            "dayofweek": str((date.today().weekday() + 3) % 7),
+                            "hour_from": 9,
+                            "hour_to": 10,
+                        }
+                    ),
+                ],
+            }
+        )
+        self.group_support.resource_calendar_id = calendar
+        self._write("33612345678", "Bonjour, ma commande 1234")
+        camille = self._session_of("33612345678")
+        self.assertEqual(camille.livechat_routing_state, "queued")
+        sent = self._sent(camille)
+        self.assertEqual(len(sent), 2, sent)
+        self.assertIn("vous êtes numéro 1 dans la file de General Support", sent[0])
+        self.assertRegex(
+            sent[1],
+            r"^Nous sommes fermés pour le moment : nous répondons de nouveau à partir de \w+ 09:00 \(UTC\)\. "
+            r"Vous pouvez écrire votre question dès maintenant, elle nous attend\.$",
+        )
+        self.assertEqual(self._texts(camille)[0], "Bonjour, ma commande 1234")
+        self._write("33612345678", "Allô ?", message_id="wamid.second")
+        self.assertEqual(len(self._sent(camille)), 2, "told once")
 
 
 @tagged("post_install", "-at_install")
