@@ -31,6 +31,7 @@ class InboundMessage:
     text: str = ""
     phone: str = ""  # the number, when the provider gives one (E.164 digits for WhatsApp)
     media: list[InboundMedia] = field(default_factory=list)
+    lang: str = ""  # the customer's language (IETF tag, e.g. "fr"), when the provider gives it
 
 
 @dataclass

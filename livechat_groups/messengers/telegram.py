@@ -97,6 +97,8 @@ def parse_webhook(payload):
             # a user who shares their own contact gives their number
             phone=phone if contact.get("user_id") == sender.get("id") else "",
             media=media,
+            # the language of the customer's Telegram app
+            lang=text(sender.get("language_code"), "language_code"),
         )
     ], []
 

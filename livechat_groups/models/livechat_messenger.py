@@ -409,13 +409,33 @@ class LivechatMessenger(models.Model):
         matches = self._messenger_partners_with_number(number) if number else Partner
         if matches:
             return matches[0], matches if len(matches) > 1 else Partner
-        vals = {"name": inbound.name or number or inbound.chat_id}
+        # their language when the provider gives it (Telegram), else none: what they read is
+        # then in the website's or the company's language, not in the webhook request's
+        vals = {"name": inbound.name or number or inbound.chat_id, "lang": self._messenger_lang(inbound.lang)}
         if number:
             parsed = phonenumbers.parse(number)
             vals["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
             country_code = phonenumbers.region_code_for_number(parsed)
             vals["country_id"] = self.env["res.country"].search([("code", "=", country_code)], limit=1).id
         return Partner.create(vals), Partner
+
+    def _messenger_lang(self, tag):
+        """The installed language of the IETF ``tag`` a provider gives (``fr``, ``pt-BR``), if any.
+
+        :return: a language code, or False
+        """
+        if not tag:
+            return False
+        installed = [code for code, _name in self.env["res.lang"].get_installed()]
+        code = tag.replace("-", "_")
+        if code in installed:
+            return code
+        base = code.split("_")[0].lower()
+        # the language's main variant first (fr_FR for "fr"), else any of its variants
+        return next(
+            (c for c in installed if c.lower() == f"{base}_{base}"),
+            next((c for c in installed if c.split("_")[0] == base), False),
+        )
 
     def _messenger_partners_with_number(self, number):
         """The contacts whose phone or mobile is ``number`` (E.164), whatever the format they

@@ -272,6 +272,34 @@ class TestMessengerCustomerTold(FrenchMixin, LivechatMessengerCase):
 
 
 @tagged("post_install", "-at_install")
+class TestTelegramCustomerTold(FrenchMixin, LivechatMessengerCase):
+    """A new Telegram customer reads the routing in the language of their Telegram app."""
+
+    provider = "telegram"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._install_french()
+
+    def test_new_customer_reads_their_apps_language(self):
+        self._offline(self.support_1, self.support_2)
+        update = self.standin.telegram_update(4242, first_name="Zoé", text="Bonjour", language_code="fr")
+        self.assertEqual(self._post(update).status_code, 200)
+        zoe = self._session_of("4242")
+        self.assertEqual(zoe.livechat_messenger_partner_id.lang, "fr_FR")
+        rows = self.Outbox.search([("session_id", "=", zoe.id), ("direction", "=", "out")], order="id")
+        self.assertEqual(
+            [html2plaintext(row.message_id.body) for row in rows],
+            [
+                "Personne n'est en ligne pour le moment : vous êtes numéro 1 dans la file de General "
+                "Support, et nous vous répondrons dès que quelqu'un sera de retour. Ce que vous écrivez "
+                "maintenant est conservé ; vous pouvez aussi revenir plus tard."
+            ],
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestVisitorFirstMessageLive(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
     """A visitor's first message while they wait raises no error in their widget and leaves no
     "new message" banner, once the bus has brought everything (issue 24, item 7)."""
