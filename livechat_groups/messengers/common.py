@@ -72,6 +72,7 @@ class InboundMessage:
     target: str = ""  # react, edit, revoke: the ``ref`` of the message concerned
     emoji: str = ""  # react
     new_chat_id: str = ""  # number_changed
+    lang: str = ""  # the customer's language (IETF tag, e.g. "fr"), when the provider gives it
 
 
 @dataclass

@@ -82,6 +82,8 @@ def _parse_message(message, external_id):
         name=name or text(sender.get("username"), "username"),
         date=utc_from_timestamp(message.get("date")),
         ref=identifier(message_id, "message_id") if message_id is not None else "",
+        # the language of the customer's Telegram app
+        lang=text(sender.get("language_code"), "language_code"),
     )
     if photos := items(message.get("photo"), "photo"):
         # the sizes of a photo, listed in no promised order: the largest file, else the most pixels

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
 
+from .livechat_routing_reason import Reason, record_names
+
 # what only the routing writes, on any conversation: a forged value would count against an
 # operator's capacity or put a conversation in a queue
 ROUTING_FIELDS = {
@@ -14,7 +16,8 @@ ROUTING_FIELDS = {
     "livechat_closed_date",
     "livechat_queue_notice_id",
     "livechat_operator_user_id",  # written through the assignment only, see write()
-    "livechat_routing_reason",
+    "livechat_routing_reason_data",
+    "livechat_visitor_lang",
     "livechat_answer_due",
     "livechat_first_answer_date",
 }
@@ -81,12 +84,23 @@ class DiscussChannel(models.Model):
         string="Routing History",
     )
     livechat_closed_date = fields.Datetime(string="Closed On", help="When the session's routing ended.")
+    livechat_routing_reason_data = fields.Json(
+        string="Why This Operator (stored)",
+        readonly=True,
+        groups="im_livechat.im_livechat_group_user",
+        help="What the routing said at the session's last hop, in no language (see livechat_routing_reason).",
+    )
     livechat_routing_reason = fields.Text(
         string="Why This Operator",
-        readonly=True,
+        compute="_compute_livechat_routing_reason",
         # the staff's reasons (who did not answer, how busy the desk is): not for the customer
         groups="im_livechat.im_livechat_group_user",
         help="Why the routing gave the session to its operator, or left it in the queue, at its last hop.",
+    )
+    livechat_visitor_lang = fields.Char(
+        string="Visitor Language",
+        readonly=True,
+        help="The language the website visitor's browser asked for when the session started.",
     )
 
     # over time (see livechat.timers)
@@ -115,6 +129,15 @@ class DiscussChannel(models.Model):
         "example by moving a card to an operator's column on the supervision board) assigns the "
         "session, which only the supervisors of its live chat and Live Chat administrators may do.",
     )
+
+    @api.depends_context("lang")
+    @api.depends("livechat_routing_reason_data")
+    def _compute_livechat_routing_reason(self):
+        # in the reader's language, whoever's the routing acted for (see livechat_routing_reason)
+        reasons = [Reason.load(session.livechat_routing_reason_data) for session in self]
+        names = record_names(self.env, reasons)
+        for session, reason in zip(self, reasons, strict=True):
+            session.livechat_routing_reason = reason.render(self.env, names) or False
 
     def init(self):
         res = super().init()

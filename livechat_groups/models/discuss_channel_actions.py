@@ -149,7 +149,10 @@ class DiscussChannel(models.Model):
             reason = decision.reason
         if note:
             session._livechat_post_operator_note(note)
-        session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
+        visitor_env = session._livechat_visitor_env()
+        session._livechat_post_notice(
+            visitor_env._("You are transferred to %(group)s.", group=group.with_env(visitor_env).name)
+        )
         Routing._hand_over(session, "forward", group, user, note=note or None, reason=reason)
         if previous and not stay and previous != user:
             # after the new operator joined, so that the visitor is never left alone
@@ -200,15 +203,12 @@ class DiscussChannel(models.Model):
                 )
             )
         operator = session._livechat_operator_user()
-        session.env["livechat.routing"]._end(
-            session,
-            operator,
-            notice=self.env._(
-                "%(user)s ended the conversation. Thank you for writing to us: write again any time "
-                "to start a new one.",
-                user=self.env.user.livechat_username or self.env.user.name,
-            ),
+        notice = session._livechat_visitor_env()._(
+            "%(user)s ended the conversation. Thank you for writing to us: write again any time to "
+            "start a new one.",
+            user=self.env.user.livechat_username or self.env.user.name,
         )
+        session.env["livechat.routing"]._end(session, operator, notice=notice)
         return True
 
     def livechat_take_session(self):

@@ -339,7 +339,8 @@ class LivechatMessenger(models.Model):
             return row
         chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
-        if not session:
+        started = not session
+        if started:
             session = self._messenger_start_session(inbound, chat)
         attachments = self._messenger_fetch_media(session, inbound)
         message = session.with_context(livechat_messenger_inbound=True).message_post(
@@ -350,6 +351,9 @@ class LivechatMessenger(models.Model):
             attachment_ids=attachments.ids,
         )
         row.write({"session_id": session.id, "message_id": message.id, "provider_ref": inbound.ref or False})
+        if started:
+            # where they stand, below their first words (see livechat.routing._record_hop)
+            session._livechat_post_first_notices()
         if (
             not session.livechat_messenger_last_inbound_date
             or inbound.date > session.livechat_messenger_last_inbound_date
@@ -418,7 +422,13 @@ class LivechatMessenger(models.Model):
             livechat_messenger_partner_id=customer.id,
         )
         # sudo: discuss.channel - the system opens the customer's session
-        session = self.env["discuss.channel"].sudo().with_context(mail_create_nosubscribe=False).create(vals)
+        session = (
+            self.env["discuss.channel"]
+            .sudo()
+            .with_context(mail_create_nosubscribe=False, livechat_groups_first_message_follows=True)
+            .create(vals)
+            .with_context(livechat_groups_first_message_follows=False)
+        )
         session._broadcast(session.livechat_operator_id.ids)
         if ambiguous:
             session._livechat_post_operator_note(
@@ -454,13 +464,33 @@ class LivechatMessenger(models.Model):
         matches = self._messenger_partners_with_number(number) if number else Partner
         if matches:
             return matches[0], matches if len(matches) > 1 else Partner
-        vals = {"name": inbound.name or number or inbound.chat_id}
+        # their language when the provider gives it (Telegram), else none: what they read is
+        # then in the website's or the company's language, not in the webhook request's
+        vals = {"name": inbound.name or number or inbound.chat_id, "lang": self._messenger_lang(inbound.lang)}
         if number:
             parsed = phonenumbers.parse(number)
             vals["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
             country_code = phonenumbers.region_code_for_number(parsed)
             vals["country_id"] = self.env["res.country"].search([("code", "=", country_code)], limit=1).id
         return Partner.create(vals), Partner
+
+    def _messenger_lang(self, tag):
+        """The installed language of the IETF ``tag`` a provider gives (``fr``, ``pt-BR``), if any.
+
+        :return: a language code, or False
+        """
+        if not tag:
+            return False
+        installed = [code for code, _name in self.env["res.lang"].get_installed()]
+        code = tag.replace("-", "_")
+        if code in installed:
+            return code
+        base = code.split("_")[0].lower()
+        # the language's main variant first (fr_FR for "fr"), else any of its variants
+        return next(
+            (c for c in installed if c.lower() == f"{base}_{base}"),
+            next((c for c in installed if c.split("_")[0] == base), False),
+        )
 
     def _messenger_partners_with_number(self, number):
         """The contacts whose phone or mobile is ``number`` (E.164), whatever the format they
@@ -529,11 +559,13 @@ class LivechatMessenger(models.Model):
                 else:
                     content, mimetype = api.download_file(media.ref, MAX_MEDIA_SIZE)
             except MessengerError as error:
+                # the customer reads it too: in their language
+                customer_env = session._livechat_visitor_env()
                 session._livechat_post_notice(
-                    self.env._(
+                    customer_env._(
                         "A file the customer sent (%(kind)s) could not be received: %(reason)s",
                         kind=media.kind,
-                        reason=self._messenger_failure_text(error),
+                        reason=self.with_env(customer_env)._messenger_failure_text(error),
                     )
                 )
                 continue

@@ -46,6 +46,8 @@ from . import (
     test_timers_tours,
     test_tours,
     test_user_settings,
+    test_visitor_labels,
+    test_visitor_language,
     test_visitor_notices,
     test_what_people_see,
 )
