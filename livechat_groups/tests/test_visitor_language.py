@@ -125,7 +125,11 @@ class TestVisitorLanguage(
         marc = self._start("Marc", lang="fr_FR")
         self._visitor_says(marc, "Bonjour")
         self._rpc(self.ext_supervisor, "discuss.channel", "action_livechat_close", marc.ids)
-        self.assertEqual(self._visitor_reads(marc)[-1], "Xena Supervisor a clôturé cette session.")
+        self.assertEqual(
+            self._visitor_reads(marc)[-1],
+            "Xena Supervisor a mis fin à la conversation. Merci de nous avoir écrit : écrivez-nous "
+            "à nouveau quand vous le souhaitez pour en commencer une nouvelle.",
+        )
 
     def test_french_supervisor_reads_reasons_in_french(self):
         self.ext_supervisor.lang = "fr_FR"
