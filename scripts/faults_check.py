@@ -34,7 +34,7 @@ kind, duplicates, lost, recovery time) and "checks: N passed, M failed"; exits 1
 The addon built on the cluster is kept as a template keyed by the addon's files, so that a second
 run skips the install. Environment: ODOO_SRC, ADDONS_PATH, FAULTS_PG_BIN (PostgreSQL's bin
 folder; the newest of /usr/lib/postgresql/*/bin by default), FAULTS_KEEP=1 (keep the cluster
-running and the server log).
+running and the server log); ``--stop`` stops a cluster a run left running (``make clean``).
 """
 
 import glob
@@ -87,6 +87,9 @@ PHONE_ID = "1"
 ADDON_TIMEOUT = 10  # seconds: livechat_groups.messengers.whatsapp.WhatsAppApi's timeout
 HANG = ADDON_TIMEOUT + 4  # the stand-in hangs this long, then answers 503
 LATE = ADDON_TIMEOUT + 1.5  # the stand-in accepts (200) this late
+# the webhook's answer while the database is away: livechat_groups_outage loaded server-wide
+# (503 and Retry-After), or Odoo's own (404) with FAULTS_OUTAGE_MODULE=0
+OUTAGE_MODULE = os.environ.get("FAULTS_OUTAGE_MODULE", "1") != "0"
 CALL_TIMEOUT = 40  # seconds: no call of the load waits longer
 SETTLE_TIMEOUT = 100  # seconds: the outbox's due rows are sent within this, at the end
 
@@ -346,6 +349,7 @@ class Load:
         self.tokens = {}  # token -> session id (the answers written to WhatsApp customers)
         self.expired = 0  # operators' calls refused as logged out
         self.customer_ids = itertools.count(1)
+        self.retry_after = set()  # the Retry-After headers the webhook was answered with
 
     def record(self, kind):
         with self.lock:
@@ -422,9 +426,12 @@ class Load:
             "Content-Type": "application/json",
             "X-Hub-Signature-256": whatsapp_signature(body, APP_SECRET),
         }
-        kind, _response = self.call(
+        kind, response = self.call(
             requests, "post", f"/livechat_groups/messenger/{WEBHOOK}", data=body, headers=headers
         )
+        if response is not None and response.headers.get("Retry-After"):
+            with self.lock:
+                self.retry_after.add(response.headers["Retry-After"])
         return kind
 
     def login(self, db):
@@ -721,6 +728,16 @@ def run(master_pid, base, load, standin, check):
     load.burst("base")
     after("baseline", "none", None)
 
+    with load.lock:
+        base_hooks = [answers for wamid, answers in load.webhooks.items() if ".base." in wamid]
+    check.results.append(
+        (
+            "[baseline] every webhook is answered 200 at once (the addon's route, not the outage's)",
+            bool(base_hooks) and all(answers == ["200"] for answers in base_hooks),
+            f"answers {base_hooks}",
+        )
+    )
+
     # 1. HTTP workers SIGKILLed mid-burst
     phase("workers", "2 then 1 HTTP workers SIGKILLed mid-burst")
     burst = in_background(lambda: load.burst("kill", visitors=6, customers=4))
@@ -773,11 +790,13 @@ def run(master_pid, base, load, standin, check):
     recovery = None if back is None else time.monotonic() - started
     after_health = status_of(f"{base}/web/health?db_server_status=1")
     load.answer_all()
+    expected = "503" if OUTAGE_MODULE else "404"
     check.results += [
         (
-            "[db-down] no webhook is answered 200 while the database is down (the provider retries)",
-            "200" not in down,
-            f"answers {Counter(down)}",
+            f"[db-down] a webhook is answered {expected} while the database is down (the provider retries)"
+            + (", with Retry-After" if OUTAGE_MODULE else ", Odoo's answer without livechat_groups_outage"),
+            set(down) == {expected} and (bool(load.retry_after) == OUTAGE_MODULE),
+            f"answers {Counter(down)}, Retry-After {sorted(load.retry_after)}",
         ),
         (
             "[db-down] /web/health?db_server_status=1 answers 500 while down, 200 once back",
@@ -845,6 +864,9 @@ def settle(load, standin, timeout):
 def main():
     # a SIGTERM (CI's timeout, a ctrl-C's kin) still stops the server, the stand-in and the cluster
     signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
+    if sys.argv[1:] == ["--stop"]:
+        cluster_stop()
+        return 0
     cluster_start()
     try:
         build_database()
@@ -867,7 +889,8 @@ def faults():
         server = harness.start_server(
             DB, PORT, WORKERS, log,
             extra=("--max-cron-threads=1", f"--db_host={PG_SOCKET}", f"--db_port={PG_PORT}",
-                   "--limit-time-real-cron=120"),
+                   "--limit-time-real-cron=120",
+                   *(["--load=base,web,livechat_groups_outage"] if OUTAGE_MODULE else [])),
         )  # fmt: skip
         try:
             harness.wait_until_up(base, log.name)
