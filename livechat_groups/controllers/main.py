@@ -2,6 +2,8 @@ from odoo import http
 from odoo.http import request
 
 from odoo.addons.im_livechat.controllers.main import LivechatController
+from odoo.addons.mail.models.discuss.mail_guest import add_guest_to_context
+from odoo.addons.mail.tools.discuss import Store
 
 
 class LivechatGroupsController(LivechatController):
@@ -21,3 +23,32 @@ class LivechatGroupsController(LivechatController):
             # the button stays, with its text: when the desk answers again (see get_livechat_info)
             result["rule"] = dict(rule, action="display_button_and_text")
         return result
+
+    @http.route()
+    @add_guest_to_context
+    def get_session(self, channel_id, anonymous_name, previous_operator_id=None, persisted=True, **kwargs):
+        """A visitor's widget that asks again, because the answer to its first request was
+        lost after the session was saved, gets that session: never a second one left waiting
+        in a queue (see ``im_livechat.channel._livechat_retried_session``)."""
+        if persisted:
+            # sudo: im_livechat.channel - any visitor may find their own session of a live chat
+            channel = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
+            guest = request.env["mail.guest"]._get_guest_from_context()
+            partner = request.env.user.partner_id if request.session.uid else request.env["res.partner"]
+            session = channel and channel._livechat_retried_session(guest, partner)
+            if session:
+                # what stock answers for a session it made; its messages are loaded by the widget
+                store = Store()
+                if guest:
+                    session = session.with_context(guest=guest)
+                store.add(session)
+                store.add(session, {"isLoaded": False, "scrollUnread": False})
+                request.env["res.users"]._init_store_data(store)
+                return store.get_result()
+        return super().get_session(
+            channel_id,
+            anonymous_name,
+            previous_operator_id=previous_operator_id,
+            persisted=persisted,
+            **kwargs,
+        )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 
 @dataclass
@@ -42,6 +43,9 @@ class StatusUpdate:
     date: datetime
     error_code: int | None = None
     error_message: str = ""
+    # what we sent with the message for the provider to give back (WhatsApp's
+    # ``biz_opaque_callback_data``): it finds our row when we never learnt the message's id
+    reference: str = ""
 
 
 # why a request failed, as the account tells the operator (in their language)
@@ -57,14 +61,17 @@ REASONS = (
 
 class MessengerError(Exception):
     """A request to the provider failed, for one of :data:`REASONS`. ``transient`` errors are
-    worth retrying; ``detail`` holds the provider's own words, ``code`` its error code."""
+    worth retrying; ``detail`` holds the provider's own words, ``code`` its error code.
+    ``uncertain``: the request was written to the provider, whose answer never came (a timeout,
+    the connection lost): it may have been taken, and sending it again may deliver it twice."""
 
-    def __init__(self, reason, detail="", code=None, transient=False):
+    def __init__(self, reason, detail="", code=None, transient=False, uncertain=False):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.code = code
         self.transient = transient
+        self.uncertain = uncertain
 
 
 MAX_ID_LENGTH = 256
@@ -138,14 +145,34 @@ def utc_from_timestamp(value):
 
 
 def http_call(method, url, timeout, **kwargs):
-    """Call the provider; a connection failure or a timeout is a transient error.
+    """Call the provider; a connection failure or a timeout is a transient error, ``uncertain``
+    when the request may have reached the provider (see :func:`never_sent`).
 
     :return: the ``requests.Response``, whatever its status
     """
     try:
         return requests.request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as error:
-        raise MessengerError("unreachable", type(error).__name__, transient=True) from error
+        raise MessengerError(
+            "unreachable", type(error).__name__, transient=True, uncertain=not never_sent(error)
+        ) from error
+
+
+def never_sent(error):
+    """Whether the failed request ``error`` (a ``requests`` exception) never reached the
+    provider: no connection could be opened (refused, no route, name unknown, connect timeout).
+    A timeout while waiting for the answer, or a connection lost after the request was written,
+    may follow a request the provider took."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.Timeout):
+        return False  # a read timeout: the provider may accept late
+    if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else None
+        reason = getattr(cause, "reason", cause)
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    # a request refused before it left (a bad URL...), else an answer broken while read
+    return not isinstance(error, requests.exceptions.ChunkedEncodingError)
 
 
 def read_limited(response, max_size):

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 
 from .common import (
+    MAX_ID_LENGTH,
     InboundMedia,
     InboundMessage,
     Malformed,
@@ -165,12 +166,19 @@ def _parse_status(status):
         date=utc_from_timestamp(status.get("timestamp")),
         error_code=code,
         error_message=details or text(error.get("message"), "message"),
+        reference=text(status.get("biz_opaque_callback_data"), "biz_opaque_callback_data")[:MAX_ID_LENGTH],
     )
 
 
 # ------------------------------------------------------------
 # Requests
 # ------------------------------------------------------------
+
+
+def with_reference(payload, reference):
+    """``payload`` carrying ``reference`` (``biz_opaque_callback_data``, at most 512 characters),
+    which WhatsApp gives back in the message's statuses."""
+    return dict(payload, biz_opaque_callback_data=reference) if reference else payload
 
 
 def text_message(to, body):

@@ -13,6 +13,7 @@ from . import (
     im_livechat_channel,
     im_livechat_channel_internal,
     im_livechat_channel_messenger,
+    im_livechat_channel_retry,
     ir_http,
     ir_websocket,
     livechat_group,

@@ -231,14 +231,30 @@ class LivechatMessenger(models.Model):
             "too_large": self.env._("the file is larger than %(max)s MB."),
             "rejected": self.env._("%(provider)s refused it"),
         }
-        provider = dict(self._fields["provider"]._description_selection(self.env)).get(self.provider, "")
+        if error.uncertain:
+            texts["unreachable"] = self.env._(
+                "%(provider)s did not answer in time: we wait for its word that the message arrived."
+            )
         text = texts.get(error.reason, texts["rejected"]) % {
-            "provider": provider,
+            "provider": self._messenger_provider_name(),
             "max": MAX_MEDIA_SIZE // 2**20,
         }
         if error.reason == "rejected" and error.detail:
             text = f"{text}: {error.detail}"
         return text
+
+    def _messenger_uncertain_text(self):
+        """Why a message whose send was interrupted is not sent again by itself."""
+        return self.env._(
+            "the send was interrupted and %(provider)s never said whether it took the message, so "
+            "it may not have reached the customer. It is not sent again by itself, lest the "
+            "customer read it twice: ask them, or send it again.",
+            provider=self._messenger_provider_name(),
+        )
+
+    def _messenger_provider_name(self):
+        """The provider's name as people read it (WhatsApp, Telegram)."""
+        return dict(self._fields["provider"]._description_selection(self.env)).get(self.provider, "")
 
     # ------------------------------------------------------------
     # Intake
@@ -258,8 +274,9 @@ class LivechatMessenger(models.Model):
 
     def _messenger_wait_for_sends(self):
         """A status that moved nothing may be about a message whose send is not committed yet:
-        the send job holds its row, with the provider's id, until its batch commits, and the
-        provider can answer "sent" before that. Wait for the sends under way of this account;
+        the send job holds its ``sending`` row, with the provider's id, until its result
+        commits, and the provider can answer "sent" before that. Wait for the sends under way
+        of this account (a row no worker holds any more is not waited for);
         when one committed meanwhile, PostgreSQL refuses to serialize this transaction and Odoo
         runs the webhook again, which then sees the id. A status about no message of ours (a
         repeat, one already passed, another tool's) waits for nothing and is dropped."""
@@ -269,7 +286,7 @@ class LivechatMessenger(models.Model):
                 """
                 SELECT id FROM livechat_messenger_message
                  WHERE messenger_id = %(messenger)s AND direction = 'out'
-                   AND state = 'queued' AND external_id IS NULL
+                   AND state IN ('queued', 'sending') AND external_id IS NULL
                    FOR SHARE
                 """,
                 messenger=self.id,

@@ -1,6 +1,9 @@
 import logging
+import secrets
+import threading
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -12,12 +15,17 @@ from ..messengers import MessengerError, whatsapp
 
 _logger = logging.getLogger(__name__)
 
-# delivery states only move forward: a late "delivered" never replaces "read"
-STATE_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+# delivery states only move forward: a late "delivered" never replaces "read"; a message being
+# sent is as far as a queued one (its status can come before its send is recorded)
+STATE_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
 # "failed" may follow a send (WhatsApp says so in a status), not a delivery
-FAILED_AFTER = ("queued", "sent")
+FAILED_AFTER = ("queued", "sending", "sent")
 SEND_BATCH = 10
 MAX_ATTEMPTS = 10
+# how long a send whose outcome is unknown (its sender died, or the provider did not answer in
+# time) stays "sending", waiting for WhatsApp's status to say it arrived, before it is failed
+# with "may not have reached the customer": never sent again by itself (README, Messengers)
+UNCERTAIN_WAIT = timedelta(minutes=2)
 
 
 class LivechatMessengerMessage(models.Model):
@@ -55,6 +63,7 @@ class LivechatMessengerMessage(models.Model):
         selection=[
             ("received", "Received"),
             ("queued", "Queued"),
+            ("sending", "Sending"),
             ("sent", "Sent"),
             ("delivered", "Delivered"),
             ("read", "Read"),
@@ -63,8 +72,19 @@ class LivechatMessengerMessage(models.Model):
         required=True,
     )
     failure_reason = fields.Text()
+    # why the last attempt did not succeed, as a reason of messengers.common.REASONS (or
+    # "uncertain"): what Discuss shows, in each reader's language, while the message waits
+    failure_code = fields.Char()
     attempt_count = fields.Integer(string="Attempts", default=0)
     next_attempt_date = fields.Datetime(string="Next Attempt")
+    sending_date = fields.Datetime(help="When the send under way began.")
+    reference = fields.Char(
+        default=lambda self: secrets.token_hex(12),
+        copy=False,
+        index="btree_not_null",
+        help="Sent with the message (WhatsApp's biz_opaque_callback_data) and given back in its "
+        "statuses: it finds the message whose send was not recorded.",
+    )
 
     _sql_constraints = [
         (
@@ -122,36 +142,49 @@ class LivechatMessengerMessage(models.Model):
     @api.model
     def _messenger_apply_status(self, messenger, status):
         """Move the sent message ``status`` is about forward (never back); a failure says why
-        in the conversation."""
+        in the conversation.
+
+        The message is found by the id the provider gave it, or, when its send was never
+        recorded (its sender died, or the provider answered after our timeout), by the
+        reference sent with it: the status then records the id, and a message failed as "may
+        not have reached the customer" is known to have reached them after all."""
         if status.state == "failed":
             allowed = list(FAILED_AFTER)
-            reason = messenger._messenger_failure_text(
-                whatsapp.error_for_code(status.error_code, status.error_message)
-            )
+            error = whatsapp.error_for_code(status.error_code, status.error_message)
+            reason, code = messenger._messenger_failure_text(error), error.reason
         else:
             allowed = [state for state, rank in STATE_RANK.items() if rank < STATE_RANK[status.state]]
-            reason = None
+            reason = code = None
         self.env.flush_all()
         # SQL: the state moves only when it is behind, checked and written in one statement
         rows = self.env.execute_query(
             SQL(
                 """
                 UPDATE livechat_messenger_message
-                   SET state = %(state)s, failure_reason = COALESCE(%(reason)s, failure_reason),
+                   SET state = %(state)s,
+                       external_id = COALESCE(external_id, %(external_id)s),
+                       failure_reason = CASE WHEN %(state)s = 'failed'
+                                             THEN COALESCE(%(reason)s, failure_reason) END,
+                       failure_code = %(code)s,
                        write_date = NOW() AT TIME ZONE 'UTC'
-                 WHERE messenger_id = %(messenger)s AND external_id = %(external_id)s
-                   AND direction = 'out' AND state IN %(allowed)s
+                 WHERE messenger_id = %(messenger)s AND direction = 'out'
+                   AND (external_id = %(external_id)s
+                        OR (external_id IS NULL AND reference = %(reference)s))
+                   AND (state IN %(allowed)s
+                        OR (state = 'failed' AND failure_code = 'uncertain' AND %(state)s != 'failed'))
              RETURNING id
                 """,
                 state=status.state,
                 reason=reason,
+                code=code,
                 messenger=messenger.id,
                 external_id=status.external_id,
+                reference=status.reference or None,
                 allowed=tuple(allowed),
             )
         )
         rows = self.browse([row[0] for row in rows])
-        rows.invalidate_recordset(["state", "failure_reason"])
+        rows.invalidate_recordset(["state", "failure_reason", "failure_code", "external_id"])
         for row in rows:
             if row.state == "failed":
                 row._messenger_tell_failure()
@@ -179,37 +212,51 @@ class LivechatMessengerMessage(models.Model):
         vals_list += [dict(vals, attachment_id=attachment.id) for attachment in message.attachment_ids]
         # sudo: livechat.messenger.message - the outbox is written by the system for whoever posts
         rows = self.sudo().create(vals_list)
-        self.env.ref("livechat_groups.ir_cron_livechat_messenger_send")._trigger()
+        self._messenger_send_cron()._trigger()
         rows._messenger_notify_state()
         return rows
 
     @api.model
-    def _cron_send(self, limit=SEND_BATCH):
-        """The scheduled action: send the due rows of the outbox, a few at a time (each batch is
-        committed by the scheduler before the next), and tell operators of closed windows."""
+    def _cron_send(self, limit=SEND_BATCH, auto_commit=None):
+        """The scheduled action: send the due rows of the outbox, one at a time, and tell
+        operators of closed windows.
+
+        Each row is its own unit: claimed as ``sending`` and committed, sent, its result
+        committed. A worker killed, or a database gone, repeats no send: the row in flight stays
+        ``sending``, and :meth:`_messenger_settle_uncertain` settles it without sending it again.
+        An error on one row rolls back that row's result alone.
+
+        :param bool auto_commit: commit after each step (the scheduler's run); by default, unless
+            the thread is a test's (as stock's mail queue decides)
+        :return: the rows this run tried to send
+        """
+        if auto_commit is None:
+            auto_commit = not getattr(threading.current_thread(), "testing", False)
+        cr = self.env.cr
+
+        def commit():
+            if auto_commit:
+                # the scheduler's run only: each answer's claim and result are their own units
+                cr.commit()  # pylint: disable=invalid-commit
+                # a new transaction sees what others committed meanwhile: so must the cache
+                self.env.invalidate_all()
+
         self.env["discuss.channel"]._livechat_messenger_announce_closed_windows()
-        # SKIP LOCKED: two workers running the job at once never claim the same row
-        rows = self.browse(
-            [
-                row[0]
-                for row in self.env.execute_query(
-                    SQL(
-                        """
-                    SELECT id FROM livechat_messenger_message
-                     WHERE state = 'queued' AND direction = 'out'
-                       AND (next_attempt_date IS NULL OR next_attempt_date <= %(now)s)
-                  ORDER BY id
-                     LIMIT %(limit)s
-                       FOR UPDATE SKIP LOCKED
-                    """,
-                        now=fields.Datetime.now(),
-                        limit=limit,
-                    )
-                )
-            ]
-        )
-        for row in rows:
-            row._messenger_send()
+        self._messenger_settle_uncertain()
+        commit()
+        rows = self.browse()
+        while len(rows) < limit:
+            row = self._messenger_claim()
+            if not row:
+                break
+            rows |= row
+            commit()
+            # held while the provider is called: a status about it waits for its result (see
+            # livechat.messenger._messenger_wait_for_sends), and the settling skips it
+            if auto_commit and not row._messenger_lock_sending():
+                continue
+            row._messenger_send_guarded()
+            commit()
         remaining = self.search_count(
             [
                 ("state", "=", "queued"),
@@ -222,8 +269,93 @@ class LivechatMessengerMessage(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(rows), remaining=remaining)
         return rows
 
+    @api.model
+    def _messenger_claim(self):
+        """Take the next due row of the outbox: it becomes ``sending``, with its attempt counted.
+
+        :return: the row, or an empty recordset when none is due
+        """
+        self.env.flush_all()
+        # SKIP LOCKED: two workers running the job at once never claim the same row
+        rows = self.env.execute_query(
+            SQL(
+                """
+                UPDATE livechat_messenger_message
+                   SET state = 'sending', sending_date = %(now)s, attempt_count = attempt_count + 1,
+                       write_date = NOW() AT TIME ZONE 'UTC'
+                 WHERE id = (SELECT id FROM livechat_messenger_message
+                              WHERE state = 'queued' AND direction = 'out'
+                                AND (next_attempt_date IS NULL OR next_attempt_date <= %(now)s)
+                           ORDER BY id
+                              LIMIT 1
+                                FOR UPDATE SKIP LOCKED)
+             RETURNING id
+                """,
+                now=fields.Datetime.now(),
+            )
+        )
+        row = self.browse([row[0] for row in rows])
+        row.invalidate_recordset(["state", "sending_date", "attempt_count"])
+        return row
+
+    def _messenger_lock_sending(self):
+        """Lock this claimed row for its send; False when another worker settled it meanwhile."""
+        return bool(
+            self.env.execute_query(
+                SQL(
+                    "SELECT id FROM livechat_messenger_message WHERE id = %s AND state = 'sending' FOR UPDATE",
+                    self.id,
+                )
+            )
+        )
+
+    @api.model
+    def _messenger_settle_uncertain(self):
+        """The sends whose outcome is unknown for longer than :data:`UNCERTAIN_WAIT`: their
+        sender died (no worker holds them), or the provider did not answer in time, and no
+        status told us since. They are not sent again, which could deliver them twice: they
+        fail, saying that they may not have reached the customer (a WhatsApp status that comes
+        later still moves them forward)."""
+        self.env.flush_all()
+        # SKIP LOCKED: a row whose sender is still at work is locked by it, and is left to it
+        rows = self.browse(
+            [
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        """
+                    SELECT id FROM livechat_messenger_message
+                     WHERE state = 'sending' AND direction = 'out' AND sending_date <= %(before)s
+                  ORDER BY id
+                       FOR UPDATE SKIP LOCKED
+                    """,
+                        before=fields.Datetime.now() - UNCERTAIN_WAIT,
+                    )
+                )
+            ]
+        )
+        for row in rows:
+            row._messenger_fail("uncertain", row.messenger_id._messenger_uncertain_text())
+        rows._messenger_notify_state()
+        return rows
+
+    def _messenger_send_guarded(self):
+        """Send this claimed row; whatever goes wrong after the provider was called (writing its
+        result, telling the operators) undoes this row's result alone, which then stays
+        ``sending`` until it is settled: never sent a second time."""
+        try:
+            with self.env.cr.savepoint():
+                self._messenger_send()
+        except psycopg2.OperationalError:
+            raise  # the database went away: nothing to go on with
+        except Exception:
+            _logger.exception("Messenger outbox: the send of row %s could not be recorded", self.id)
+            self.invalidate_recordset()
+
     def _messenger_send(self):
-        """Send this row; on a transient failure, try again later with a growing delay."""
+        """Send this claimed row; on a transient failure that surely did not reach the provider,
+        try again later with a growing delay; when the provider may have taken it, wait for its
+        word instead (WhatsApp), or say so at once (Telegram, which tells nothing later)."""
         self.ensure_one()
         messenger = self.messenger_id
         try:
@@ -234,47 +366,51 @@ class LivechatMessengerMessage(models.Model):
                     raise MessengerError("window_closed")
                 external_id = self._messenger_call(messenger._messenger_api())
         except MessengerError as error:
-            if error.transient and self.attempt_count + 1 < MAX_ATTEMPTS:
-                delay = timedelta(seconds=min(30 * 2**self.attempt_count, 3600))
+            if error.uncertain:
+                if messenger.provider == "whatsapp":
+                    # its statuses carry our reference: they will tell whether it arrived
+                    self.write(
+                        {"failure_code": "late", "failure_reason": messenger._messenger_failure_text(error)}
+                    )
+                    self._messenger_send_cron()._trigger(self.sending_date + UNCERTAIN_WAIT)
+                else:
+                    self._messenger_fail("uncertain", messenger._messenger_uncertain_text())
+            elif error.transient and self.attempt_count < MAX_ATTEMPTS:
+                delay = timedelta(seconds=min(30 * 2 ** (self.attempt_count - 1), 3600))
                 self.write(
                     {
-                        "attempt_count": self.attempt_count + 1,
+                        "state": "queued",
                         "next_attempt_date": fields.Datetime.now() + delay,
+                        "failure_code": error.reason,
                         "failure_reason": messenger._messenger_failure_text(error),
                     }
                 )
-                self.env.ref("livechat_groups.ir_cron_livechat_messenger_send")._trigger(
-                    self.next_attempt_date
-                )
-                return
-            self.write(
-                {
-                    "state": "failed",
-                    "attempt_count": self.attempt_count + 1,
-                    "failure_reason": messenger._messenger_failure_text(error),
-                }
-            )
-            self._messenger_tell_failure()
+                self._messenger_send_cron()._trigger(self.next_attempt_date)
+            else:
+                self._messenger_fail(error.reason, messenger._messenger_failure_text(error))
         except Exception as error:  # one row's bug never blocks the outbox
             _logger.exception("Messenger outbox: row %s could not be sent", self.id)
-            self.write(
-                {
-                    "state": "failed",
-                    "attempt_count": self.attempt_count + 1,
-                    "failure_reason": self._messenger_unexpected_reason(error),
-                }
-            )
-            self._messenger_tell_failure()
+            self._messenger_fail("rejected", self._messenger_unexpected_reason(error))
         else:
             self.write(
                 {
                     "state": "sent",
                     "external_id": external_id,
-                    "attempt_count": self.attempt_count + 1,
+                    "failure_code": False,
                     "failure_reason": False,
                 }
             )
         self._messenger_notify_state()
+
+    def _messenger_fail(self, code, reason):
+        """This row will not reach the customer (or may not have): said in the conversation."""
+        self.ensure_one()
+        self.write({"state": "failed", "failure_code": code, "failure_reason": reason})
+        self._messenger_tell_failure()
+
+    @api.model
+    def _messenger_send_cron(self):
+        return self.env.ref("livechat_groups.ir_cron_livechat_messenger_send")
 
     def _messenger_unexpected_reason(self, error):
         """What the operators read of an error the send job did not expect: their own words for
@@ -299,9 +435,16 @@ class LivechatMessengerMessage(models.Model):
                 attachment.name,
             )
             if messenger.provider == "whatsapp":
-                media_id = api.upload_media(content, mimetype, name)
+                try:
+                    media_id = api.upload_media(content, mimetype, name)
+                except MessengerError as error:
+                    error.uncertain = False  # an upload taken twice reaches nobody: tried again
+                    raise
                 return api.send(
-                    whatsapp.media_message(to, whatsapp.media_kind(mimetype), media_id, filename=name)
+                    whatsapp.with_reference(
+                        whatsapp.media_message(to, whatsapp.media_kind(mimetype), media_id, filename=name),
+                        self.reference,
+                    )
                 )
             return api.send_file(to, content, mimetype, name)
         if self.template_id:
@@ -309,10 +452,14 @@ class LivechatMessengerMessage(models.Model):
             if messenger.provider != "whatsapp":
                 # a template left on an account whose provider changed: it has none to send
                 raise UserError(self.env._("Only a WhatsApp account has message templates."))
-            return api.send(whatsapp.template_message(to, template.name, template.language))
+            return api.send(
+                whatsapp.with_reference(
+                    whatsapp.template_message(to, template.name, template.language), self.reference
+                )
+            )
         text = self._messenger_text()
         if messenger.provider == "whatsapp":
-            return api.send(whatsapp.text_message(to, text))
+            return api.send(whatsapp.with_reference(whatsapp.text_message(to, text), self.reference))
         return api.send_text(to, text)
 
     def _messenger_text(self):
@@ -348,6 +495,11 @@ class LivechatMessengerMessage(models.Model):
         )
 
     def _messenger_notify_state(self):
-        """Show the operators where their messages stand, live."""
-        for message in self.message_id:
-            message._bus_send_store(message, message._livechat_messenger_state_values())
+        """Show the operators where their messages stand, live: on the session's bus channel,
+        which its members' Discuss listens to (a message's own channel is the user at work,
+        the scheduler's or the provider's here)."""
+        for row in self.filtered("session_id"):
+            message = row.message_id
+            if message:
+                # sudo: discuss.channel - the system tells the session's members
+                row.session_id.sudo()._bus_send_store(message, message._livechat_messenger_state_values())

@@ -756,6 +756,8 @@ class LivechatRouting(models.AbstractModel):
             ["livechat_group_id"],
         )
         self._serve_queues(self.env["livechat.group"].browse([group.id for (group,) in waiting]))
+        # every minute: the timers run again by themselves after their job was killed
+        self.env["livechat.timers"]._livechat_timers_watch()
 
     # ------------------------------------------------------------
     # One session at a time

@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -26,64 +27,105 @@ class LivechatTimers(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_livechat_timers(self):
-        """Run every timer once, then schedule the next run at the next due time."""
-        busy = self._livechat_timer_answer_timeouts()
-        busy |= self._livechat_timer_away_operators()
-        busy |= self._livechat_timer_inactive_sessions()
+    def _cron_livechat_timers(self, auto_commit=None):
+        """Run every timer once, then schedule the next run at the next due time.
+
+        In the scheduler's run, each session's work is committed with the job's progress as it
+        is done: a worker killed in the middle keeps what it did, and Odoo does not count a run
+        that made progress as timed out (three runs killed before any progress make it wait
+        for its interval: the queues' dispatcher then runs the timers again, see
+        :meth:`_livechat_timers_watch`).
+
+        :param bool auto_commit: commit after each session; by default, unless the thread is a
+            test's (as stock's mail queue decides)
+        """
+        if auto_commit is None:
+            auto_commit = not getattr(threading.current_thread(), "testing", False)
+        timers = self.with_context(livechat_timers_auto_commit=auto_commit)
+        busy, done = False, 0
+        for condition, action in timers._livechat_timer_list(fields.Datetime.now()):
+            handled = timers._livechat_timer_run(condition, action, done=done)
+            busy |= handled == TIMER_BATCH
+            done += handled
         if busy:
             self._livechat_timers_cron()._trigger()
         self._livechat_timer_schedule_next()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=int(busy))
 
     @api.model
-    def _livechat_timer_answer_timeouts(self):
-        """Sessions whose operator did not write to the visitor in time go to another operator,
-        or to the front of their group's queue (hop ``timeout``).
+    def _livechat_timer_list(self, now):
+        """Each timer: the sessions it acts on (an SQL condition over ``c``, the session, and
+        ``lc``, its live chat) and what it does to one of them.
 
-        :return: whether a full batch was handled (more may be due)
+        * no answer: sessions whose operator did not write to the visitor in time go to another
+          operator, or to the front of their group's queue (hop ``timeout``);
+        * away operators: operators offline for the live chat's grace hand their sessions back
+          (hop ``requeue``), counted from their last poll, or from when they got the session if
+          they never connected;
+        * inactive sessions: sessions in progress where nobody wrote for the live chat's
+          inactivity delay close (``last_interest_dt``: stock's time of the session's last
+          message).
+
+        :return: list of ``(SQL condition, action)``
         """
-        condition = SQL(
-            "c.livechat_routing_state = 'assigned' AND c.livechat_answer_due <= %s", fields.Datetime.now()
-        )
-        return self._livechat_timer_run(condition, self._livechat_answer_lapsed)
+        return [
+            (
+                SQL("c.livechat_routing_state = 'assigned' AND c.livechat_answer_due <= %s", now),
+                self._livechat_answer_lapsed,
+            ),
+            (
+                SQL(
+                    """
+                    c.livechat_routing_state = 'assigned' AND lc.away_grace_minutes > 0
+                    AND EXISTS (
+                        SELECT 1 FROM res_users u LEFT JOIN bus_presence p ON p.user_id = u.id
+                         WHERE u.partner_id = c.livechat_operator_id
+                           AND COALESCE(p.status, 'offline') = 'offline'
+                           AND GREATEST(p.last_poll, c.livechat_assigned_date)
+                               <= %s - make_interval(mins => lc.away_grace_minutes))
+                    """,
+                    now,
+                ),
+                self._livechat_operator_away,
+            ),
+            (
+                SQL(
+                    """
+                    c.livechat_routing_state = 'assigned' AND lc.inactivity_close_minutes > 0
+                    AND GREATEST(c.last_interest_dt, c.livechat_assigned_date)
+                        <= %s - make_interval(mins => lc.inactivity_close_minutes)
+                    """,
+                    now,
+                ),
+                self._livechat_close_inactive,
+            ),
+        ]
 
     @api.model
-    def _livechat_timer_away_operators(self):
-        """Operators offline for the live chat's grace hand their sessions back (hop ``requeue``).
+    def _livechat_timers_watch(self):
+        """Run the timers now when a session is overdue and they are not due to run: Odoo
+        marks a job killed three times in a row before any progress as timed out, drops its
+        due-time triggers and waits for its interval. Called every minute by the queues'
+        dispatcher (``livechat.routing._cron_serve_queues``).
 
-        :return: whether a full batch was handled (more may be due)
+        :return: whether the timers were scheduled
         """
-        # offline since their last poll, or since they got the session if they never connected
-        condition = SQL(
-            """
-            c.livechat_routing_state = 'assigned' AND lc.away_grace_minutes > 0
-            AND EXISTS (
-                SELECT 1 FROM res_users u LEFT JOIN bus_presence p ON p.user_id = u.id
-                 WHERE u.partner_id = c.livechat_operator_id
-                   AND COALESCE(p.status, 'offline') = 'offline'
-                   AND GREATEST(p.last_poll, c.livechat_assigned_date)
-                       <= %s - make_interval(mins => lc.away_grace_minutes))
-            """,
-            fields.Datetime.now(),
+        cron = self._livechat_timers_cron()
+        now = fields.Datetime.now()
+        if cron.nextcall <= now or self.env["ir.cron.trigger"].sudo().search_count(
+            [("cron_id", "=", cron.id), ("call_at", "<=", now)], limit=1
+        ):
+            return False  # due already: the scheduler runs them at its next poll
+        self.env.flush_all()
+        query = SQL(
+            "SELECT 1 FROM discuss_channel c JOIN im_livechat_channel lc ON lc.id = c.livechat_channel_id"
+            " WHERE (%s) LIMIT 1",
+            SQL(" OR ").join(SQL("(%s)", condition) for condition, _action in self._livechat_timer_list(now)),
         )
-        return self._livechat_timer_run(condition, self._livechat_operator_away)
-
-    @api.model
-    def _livechat_timer_inactive_sessions(self):
-        """Sessions in progress where nobody wrote for the live chat's inactivity delay close.
-
-        :return: whether a full batch was handled (more may be due)
-        """
-        # last_interest_dt: stock's time of the last message of the session
-        condition = SQL(
-            """
-            c.livechat_routing_state = 'assigned' AND lc.inactivity_close_minutes > 0
-            AND GREATEST(c.last_interest_dt, c.livechat_assigned_date)
-                <= %s - make_interval(mins => lc.inactivity_close_minutes)
-            """,
-            fields.Datetime.now(),
-        )
-        return self._livechat_timer_run(condition, self._livechat_close_inactive)
+        if not self.env.execute_query(query):
+            return False
+        cron._trigger()
+        return True
 
     @api.model
     def _livechat_timer_schedule_next(self):
@@ -115,13 +157,16 @@ class LivechatTimers(models.AbstractModel):
             self._livechat_timers_cron()._trigger(at=max(rows[0][0], fields.Datetime.now()))
 
     @api.model
-    def _livechat_timer_run(self, condition, action):
+    def _livechat_timer_run(self, condition, action, done=0):
         """Call ``action(session)`` on each session that matches ``condition``, each in its own
         savepoint and under a row lock taken with the condition checked again: a session that
         another worker holds, or changed since this transaction began, is theirs, and skipped.
+        In the scheduler's run (context ``livechat_timers_auto_commit``), each session's work is
+        committed as soon as it is done, with the job's progress.
 
         :param SQL condition: over ``c`` (the session) and ``lc`` (its live chat)
-        :return: whether a full batch was handled
+        :param int done: the sessions this run handled before (the job's progress)
+        :return: how many sessions were handled (:data:`TIMER_BATCH` when more may be due)
         """
         self.env.flush_all()
         query = """
@@ -144,7 +189,13 @@ class LivechatTimers(models.AbstractModel):
         # sudo: discuss.channel - the timers act for the system
         for session in self.env["discuss.channel"].sudo().browse(ids):
             Routing._in_savepoint(session, locked_action, skip_conflicts=True, skip_errors=False)
-        return len(ids) == TIMER_BATCH
+            done += 1
+            if self.env.context.get("livechat_timers_auto_commit"):
+                # this session's work is kept whatever happens next, and so is the job's progress
+                self.env["ir.cron"]._notify_progress(done=done, remaining=1)
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+                self.env.invalidate_all()
+        return len(ids)
 
     # ------------------------------------------------------------
     # What each timer does to one session

@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import fields, models
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -23,7 +23,10 @@ class MailMessage(models.Model):
 
     def _livechat_messenger_state_values(self, rows=None):
         """Where this message to a messenger customer stands, for Discuss: the least advanced
-        state of its parts (text, files), or failed with the reason when one failed."""
+        state of its parts (text, files), or failed with the reason when one failed. While it
+        waits after a failed attempt, why and until when (``livechatMessengerWait``: a reason
+        code, the provider and the next attempt in UTC), which each reader's Discuss words in
+        their own language and time zone."""
         self.ensure_one()
         if rows is None:
             # sudo: livechat.messenger.message - see _extras_to_store
@@ -32,11 +35,25 @@ class MailMessage(models.Model):
                 .sudo()
                 .search([("message_id", "=", self.id), ("direction", "=", "out")])
             )
+        values = {
+            "livechatMessengerState": False,
+            "livechatMessengerFailure": False,
+            "livechatMessengerWait": False,
+        }
         if not rows:
-            return {"livechatMessengerState": False, "livechatMessengerFailure": False}
+            return values
         failed = rows.filtered(lambda row: row.state == "failed")[:1]
         if failed:
-            return {"livechatMessengerState": "failed", "livechatMessengerFailure": failed.failure_reason}
-        order = ["queued", "sent", "delivered", "read"]
+            return dict(
+                values, livechatMessengerState="failed", livechatMessengerFailure=failed.failure_reason
+            )
+        order = ["queued", "sending", "sent", "delivered", "read"]
         state = min(rows.mapped("state"), key=order.index)
-        return {"livechatMessengerState": state, "livechatMessengerFailure": False}
+        waiting = rows.filtered(lambda row: row.state in ("queued", "sending") and row.failure_code)[:1]
+        if waiting:
+            values["livechatMessengerWait"] = {
+                "reason": waiting.failure_code,
+                "provider": waiting.messenger_id._messenger_provider_name(),
+                "next": waiting.state == "queued" and fields.Datetime.to_string(waiting.next_attempt_date),
+            }
+        return dict(values, livechatMessengerState=state)

@@ -10,6 +10,48 @@ from odoo.tools import html2plaintext
 from odoo.addons.livechat_groups.models import livechat_routing
 
 
+class Killed(BaseException):
+    """A worker killed (SIGKILL) where this is raised: no ``except Exception`` of the code
+    under test runs, as none runs in a killed process."""
+
+
+class CommitPoints:
+    """The commits of a scheduled action, inside a test's transaction (which never commits):
+    each ``cr.commit()`` releases a savepoint and opens the next, and :meth:`kill` rolls back
+    to the last one, as PostgreSQL rolls back the open transaction of a worker killed mid-way.
+    Use as a context manager around the scheduled action's run, with ``auto_commit=True``."""
+
+    def __init__(self, test):
+        self.test = test
+        self.cr = test.env.cr
+        self.commits = 0
+        self.savepoint = None
+
+    def __enter__(self):
+        self.savepoint = self.cr.savepoint(flush=False)
+        self.test.patch(self.cr, "commit", self.commit)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if exc_type is Killed:
+            self.kill()
+            return True
+        self.savepoint.close(rollback=False)
+        return False
+
+    def commit(self):
+        self.cr.flush()
+        self.savepoint.close(rollback=False)
+        self.commits += 1
+        self.savepoint = self.cr.savepoint(flush=False)
+
+    def kill(self):
+        """What PostgreSQL does when the worker dies: its open transaction is rolled back."""
+        self.savepoint.close(rollback=True)
+        self.cr.precommit.clear()
+        self.test.env.invalidate_all()
+
+
 class LivechatGroupsScenario:
     """The reference scenario of the product guide, built once per test class: an external
     live chat (General Support → Sales, Tech Support) and an internal one (General Helpdesk →

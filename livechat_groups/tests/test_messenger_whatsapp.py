@@ -165,6 +165,8 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
                 "to": "16505551234",
                 "type": "text",
                 "text": {"preview_url": False, "body": "*Sonia Support*: We are on it"},
+                # given back in its statuses: they find the row even if its send was not recorded
+                "biz_opaque_callback_data": row.reference,
             },
         )
         self.assertEqual(row.state, "sent")
