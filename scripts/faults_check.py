@@ -1,17 +1,18 @@
-"""Faults under load against a real multi-worker Odoo (``make faults``, run by scripts/test.sh).
+"""Faults under load against a real multi-worker Odoo (``make faults``, run by .ci/run).
 
 The races of scripts/concurrency_check.py hold while everything works; this check breaks things
 while bounded load runs, and checks after each fault what must survive it. It runs its OWN
 PostgreSQL cluster (``initdb`` into var/faults_pg, port FAULTS_PG_PORT, 5499, unix socket only:
 the cluster other runs use is never touched), a 4-worker Odoo with one cron worker on port
-FAULTS_PORT (8421; gevent 8424) and the WhatsApp stand-in (livechat_groups_tools/standin.py) on
-FAULTS_STANDIN_PORT (8428).
+FAULTS_PORT (8421; gevent 8424), with livechat_groups_outage loaded server-wide (the webhook's
+503 while the database is away), and the WhatsApp stand-in (livechat_groups_tools/standin.py) on
+FAULTS_STANDIN_PORT (8428), which posts a "sent" status for each message it accepts.
 
 The load, in every phase: web visitors (``/im_livechat/get_session``, retried once with the same
 cookies when it fails, as a widget would, then a message), WhatsApp customers through the signed
 webhook (redelivered up to three times when not answered 200, as Meta does), and operators
 answering the sessions they hold (each answer carries a token the stand-in reads back) and closing
-them. The faults, one phase each, injected mid-burst:
+them at the next round. The faults, one phase each, injected mid-burst:
 
 * HTTP workers SIGKILLed (by PID: the children of Odoo's master that are not its cron worker
   (nice 10) nor its gevent process);
@@ -26,14 +27,16 @@ After each fault, in SQL: every visitor answered 200 has exactly one session; no
 capacity; no session with two operators; every waiting session in an active group's queue; every
 webhook answered 200 stored once. Throughout, a sampler reads the outbox every 0.2 s: no state moves
 backwards. At the end, once the outbox is settled (due rows sent, bounded wait): every answer
-reached the stand-in once, or is failed (or waiting for its next try) with a reason; duplicates
+reached the stand-in once, or is failed (or waiting for its next try, or for WhatsApp's word on
+a send whose outcome is unknown) with a reason; duplicates
 are allowed only within the window the README documents (at most the one answer in flight per
 killed cron worker, and the late accepts). Prints a table per phase (requests, answered, errors by
 kind, duplicates, lost, recovery time) and "checks: N passed, M failed"; exits 1 when one fails.
 
 The addon built on the cluster is kept as a template keyed by the addon's files, so that a second
 run skips the install. Environment: ODOO_SRC, ADDONS_PATH, FAULTS_PG_BIN (PostgreSQL's bin
-folder; the newest of /usr/lib/postgresql/*/bin by default), FAULTS_KEEP=1 (keep the cluster
+folder; the newest of /usr/lib/postgresql/*/bin by default), FAULTS_OUTAGE_MODULE=0 (without
+livechat_groups_outage: Odoo's own 404 is then expected), FAULTS_KEEP=1 (keep the cluster
 running and the server log); ``--stop`` stops a cluster a run left running (``make clean``).
 """
 
@@ -80,7 +83,7 @@ PORT = int(os.environ.get("FAULTS_PORT", "8421"))
 STANDIN_PORT = int(os.environ.get("FAULTS_STANDIN_PORT", "8428"))
 WORKERS = 4
 OPERATORS = 4
-CAPACITY = 4
+CAPACITY = 3
 APP_SECRET = "faults-secret"
 WEBHOOK = "faults-whatsapp"
 PHONE_ID = "1"
@@ -92,6 +95,9 @@ LATE = ADDON_TIMEOUT + 1.5  # the stand-in accepts (200) this late
 OUTAGE_MODULE = os.environ.get("FAULTS_OUTAGE_MODULE", "1") != "0"
 CALL_TIMEOUT = 40  # seconds: no call of the load waits longer
 SETTLE_TIMEOUT = 100  # seconds: the outbox's due rows are sent within this, at the end
+# how long a send whose outcome is unknown may stay "sending": the outbox's UNCERTAIN_WAIT (2 min)
+# and the send job's 1-minute interval, with a minute to spare
+UNSURE_WAIT = "4 minutes"
 
 SETUP = f"""
 from odoo import Command
@@ -229,6 +235,8 @@ class FaultyStandIn(StandIn):
         self.server.handle_error = lambda *args: None  # a hung answer's socket is closed by then
         self.mode, self.left = "ok", None
         self.sends = []
+        self.webhook_url = None  # where the messages' statuses are posted
+        self.statuses = Counter()  # the answers of Odoo's webhook to the statuses, by kind
 
     def fault(self, mode, count=None):
         with self._lock:
@@ -268,9 +276,30 @@ class FaultyStandIn(StandIn):
             outcome = (
                 ("accepted-late" if mode == "late" else "accepted") if answer[0] == 200 else str(answer[0])
             )
+            if answer[0] == 200 and self.webhook_url:
+                threading.Thread(target=self._tell_sent, args=(request.json, answer[1]), daemon=True).start()
         with self._lock:
             self.sends.append((arrived, token, outcome))
         return answer
+
+    def _tell_sent(self, message, answer):
+        """WhatsApp's "sent" status of an accepted message, posted to Odoo's webhook as Meta does
+        (with the message's ``biz_opaque_callback_data``), delivered again until answered 200."""
+        time.sleep(0.3)
+        status = self.whatsapp_status(answer["messages"][0]["id"], "sent", message["to"])
+        if message.get("biz_opaque_callback_data"):
+            status["biz_opaque_callback_data"] = message["biz_opaque_callback_data"]
+        payload = self.whatsapp_payload(message["to"], statuses=[status])
+        for attempt in range(5):
+            try:
+                code, _body = self.post_webhook(self.webhook_url, payload, timeout=CALL_TIMEOUT)
+            except OSError:
+                code = "unreachable"
+            with self._lock:
+                self.statuses[str(code)] += 1
+            if code == 200:
+                return
+            time.sleep(2 + 2 * attempt)
 
     def refuse(self):
         self.server.shutdown()
@@ -346,6 +375,7 @@ class Load:
         self.webhooks = {}  # wamid -> list of answers
         self.operators = {}  # login -> requests.Session
         self.answered_sessions = set()
+        self.to_close = []  # (login, session id) answered, closed at the next round
         self.tokens = {}  # token -> session id (the answers written to WhatsApp customers)
         self.expired = 0  # operators' calls refused as logged out
         self.customer_ids = itertools.count(1)
@@ -441,7 +471,19 @@ class Load:
             self.operators[f"fop{index}"] = http
 
     def answer_all(self):
-        """Each operator answers the sessions they hold and have not answered yet, then closes them."""
+        """Each operator closes the sessions they answered before (so that the invariants are
+        checked with sessions held and waiting), then answers the sessions they hold now."""
+        with self.lock:
+            closing, self.to_close = self.to_close, []
+
+        def close(item):
+            login, session_id = item
+            self.rpc(self.operators[login], "/web/dataset/call_kw/discuss.channel/action_livechat_close",
+                     {"model": "discuss.channel", "method": "action_livechat_close",
+                      "args": [[session_id]], "kwargs": {}})  # fmt: skip
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(close, closing))
         rows = sql_retried(
             DB,
             "select c.id, u.login, coalesce(c.livechat_messenger_chat_id, '') from discuss_channel c"
@@ -459,15 +501,12 @@ class Load:
             http = self.operators[login]
             for session_id, chat in todo[login]:
                 token = f"ans-{uuid.uuid4().hex[:12]}"
-                kind, _ = self.rpc(http, "/mail/message/post", post_params(session_id, f"Answer {token}"))
+                self.rpc(http, "/mail/message/post", post_params(session_id, f"Answer {token}"))
                 with self.lock:
                     self.answered_sessions.add(session_id)
+                    self.to_close.append((login, session_id))
                     if chat:
                         self.tokens[token] = (session_id, self.phase)
-                if kind == "200":
-                    self.rpc(http, "/web/dataset/call_kw/discuss.channel/action_livechat_close",
-                             {"model": "discuss.channel", "method": "action_livechat_close",
-                              "args": [[session_id]], "kwargs": {}})  # fmt: skip
 
         with ThreadPoolExecutor(max(1, len(todo))) as pool:
             list(pool.map(answer, list(todo)))
@@ -500,11 +539,13 @@ def post_params(session_id, body):
 STATE_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
-def moved_back(old, new):
+def moved_back(old, new, old_code=None):
     """Whether an outbox row's state going from ``old`` to ``new`` went backwards: nothing
-    follows "failed", which follows no delivery; "queued" and "sending" are both "not sent yet"."""
+    follows "failed" (but WhatsApp's word that a message failed as "may not have reached the
+    customer" did reach them), which follows no delivery; "queued" and "sending" are both "not
+    sent yet"."""
     if old == "failed":
-        return True
+        return not (old_code == "uncertain" and new in ("sent", "delivered", "read"))
     if new == "failed":
         return old in ("delivered", "read")
     return STATE_RANK.get(new, 0) < STATE_RANK.get(old, 0)
@@ -529,17 +570,25 @@ class OutboxSampler(threading.Thread):
                     connection = psycopg2.connect(dbname=DB)
                     connection.autocommit = True
                 with connection.cursor() as cr:
-                    cr.execute("SELECT id, state FROM livechat_messenger_message WHERE direction = 'out'")
+                    cr.execute(
+                        "SELECT 1 FROM information_schema.columns"
+                        " WHERE table_name = 'livechat_messenger_message' AND column_name = 'failure_code'"
+                    )
+                    code = "failure_code" if cr.fetchone() else "NULL"
+                    # the column's name comes from the catalogue just read
+                    cr.execute(
+                        f"SELECT id, state, {code} FROM livechat_messenger_message WHERE direction = 'out'"
+                    )
                     self.observe(cr.fetchall())
             except psycopg2.Error:
                 connection = None
 
     def observe(self, rows):
         self.samples += 1
-        for row_id, state in rows:
-            old = self.last.get(row_id)
-            self.last[row_id] = state
-            if old is not None and old != state and moved_back(old, state):
+        for row_id, state, code in rows:
+            old, old_code = self.last.get(row_id, (None, None))
+            self.last[row_id] = (state, code)
+            if old is not None and old != state and moved_back(old, state, old_code):
                 self.backwards.append((row_id, old, state))
 
     def stop(self):
@@ -578,12 +627,12 @@ def invariants(load):
         " join res_users u on u.partner_id = m.partner_id join discuss_channel c on c.id = m.channel_id"
         f" where c.livechat_channel_id = {channel} and u.login like 'fop%' group by 1 having count(*) > 1) t",
     )
-    astray = sql(
+    waiting, astray = sql(
         DB,
-        "select count(*) from discuss_channel c left join livechat_group g on g.id = c.livechat_group_id"
-        f" where c.livechat_channel_id = {channel} and c.livechat_routing_state = 'queued'"
-        " and (g.id is null or not g.active)",
-    )
+        "select count(*), count(*) filter (where g.id is null or not g.active) from discuss_channel c"
+        " left join livechat_group g on g.id = c.livechat_group_id"
+        f" where c.livechat_channel_id = {channel} and c.livechat_routing_state = 'queued'",
+    ).split("|")
     stored = Counter()
     for line in sql(
         DB,
@@ -603,7 +652,11 @@ def invariants(load):
         ),
         (f"no operator above {CAPACITY} sessions", busiest <= CAPACITY, f"busiest holds {busiest}"),
         ("no session with two operators", doubled == "0", f"sessions with two: {doubled}"),
-        ("every waiting session in an active group's queue", astray == "0", f"astray: {astray}"),
+        (
+            "every waiting session in an active group's queue",
+            astray == "0",
+            f"waiting {waiting}, astray {astray}",
+        ),
         (
             "every webhook answered 200 stored once",
             not not_once,
@@ -617,24 +670,31 @@ def outbox(load, standin):
     """The answers to WhatsApp customers: ``(rows, duplicates, lost, pending, failed)`` where
     rows maps a token to ``(state, reason, next attempt due)``."""
     rows = {}
+    # a send whose outcome is unknown stays "sending" (since sending_date, where the outbox has
+    # it) until WhatsApp's status tells, or its wait ends: waiting, not lost, within that wait
+    uncertain = (
+        f"coalesce(r.sending_date > now() at time zone 'UTC' - interval '{UNSURE_WAIT}', false)"
+        if has_column("sending_date")
+        else "false"
+    )
     for line in sql(
         DB,
         "select substring(m.body from 'ans-[0-9a-f]{12}'), r.state, coalesce(r.failure_reason, ''),"
-        " coalesce(r.next_attempt_date > now() at time zone 'UTC', false)"
+        f" coalesce(r.next_attempt_date > now() at time zone 'UTC', false), {uncertain}"
         " from livechat_messenger_message r join mail_message m on m.id = r.message_id"
         " where r.direction = 'out' and m.body like '%ans-%'",
     ).splitlines():
-        token, state, reason, later = line.split("|", 3)
-        rows[token] = (state, reason, later == "t")
+        token, state, reason, later, unsure = line.split("|", 4)
+        rows[token] = (state, reason, later == "t" or (state == "sending" and unsure == "t"))
     accepted = Counter(standin.accepted())
     duplicates = sum(count - 1 for token, count in accepted.items() if token in rows and count > 1)
     lost, pending, failed = [], [], []
-    for token, (state, reason, later) in rows.items():
+    for token, (state, reason, waiting) in rows.items():
         if accepted[token]:
             continue
         if state == "failed" and reason:
             failed.append(token)
-        elif state == "queued" and later and reason:
+        elif (state == "queued" and waiting and reason) or (state == "sending" and waiting):
             pending.append(token)
         else:
             lost.append((token, state))
@@ -749,7 +809,6 @@ def run(master_pid, base, load, standin, check):
     back = wait_for(lambda: len(children(master_pid)["http"]) >= WORKERS and probe(), 60)
     recovery = None if back is None else time.monotonic() - started
     burst.join(timeout=180)
-    load.answer_all()
     after("workers", f"{len(killed)} workers killed", recovery)
 
     # 2. the cluster restarted mid-burst
@@ -761,7 +820,6 @@ def run(master_pid, base, load, standin, check):
     back = wait_for(probe, 60)
     recovery = None if back is None else time.monotonic() - started
     burst.join(timeout=180)
-    load.answer_all()
     check.results.append(
         (
             "[pg-restart] operators stay logged in",
@@ -851,14 +909,35 @@ def run(master_pid, base, load, standin, check):
     return kills
 
 
-def settle(load, standin, timeout):
-    """Wait until no answer is due in the outbox (its next tries included, bounded)."""
+def settle(timeout):
+    """Wait until no answer is due in the outbox (its next tries within 40 s included, bounded);
+    a send whose outcome is unknown waits for WhatsApp's status (UNCERTAIN_WAIT, where the
+    outbox has ``sending_date``), so it is not due before."""
+    unsure = (
+        " and (state <> 'sending' or sending_date is null"
+        f" or sending_date < now() at time zone 'UTC' - interval '{UNSURE_WAIT}')"
+        if has_column("sending_date")
+        else ""
+    )
     due = (
         "select count(*) from livechat_messenger_message where direction = 'out'"
         " and state not in ('sent', 'delivered', 'read', 'failed')"
         " and (next_attempt_date is null or next_attempt_date <= now() at time zone 'UTC' + interval '40 seconds')"
+        + unsure
     )
     return wait_for(lambda: sql(DB, due) == "0", timeout, period=1)
+
+
+def has_column(column):
+    """Whether the outbox has ``column`` (the outbox of issue 23 added ``sending_date``)."""
+    return (
+        sql(
+            DB,
+            "select count(*) from information_schema.columns"
+            f" where table_name = 'livechat_messenger_message' and column_name = '{column}'",
+        )
+        == "1"
+    )
 
 
 def main():
@@ -882,6 +961,7 @@ def faults():
     )
     base = f"http://127.0.0.1:{PORT}"
     standin = FaultyStandIn(STANDIN_PORT).start()
+    standin.webhook_url = f"{base}/livechat_groups/messenger/{WEBHOOK}"
     check = Check()
     sampler = OutboxSampler()
     started = time.monotonic()
@@ -899,8 +979,7 @@ def faults():
             sampler.start()
             kills = run(server.pid, base, load, standin, check)
             load.phase = "settle"
-            settled = settle(load, standin, SETTLE_TIMEOUT)
-            load.answer_all()
+            settled = settle(SETTLE_TIMEOUT)
             check.add("end", invariants(load))
         finally:
             sampler.stop()
@@ -978,7 +1057,9 @@ def print_table(load, standin, check, rows, lost, elapsed):
         tokens = {token for token, (_session, written) in load.tokens.items() if written == phase}
         if restored is not None:
             recovery = provider_recovery(standin, tokens, restored, refused=phase == "api-refused")
-            if phase == "cron-kill":  # the first answer the respawned cron worker sent
+            if phase in ("api-hang", "api-late", "cron-kill"):
+                # the outbox goes on: the first answer sent after the fault (a send that may have
+                # reached the customer is not sent again: it waits for WhatsApp's status)
                 later = [
                     at for at, _token, outcome in standin.sends if outcome == "accepted" and at >= restored
                 ]
@@ -996,7 +1077,7 @@ def print_table(load, standin, check, rows, lost, elapsed):
     outcomes = Counter(outcome for _at, _token, outcome in standin.sends)
     print(
         f"outbox: {len(rows)} answers to WhatsApp customers; the stand-in's sends by outcome: {dict(outcomes)};"
-        f" total {elapsed:.0f} s"
+        f" its 'sent' statuses answered: {dict(standin.statuses)}; total {elapsed:.0f} s"
     )
     print()
 
