@@ -14,7 +14,7 @@ mkdir -p "$ROOT/var"
 log "fault check: its own PostgreSQL cluster, a 4-worker Odoo, the WhatsApp stand-in"
 started=$SECONDS
 set +e
-"$PY" "$ROOT/scripts/faults_check.py" 2>&1 | grep -v "security risk" | tee "$ROOT/var/faults.log"
+"$PY" "$ROOT/scripts/faults_check.py" 2>&1 | grep --line-buffered -v "security risk" | tee "$ROOT/var/faults.log"
 status=${PIPESTATUS[0]}
 set -e
 log "fault check: $((SECONDS - started)) s"
