@@ -332,14 +332,19 @@ class StandIn:
         }
 
     @staticmethod
-    def whatsapp_status(wamid, status, recipient, timestamp=None, error_code=None, error_details=""):
-        """One entry of a notification's ``statuses``."""
+    def whatsapp_status(
+        wamid, status, recipient, timestamp=None, error_code=None, error_details="", reference=None
+    ):
+        """One entry of a notification's ``statuses``; ``reference`` is the
+        ``biz_opaque_callback_data`` the message was sent with, which WhatsApp gives back."""
         entry = {
             "id": wamid,
             "status": status,
             "timestamp": str(int(timestamp or time.time())),
             "recipient_id": recipient,
         }
+        if reference:
+            entry["biz_opaque_callback_data"] = reference
         if error_code:
             entry["errors"] = [
                 {"code": error_code, "title": error_details, "error_data": {"details": error_details}}

@@ -35,7 +35,10 @@ class LivechatGroupsController(LivechatController):
             channel = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
             guest = request.env["mail.guest"]._get_guest_from_context()
             partner = request.env.user.partner_id if request.session.uid else request.env["res.partner"]
-            session = channel and channel._livechat_retried_session(guest, partner)
+            script_id = kwargs.get("chatbot_script_id")
+            session = channel and channel._livechat_retried_session(
+                guest, partner, chatbot_script_id=script_id if type(script_id) is int else None
+            )
             if session:
                 # what stock answers for a session it made; its messages are loaded by the widget
                 store = Store()

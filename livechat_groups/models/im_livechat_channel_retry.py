@@ -11,7 +11,7 @@ RETRY_WINDOW = timedelta(seconds=60)
 class ImLivechatChannel(models.Model):
     _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
-    def _livechat_retried_session(self, guest, partner):
+    def _livechat_retried_session(self, guest, partner, chatbot_script_id=None):
         """The session a repeated ``get_session`` of this visitor means: their session of this
         live chat made in the last :data:`RETRY_WINDOW`, still open, where they wrote nothing
         yet. Its saving was committed, but its answer lost (a worker killed, the bus down right
@@ -24,6 +24,8 @@ class ImLivechatChannel(models.Model):
 
         :param guest: ``mail.guest`` of the request, or empty
         :param partner: ``res.partner`` of the logged-in visitor, or empty
+        :param chatbot_script_id: the chatbot the request starts with: a session of another
+            one (or of none) is not its retry
         :return: ``discuss.channel``, or empty
         """
         self.ensure_one()
@@ -55,7 +57,10 @@ class ImLivechatChannel(models.Model):
             ],
             order="id desc",
         )
-        for session in sessions:
+        for session in sessions.filtered(
+            lambda session: session.chatbot_current_step_id.chatbot_script_id.id
+            == (chatbot_script_id or False)
+        ):
             authors = session.message_ids.filtered(
                 lambda message: (guest and message.author_guest_id == guest)
                 or (partner and message.author_id == partner)

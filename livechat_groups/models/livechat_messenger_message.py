@@ -1,5 +1,4 @@
 import logging
-import secrets
 import threading
 from datetime import timedelta
 
@@ -24,7 +23,8 @@ SEND_BATCH = 10
 MAX_ATTEMPTS = 10
 # how long a send whose outcome is unknown (its sender died, or the provider did not answer in
 # time) stays "sending", waiting for WhatsApp's status to say it arrived, before it is failed
-# with "may not have reached the customer": never sent again by itself (README, Messengers)
+# with "may not have reached the customer": never sent again by itself (README, Messengers).
+# The system parameter livechat_groups.outbox_uncertain_seconds changes it (the fault check).
 UNCERTAIN_WAIT = timedelta(minutes=2)
 
 
@@ -79,11 +79,12 @@ class LivechatMessengerMessage(models.Model):
     next_attempt_date = fields.Datetime(string="Next Attempt")
     sending_date = fields.Datetime(help="When the send under way began.")
     reference = fields.Char(
-        default=lambda self: secrets.token_hex(12),
         copy=False,
         index="btree_not_null",
+        readonly=True,
         help="Sent with the message (WhatsApp's biz_opaque_callback_data) and given back in its "
-        "statuses: it finds the message whose send was not recorded.",
+        "statuses: it finds the message whose send was not recorded. Given when the row is "
+        "first claimed for sending.",
     )
 
     _sql_constraints = [
@@ -103,6 +104,14 @@ class LivechatMessengerMessage(models.Model):
             self._table,
             ["next_attempt_date", "id"],
             where="state = 'queued'",
+        )
+        # the settling of the sends whose outcome is unknown reads the few rows being sent
+        create_index(
+            self.env.cr,
+            "livechat_messenger_message_sending_index",
+            self._table,
+            ["sending_date"],
+            where="state = 'sending'",
         )
         return res
 
@@ -256,6 +265,8 @@ class LivechatMessengerMessage(models.Model):
             if auto_commit and not row._messenger_lock_sending():
                 continue
             row._messenger_send_guarded()
+            # with the job's progress: Odoo counts no run that sent something as timed out
+            self.env["ir.cron"]._notify_progress(done=len(rows), remaining=1)
             commit()
         remaining = self.search_count(
             [
@@ -282,6 +293,7 @@ class LivechatMessengerMessage(models.Model):
                 """
                 UPDATE livechat_messenger_message
                    SET state = 'sending', sending_date = %(now)s, attempt_count = attempt_count + 1,
+                       reference = COALESCE(reference, id || '-' || md5(random()::text || clock_timestamp())),
                        write_date = NOW() AT TIME ZONE 'UTC'
                  WHERE id = (SELECT id FROM livechat_messenger_message
                               WHERE state = 'queued' AND direction = 'out'
@@ -295,7 +307,7 @@ class LivechatMessengerMessage(models.Model):
             )
         )
         row = self.browse([row[0] for row in rows])
-        row.invalidate_recordset(["state", "sending_date", "attempt_count"])
+        row.invalidate_recordset(["state", "sending_date", "attempt_count", "reference"])
         return row
 
     def _messenger_lock_sending(self):
@@ -329,7 +341,7 @@ class LivechatMessengerMessage(models.Model):
                   ORDER BY id
                        FOR UPDATE SKIP LOCKED
                     """,
-                        before=fields.Datetime.now() - UNCERTAIN_WAIT,
+                        before=fields.Datetime.now() - self._messenger_uncertain_wait(),
                     )
                 )
             ]
@@ -372,7 +384,7 @@ class LivechatMessengerMessage(models.Model):
                     self.write(
                         {"failure_code": "late", "failure_reason": messenger._messenger_failure_text(error)}
                     )
-                    self._messenger_send_cron()._trigger(self.sending_date + UNCERTAIN_WAIT)
+                    self._messenger_send_cron()._trigger(self.sending_date + self._messenger_uncertain_wait())
                 else:
                     self._messenger_fail("uncertain", messenger._messenger_uncertain_text())
             elif error.transient and self.attempt_count < MAX_ATTEMPTS:
@@ -407,6 +419,16 @@ class LivechatMessengerMessage(models.Model):
         self.ensure_one()
         self.write({"state": "failed", "failure_code": code, "failure_reason": reason})
         self._messenger_tell_failure()
+
+    @api.model
+    def _messenger_uncertain_wait(self):
+        """:data:`UNCERTAIN_WAIT`, or the system parameter ``livechat_groups.outbox_uncertain_seconds``."""
+        # sudo: ir.config_parameter - the send job reads its setting, whoever runs it
+        seconds = self.env["ir.config_parameter"].sudo().get_param("livechat_groups.outbox_uncertain_seconds")
+        try:
+            return timedelta(seconds=max(int(seconds), 0)) if seconds else UNCERTAIN_WAIT
+        except ValueError:
+            return UNCERTAIN_WAIT
 
     @api.model
     def _messenger_send_cron(self):
@@ -495,11 +517,7 @@ class LivechatMessengerMessage(models.Model):
         )
 
     def _messenger_notify_state(self):
-        """Show the operators where their messages stand, live: on the session's bus channel,
-        which its members' Discuss listens to (a message's own channel is the user at work,
-        the scheduler's or the provider's here)."""
-        for row in self.filtered("session_id"):
-            message = row.message_id
-            if message:
-                # sudo: discuss.channel - the system tells the session's members
-                row.session_id.sudo()._bus_send_store(message, message._livechat_messenger_state_values())
+        """Show the operators where their messages stand, live (a message of a session is
+        sent on the session's bus channel)."""
+        for message in self.message_id:
+            message._bus_send_store(message, message._livechat_messenger_state_values())

@@ -194,7 +194,7 @@ class LivechatGroupsRoutingMixin:
 
     def _get_session(self, livechat, name="Visitor", previous_operator=None):
         """Start a session as a website visitor does; return it."""
-        self.url_open("/web/session/logout")  # a new anonymous visitor each time
+        self._new_visitor()
         data = self.make_jsonrpc_request(
             "/im_livechat/get_session",
             {
@@ -205,6 +205,12 @@ class LivechatGroupsRoutingMixin:
         )
         self.assertTrue(data, "a grouped live chat never refuses a session")
         return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def _new_visitor(self):
+        """The next requests are a new anonymous visitor's: logged out, and without the last
+        one's guest cookie (a guest who asks again within a minute is given their session)."""
+        self.url_open("/web/session/logout")
+        self.opener.cookies.set(self.env["mail.guest"]._cookie_name, None)
 
     def assertHeldBy(self, session, user, group):
         """``session`` is held by ``user`` for ``group``, who is in the conversation."""
@@ -373,6 +379,7 @@ class LivechatGroupsChatbotMixin:
     def _chatbot_session(self, script):
         """A visitor's session of the external live chat, started with ``script``."""
         self.url_open("/web/session/logout")
+        self.opener.cookies.set(self.env["mail.guest"]._cookie_name, None)
         data = self.make_jsonrpc_request(
             "/im_livechat/get_session",
             {

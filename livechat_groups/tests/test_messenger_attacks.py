@@ -195,7 +195,7 @@ class TestMessengerAttacksTelegram(MessengerAttackCase):
 
 @tagged("post_install", "-at_install")
 class TestMessengerStatusBeforeSendCommitted(BaseCase):
-    """WhatsApp may answer "sent" before the send job's batch commits the message's id. Two
+    """WhatsApp may answer "sent" before the send job commits the message's id. Two
     real transactions on the demo's account (Odoo's test runner serves HTTP inside one): the
     webhook's began before the send committed; its status fails to serialize, which makes Odoo
     run the webhook again, and the retry applies it. (While the send is still under way, the
@@ -213,7 +213,7 @@ class TestMessengerStatusBeforeSendCommitted(BaseCase):
             self.messenger_id = messenger.id
             self.row_id = (
                 env["livechat.messenger.message"]
-                .create({"messenger_id": messenger.id, "direction": "out", "state": "queued"})
+                .create({"messenger_id": messenger.id, "direction": "out", "state": "sending"})
                 .id
             )
         self.addCleanup(self._cleanup)

@@ -78,8 +78,8 @@ class TestMessengerOutbox(LivechatMessengerCase):
         self.assertIn("it may not have reached the customer", rows[1].failure_reason)
         self.assertIn("Not delivered to the customer: “two”", self._texts(self.session)[-1])
         # WhatsApp's status, with the reference sent along, tells it arrived after all
-        status = self.standin.whatsapp_status("wamid.two", "delivered", "16505551234")
-        status["biz_opaque_callback_data"] = self.standin.sent()[1]["biz_opaque_callback_data"]
+        reference = self.standin.sent()[1]["biz_opaque_callback_data"]
+        status = self.standin.whatsapp_status("wamid.two", "delivered", "16505551234", reference=reference)
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((rows[1].state, rows[1].external_id), ("delivered", "wamid.two"))
         self.assertFalse(rows[1].failure_reason)
@@ -123,9 +123,8 @@ class TestMessengerOutbox(LivechatMessengerCase):
                 self._send()
         self.assertEqual(self._sent_bodies(), ["one", "two"], "each sent once")
         (request_one, _request_two) = self.standin.sent()
-        status = self.standin.whatsapp_status("wamid.late", "sent", "16505551234")
-        status["biz_opaque_callback_data"] = request_one["biz_opaque_callback_data"]
         self.assertEqual(request_one["biz_opaque_callback_data"], first.reference)
+        status = self.standin.whatsapp_status("wamid.late", "sent", "16505551234", reference=first.reference)
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((first.state, first.external_id), ("sent", "wamid.late"))
         with freeze_time(second.sending_date + UNCERTAIN_WAIT + timedelta(seconds=1)):
@@ -141,19 +140,31 @@ class TestMessengerOutbox(LivechatMessengerCase):
         self.assertEqual((row.state, row.failure_code, row.attempt_count), ("queued", "unreachable", 1))
         self.assertTrue(row.next_attempt_date)
 
+    def test_the_wait_is_a_system_parameter(self):
+        (row,) = self._answer("one")
+        self.Outbox._messenger_claim()  # its sender dies at once
+        self.env["ir.config_parameter"].set_param("livechat_groups.outbox_uncertain_seconds", "10")
+        with freeze_time(row.sending_date + timedelta(seconds=5)):
+            self._send()
+        self.assertEqual(row.state, "sending")
+        with freeze_time(row.sending_date + timedelta(seconds=11)):
+            self._send()
+        self.assertEqual((row.state, row.failure_code), ("failed", "uncertain"))
+        self.assertFalse(self.standin.sent(), "never sent: its sender died before the call")
+
     def test_status_for_a_row_being_sent_is_applied(self):
         """A status that comes while its row is still ``sending`` (its sender died after
         WhatsApp took it) moves it forward: it is not lost."""
         (row,) = self._answer("one")
         self.Outbox._messenger_claim()
         self.assertEqual(row.state, "sending")
-        status = self.standin.whatsapp_status("wamid.early", "delivered", "16505551234")
-        status["biz_opaque_callback_data"] = row.reference
+        status = self.standin.whatsapp_status(
+            "wamid.early", "delivered", "16505551234", reference=row.reference
+        )
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[status]))
         self.assertEqual((row.state, row.external_id), ("delivered", "wamid.early"))
         # another account's reference finds nothing of ours
-        other = self.standin.whatsapp_status("wamid.other", "read", "16505551234")
-        other["biz_opaque_callback_data"] = "not-ours"
+        other = self.standin.whatsapp_status("wamid.other", "read", "16505551234", reference="not-ours")
         self._post(self.standin.whatsapp_payload("16505551234", statuses=[other]))
         self.assertEqual(row.state, "delivered")
 
@@ -191,6 +202,36 @@ class TestMessengerWaitShown(LivechatMessengerCase):
         with freeze_time(row.next_attempt_date + timedelta(seconds=1)):
             self._send()
         self.assertEqual(message._livechat_messenger_state_values()["livechatMessengerWait"], False)
+
+
+@tagged("post_install", "-at_install")
+class TestMessengerOutboxTelegram(LivechatMessengerCase):
+    """Telegram sends no statuses: an answer it may have taken is said at once to maybe not
+    have reached the customer, and never sent again."""
+
+    provider = "telegram"
+
+    def test_late_accept_is_failed_at_once_not_sent_again(self):
+        self._online(self.support_1)
+        self._post(self.standin.telegram_update(4242, first_name="Tom", text="Hi"))
+        session = self._session_of("4242")
+        session.with_user(self.support_1).message_post(
+            body="Thanks Tom", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        original = requests.request
+
+        def late(method, url, **kwargs):
+            original(method, url, **kwargs)  # Telegram took it
+            raise requests.ReadTimeout("answered after our timeout")
+
+        self.patch(common.requests, "request", late)
+        self._send()
+        row = self.Outbox.search([("session_id", "=", session.id), ("direction", "=", "out")])
+        self.assertEqual((row.state, row.failure_code), ("failed", "uncertain"))
+        self.assertIn("it may not have reached the customer", row.failure_reason)
+        with freeze_time(fields.Datetime.now() + UNCERTAIN_WAIT + timedelta(seconds=1)):
+            self._send()
+        self.assertEqual(len(self.standin.sent()), 1, "sent once")
 
 
 class TestNeverSent(BaseCase):

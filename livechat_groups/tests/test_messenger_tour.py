@@ -30,3 +30,17 @@ class TestMessengerTour(LivechatMessengerCase, LivechatGroupsTourCase):
         self._send()
         template = self.standin.sent()[-1]
         self.assertEqual((template["type"], template["template"]["name"]), ("template", "follow_up"))
+
+    def test_operator_reads_why_an_answer_waits(self):
+        self._online(self.support_1)
+        self._write("16505551234", "Hello, my parcel did not arrive")
+        session = self._session_of("16505551234")
+        session.with_user(self.support_1).message_post(
+            body="Let me check with the carrier", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        self.standin.down = True
+        self._send()
+        row = self.Outbox.search([("session_id", "=", session.id), ("direction", "=", "out")])
+        self.assertEqual((row.state, row.failure_code), ("queued", "unreachable"))
+        discuss = f"/odoo/discuss?active_id=discuss.channel_{session.id}"
+        self.start_tour(discuss, "livechat_groups_messenger_wait", login=self.support_1.login)

@@ -1,4 +1,14 @@
-from odoo.tests import tagged
+from contextlib import contextmanager
+
+import psycopg2
+from psycopg2 import errorcodes
+
+from odoo import SUPERUSER_ID, api
+from odoo.modules.registry import Registry
+from odoo.sql_db import db_connect
+from odoo.tests import BaseCase, tagged
+from odoo.tests.common import get_db_name
+from odoo.tools import mute_logger
 
 from .common import LivechatGroupsRoutingCase
 
@@ -42,3 +52,66 @@ class TestSessionRetry(LivechatGroupsRoutingCase):
         new = self._ask_again(self.external_livechat, session)
         self.assertNotEqual(new, session, "not a retry: they talked in the first one")
         self.assertEqual(self._sessions_of(session), session | new)
+
+
+@tagged("post_install", "-at_install")
+class TestSessionRetryRace(BaseCase):
+    """Two requests of one guest at once (a widget that retried before the first answered):
+    the second waits for the first, then fails to serialize, which makes Odoo run it again, and
+    the retry finds the session the first made. Real transactions on the demo's external live
+    chat (Odoo's test runner serves HTTP inside one)."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry = Registry(get_db_name())
+        with self._env() as env:
+            channel = env.ref("livechat_groups.channel_external", raise_if_not_found=False)
+            if not channel:
+                self.skipTest("the demo's external live chat is not installed")
+            self.channel_id = channel.id
+            self.guest_id = env["mail.guest"].create({"name": "Racing visitor"}).id
+        self.addCleanup(self._cleanup)
+
+    @contextmanager
+    def _env(self):
+        """A transaction of its own (committed at the end), even while the registry serves a
+        test case's cursor; the registry is given: the test runner holds the lock that looking
+        it up would take."""
+        with db_connect(get_db_name()).cursor() as cr:
+            cr.transaction = api.Transaction(self.registry)
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def _cleanup(self):
+        with db_connect(get_db_name()).cursor() as cr:
+            cr.execute(
+                "DELETE FROM discuss_channel WHERE id IN "
+                "(SELECT channel_id FROM discuss_channel_member WHERE guest_id = %s)",
+                [self.guest_id],
+            )
+            cr.execute("DELETE FROM mail_guest WHERE id = %s", [self.guest_id])
+
+    def _retried(self, env):
+        channel = env["im_livechat.channel"].browse(self.channel_id)
+        return channel._livechat_retried_session(env["mail.guest"].browse(self.guest_id), env["res.partner"])
+
+    def test_the_second_request_finds_the_first_ones_session(self):
+        with self._env() as first, self._env() as second:
+            self.assertFalse(self._retried(first), "the first request: nothing yet, it makes one")
+            second.cr.execute("SELECT 1")  # the second request began: its snapshot is taken
+            session = first["discuss.channel"].create(
+                {
+                    "name": "Racing visitor",
+                    "channel_type": "livechat",
+                    "livechat_channel_id": self.channel_id,
+                    "livechat_active": True,
+                    "livechat_operator_id": first.ref("base.partner_root").id,
+                }
+            )
+            first["discuss.channel.member"].create({"channel_id": session.id, "guest_id": self.guest_id})
+            first.cr.commit()
+            with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.OperationalError) as caught:
+                self._retried(second)
+            second.cr.rollback()
+        self.assertEqual(caught.exception.pgcode, errorcodes.SERIALIZATION_FAILURE, "Odoo runs it again")
+        with self._env() as retry:
+            self.assertEqual(self._retried(retry).id, session.id, "the retry gets the first one's session")

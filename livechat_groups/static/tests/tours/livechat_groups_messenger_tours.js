@@ -62,3 +62,14 @@ tours.add("livechat_groups_messenger_read", {
         },
     ],
 });
+
+/** WhatsApp cannot be reached: the operator reads why their answer waits, and until when. */
+tours.add("livechat_groups_messenger_wait", {
+    steps: () => [
+        {
+            content: "The answer waits, with the reason and the time of the next attempt",
+            trigger:
+                ".o-mail-Message:contains(Let me check with the carrier) .o_livechat_groups_delivery_wait:contains(WhatsApp could not be reached; tried again at)",
+        },
+    ],
+});
