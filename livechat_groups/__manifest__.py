@@ -2,7 +2,7 @@
     "name": "Live Chat Groups",
     "summary": "Groups of operators, specialists and supervisors for Odoo Live Chat: "
     "entry groups, waiting queues, forwarding and supervision",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Website/Live Chat",
     "website": "https://github.com/livechat-groups/livechat_groups",
     "author": "livechat_groups developers",

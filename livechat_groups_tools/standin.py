@@ -351,11 +351,18 @@ class StandIn:
             ]
         return entry
 
-    def telegram_update(self, chat_id, first_name="", text="", update_id=None, media=None, date=None):
+    def telegram_update(
+        self, chat_id, first_name="", text="", update_id=None, media=None, date=None, language_code=None
+    ):
         """An update as Telegram posts it: a private message (text, or a file with its caption)."""
         message = {
             "message_id": next(self._ids),
-            "from": {"id": int(chat_id), "is_bot": False, "first_name": first_name},
+            "from": {
+                "id": int(chat_id),
+                "is_bot": False,
+                "first_name": first_name,
+                **({"language_code": language_code} if language_code else {}),
+            },
             "chat": {"id": int(chat_id), "type": "private", "first_name": first_name},
             "date": int(date or time.time()),
         }

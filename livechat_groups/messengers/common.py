@@ -22,8 +22,40 @@ class InboundMedia:
 
 
 @dataclass
+class InboundContent:
+    """Something the customer sent that is more than text: the account renders it in the
+    operator's language. ``kind`` is one of :data:`CONTENT_KINDS`; ``data`` holds its plain
+    values (see each parser)."""
+
+    kind: str
+    data: dict = field(default_factory=dict)
+
+
+CONTENT_KINDS = (
+    "contact",  # name, phones: [(number, label)]
+    "location",  # latitude, longitude, name, address, url
+    "poll",  # question, options: [text]
+    "dice",  # emoji, value
+    "form",  # name, answers: {question: answer} (a WhatsApp Flow's reply)
+    "call_permission",  # response: accept | reject, until: datetime or None
+    "order",  # text, items: [(product, quantity, price, currency)]
+    "unsupported",  # what: the provider's name of the kind, when it gives one
+)
+
+# what an inbound event does, besides posting a message
+ACTIONS = (
+    "post",  # a message: joins the customer's session (opened when they have none)
+    "react",  # ``emoji`` on the message ``target`` (no emoji: the reaction is taken back)
+    "edit",  # the message ``target`` now says ``text``
+    "revoke",  # the customer deleted the message ``target``
+    "number_changed",  # the customer's number is now ``new_chat_id``
+    "identity_changed",  # the customer's WhatsApp identity changed (new phone, reinstall)
+)
+
+
+@dataclass
 class InboundMessage:
-    """A message a customer wrote to the account."""
+    """A message a customer wrote to the account, or what they did to an earlier one."""
 
     external_id: str  # unique per account: WhatsApp message id, Telegram update id
     chat_id: str  # the conversation: WhatsApp wa_id, Telegram chat id
@@ -32,6 +64,15 @@ class InboundMessage:
     text: str = ""
     phone: str = ""  # the number, when the provider gives one (E.164 digits for WhatsApp)
     media: list[InboundMedia] = field(default_factory=list)
+    contents: list[InboundContent] = field(default_factory=list)
+    # the provider's id of this message, which later edits, reactions and deletions name
+    # (WhatsApp: the message id, as ``external_id``; Telegram: the message id in its chat)
+    ref: str = ""
+    action: str = "post"  # one of ACTIONS
+    target: str = ""  # react, edit, revoke: the ``ref`` of the message concerned
+    emoji: str = ""  # react
+    new_chat_id: str = ""  # number_changed
+    lang: str = ""  # the customer's language (IETF tag, e.g. "fr"), when the provider gives it
 
 
 @dataclass
@@ -55,6 +96,7 @@ REASONS = (
     "unknown_recipient",  # the number is not on WhatsApp, the user blocked the bot
     "unauthorized",  # the access token is wrong or expired
     "too_large",  # a file above the size limit
+    "unreadable",  # the provider answered, but not as documented: ``detail`` (for the log) says how
     "rejected",  # anything else the provider refused: its own words are in ``detail``
 )
 
@@ -132,6 +174,69 @@ def identifier(value, what):
     if not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
         raise Malformed(f"{what} is empty, too long or has a NUL character")
     return value
+
+
+def number(value, what):
+    """``value`` as a float (a JSON number, or a string of one, as some providers send
+    coordinates); refused when it is neither, or not finite."""
+    if isinstance(value, bool):
+        raise Malformed(f"{what} is not a number")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as error:
+            raise Malformed(f"{what} is not a number") from error
+    if not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+        raise Malformed(f"{what} is not a number")
+    return float(value)
+
+
+def utf16_length(value):
+    """The length of ``value`` as WhatsApp and Telegram count it (UTF-16 code units: an
+    emoji outside the basic plane counts twice), never less than Python's ``len``."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+# where a long text is best cut, from the most to the least natural
+_BREAKS = ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ")
+
+
+def split_text(value, limit):
+    """``value`` in parts of at most ``limit`` characters (counted as :func:`utf16_length`
+    does), in order, cut at a paragraph, else a line, else a sentence, else a space; a word
+    is cut only when it alone is longer than ``limit``.
+
+    :return: a list of non-empty strings (empty for a blank ``value``)
+    """
+    parts, rest = [], value.strip()
+    while utf16_length(rest) > limit:
+        # the longest head of ``rest`` that fits
+        size, end = 0, 0
+        for end, char in enumerate(rest):  # noqa: B007 - ``end`` is read after the loop
+            size += 2 if ord(char) > 0xFFFF else 1
+            if size > limit:
+                break
+        head = rest[:end]
+        cut = 0
+        for mark in _BREAKS:
+            found = head.rfind(mark)
+            # a break in the first half would leave a short part and make more messages
+            if found >= len(head) // 2:
+                cut = found + len(mark.rstrip(" ")) if mark.strip() else found
+                break
+        if not cut:
+            found = max(head.rfind(" "), head.rfind("\t"), head.rfind("\n"))
+            cut = found if found > 0 else end
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def base_mimetype(mimetype):
+    """``mimetype`` without its parameters: ``audio/ogg; codecs=opus`` is ``audio/ogg``."""
+    return (mimetype or "").split(";", 1)[0].strip().lower()
 
 
 def utc_from_timestamp(value):

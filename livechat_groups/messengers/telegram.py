@@ -9,6 +9,7 @@ repeats. Sending: ``POST /bot<token>/sendMessage`` and ``sendDocument``; files i
 import hmac
 
 from .common import (
+    InboundContent,
     InboundMedia,
     InboundMessage,
     Malformed,
@@ -17,12 +18,15 @@ from .common import (
     identifier,
     items,
     mapping,
+    number,
     read_limited,
     text,
     utc_from_timestamp,
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+# the longest text of one sendMessage (characters, after entities parsing)
+TEXT_LIMIT = 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -39,18 +43,29 @@ def parse_webhook(payload):
 
     :raise Malformed: when the payload is not an update, or any part of it cannot be read
         (the whole update is then dropped)
-    :return: ``(list of InboundMessage, [])``: edits, channel posts and the like give no message
+    :return: ``(list of InboundMessage, [])``: an edit of a message edits it; channel posts,
+        group messages and kinds of update we do not know give nothing
     """
     payload = mapping(payload, "the update", required=True)
     update_id = payload.get("update_id")
     if isinstance(update_id, bool) or not isinstance(update_id, int):
         raise Malformed("not a Telegram update")
     message = mapping(payload.get("message"), "message")
-    if not message:
+    edited = mapping(payload.get("edited_message"), "edited_message")
+    if not (message or edited):
         return [], []
+    inbound = _parse_message(message or edited, str(update_id))
+    if inbound and edited:
+        # the message's new text; its files stay those of the original
+        inbound.action, inbound.target, inbound.ref = "edit", inbound.ref, ""
+        inbound.media = []
+    return ([inbound] if inbound else []), []
+
+
+def _parse_message(message, external_id):
     chat = mapping(message.get("chat"), "chat", required=True)
     if chat.get("type", "private") != "private":
-        return [], []
+        return None
     chat_id = chat.get("id")
     if isinstance(chat_id, bool) or not isinstance(chat_id, int):
         raise Malformed("the chat id is not a number")
@@ -60,10 +75,20 @@ def parse_webhook(payload):
             None, (text(sender.get("first_name"), "first_name"), text(sender.get("last_name"), "last_name"))
         )
     )
-    media = []
+    message_id = message.get("message_id")
+    inbound = InboundMessage(
+        external_id=external_id,
+        chat_id=str(chat_id),
+        name=name or text(sender.get("username"), "username"),
+        date=utc_from_timestamp(message.get("date")),
+        ref=identifier(message_id, "message_id") if message_id is not None else "",
+        # the language of the customer's Telegram app
+        lang=text(sender.get("language_code"), "language_code"),
+    )
     if photos := items(message.get("photo"), "photo"):
-        largest = photos[-1]  # Telegram lists the sizes of a photo from the smallest
-        media.append(
+        # the sizes of a photo, listed in no promised order: the largest file, else the most pixels
+        largest = max(photos, key=lambda size: (_size(size), _pixels(size)))
+        inbound.media.append(
             InboundMedia(
                 ref=identifier(largest.get("file_id"), "file_id"),
                 kind="image",
@@ -71,34 +96,102 @@ def parse_webhook(payload):
                 size=_size(largest),
             )
         )
-    for key, kind in (("document", "document"), ("voice", "audio"), ("audio", "audio"), ("video", "video")):
+    for key, kind, default_type in (
+        ("document", "document", ""),
+        ("voice", "audio", "audio/ogg"),
+        ("audio", "audio", ""),
+        ("video", "video", ""),
+        ("video_note", "video", "video/mp4"),  # a round video: MPEG-4, with no type given
+    ):
         if part := mapping(message.get(key), key):
-            media.append(
-                InboundMedia(
-                    ref=identifier(part.get("file_id"), "file_id"),
-                    kind=kind,
-                    mimetype=text(part.get("mime_type"), "mime_type"),
-                    filename=text(part.get("file_name"), "file_name"),
-                    size=_size(part),
-                )
+            inbound.media.append(_media(part, kind, default_type))
+    if sticker := mapping(message.get("sticker"), "sticker"):
+        # its emoji says it; without one, a still sticker is shown as the image it is
+        inbound.text = text(sticker.get("emoji"), "emoji")
+        if not inbound.text and not sticker.get("is_animated") and not sticker.get("is_video"):
+            inbound.media.append(_media(sticker, "sticker", "image/webp"))
+    if venue := mapping(message.get("venue"), "venue"):
+        location = mapping(venue.get("location"), "location", required=True)
+        inbound.contents.append(
+            _location(
+                location,
+                name=text(venue.get("title"), "title"),
+                address=text(venue.get("address"), "address"),
             )
-    contact = mapping(message.get("contact"), "contact")
-    body = text(message.get("text"), "text") or text(message.get("caption"), "caption")
-    phone = text(contact.get("phone_number"), "phone_number")
-    if contact and not body:
-        body = " ".join(filter(None, (text(contact.get("first_name"), "first_name"), phone)))
-    return [
-        InboundMessage(
-            external_id=str(update_id),
-            chat_id=str(chat_id),
-            name=name or text(sender.get("username"), "username"),
-            date=utc_from_timestamp(message.get("date")),
-            text=body.strip(),
-            # a user who shares their own contact gives their number
-            phone=phone if contact.get("user_id") == sender.get("id") else "",
-            media=media,
         )
-    ], []
+    elif location := mapping(message.get("location"), "location"):
+        inbound.contents.append(_location(location))
+    if dice := mapping(message.get("dice"), "dice"):
+        value = dice.get("value")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Malformed("the dice's value is not a number")
+        inbound.contents.append(
+            InboundContent("dice", {"emoji": text(dice.get("emoji"), "emoji"), "value": value})
+        )
+    if poll := mapping(message.get("poll"), "poll"):
+        inbound.contents.append(
+            InboundContent(
+                "poll",
+                {
+                    "question": text(poll.get("question"), "question"),
+                    "options": [
+                        text(option.get("text"), "option") for option in items(poll.get("options"), "options")
+                    ],
+                },
+            )
+        )
+    contact = mapping(message.get("contact"), "contact")
+    inbound.text = (
+        text(message.get("text"), "text") or text(message.get("caption"), "caption") or inbound.text
+    )
+    if contact:
+        phone = text(contact.get("phone_number"), "phone_number")
+        contact_name = " ".join(
+            filter(
+                None,
+                (text(contact.get("first_name"), "first_name"), text(contact.get("last_name"), "last_name")),
+            )
+        )
+        inbound.contents.append(
+            InboundContent(
+                "contact", {"name": contact_name, "phones": [(phone, "")] if phone else [], "emails": []}
+            )
+        )
+        # a user who shares their own contact gives their number
+        if contact.get("user_id") == sender.get("id"):
+            inbound.phone = phone
+    inbound.text = inbound.text.strip()
+    return inbound
+
+
+def _media(part, kind, default_type):
+    return InboundMedia(
+        ref=identifier(part.get("file_id"), "file_id"),
+        kind=kind,
+        mimetype=text(part.get("mime_type"), "mime_type") or default_type,
+        filename=text(part.get("file_name"), "file_name"),
+        size=_size(part),
+    )
+
+
+def _location(location, name="", address=""):
+    return InboundContent(
+        "location",
+        {
+            "latitude": number(location.get("latitude"), "latitude"),
+            "longitude": number(location.get("longitude"), "longitude"),
+            "name": name,
+            "address": address,
+            "url": "",
+        },
+    )
+
+
+def _pixels(part):
+    width, height = part.get("width") or 0, part.get("height") or 0
+    if not all(isinstance(side, int) and not isinstance(side, bool) for side in (width, height)):
+        raise Malformed("the photo's size is not a number")
+    return width * height
 
 
 def _size(part):
@@ -174,11 +267,11 @@ class TelegramApi:
             info = mapping(self._call("getFile", json={"file_id": file_id}), "file", required=True)
             size, path = int(info.get("file_size") or 0), text(info.get("file_path"), "file_path")
         except (TypeError, ValueError) as error:
-            raise MessengerError("rejected", "the file's details cannot be read") from error
+            raise MessengerError("unreadable", "the file's details cannot be read") from error
         if size > max_size:
             raise MessengerError("too_large", f"{size} bytes")
         if not path:
-            raise MessengerError("rejected", "the file has no path")
+            raise MessengerError("unreadable", "the file has no path")
         url = f"{self.base_url}/file/bot{self.token}/{path}"
         response = http_call("GET", url, self.timeout, stream=True)
         if response.status_code >= 400:

@@ -8,9 +8,11 @@ two steps).
 
 import hashlib
 import hmac
+import json
 
 from .common import (
     MAX_ID_LENGTH,
+    InboundContent,
     InboundMedia,
     InboundMessage,
     Malformed,
@@ -20,6 +22,7 @@ from .common import (
     identifier,
     items,
     mapping,
+    number,
     read_limited,
     text,
     utc_from_timestamp,
@@ -36,6 +39,8 @@ TRANSIENT_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131056, 1330
 UNKNOWN_RECIPIENT_CODES = {131026, 131030, 131021}
 UNAUTHORIZED_CODES = {0, 10, 190, 200, 131005}
 STATUSES = ("sent", "delivered", "read", "failed")
+# the longest body of a text message (characters)
+TEXT_LIMIT = 4096
 
 
 # ------------------------------------------------------------
@@ -95,9 +100,8 @@ def parse_webhook(payload, phone_number_id):
                 )
                 for contact in items(value.get("contacts"), "contacts")
             }
-            messages += [
-                _parse_message(message, names) for message in items(value.get("messages"), "messages")
-            ]
+            parsed = (_parse_message(message, names) for message in items(value.get("messages"), "messages"))
+            messages += [message for message in parsed if message]
             statuses += [
                 _parse_status(status)
                 for status in items(value.get("statuses"), "statuses")
@@ -108,17 +112,42 @@ def parse_webhook(payload, phone_number_id):
 
 
 def _parse_message(message, names):
+    """One entry of ``messages``, or None for a kind we do not know (WhatsApp adds kinds:
+    what we do not understand is left out, the rest of the delivery is applied)."""
     sender = identifier(message.get("from"), "from")
     if not sender.isdigit():
         raise Malformed("the sender is not a WhatsApp id")
+    external_id = identifier(message.get("id"), "message id")
+    inbound = InboundMessage(
+        external_id=external_id,
+        chat_id=sender,
+        name=names.get(sender) or "",
+        date=utc_from_timestamp(message.get("timestamp")),
+        phone="+" + sender,
+        ref=external_id,
+    )
     kind = text(message.get("type"), "type")
-    body, media = "", []
+    if kind == "system":
+        return _parse_system(message, inbound)
+    if kind in ("reaction", "revoke", "edit"):
+        return _parse_change(message, kind, inbound)
+    if not _parse_content(message, kind, inbound):
+        return None
+    inbound.text = inbound.text.strip()
+    return inbound
+
+
+def _parse_content(message, kind, inbound):
+    """Read what a message of ``kind`` says into ``inbound`` (text, files, contents).
+
+    :return: whether ``kind`` is one we know
+    """
     if kind == "text":
-        body = text(mapping(message.get("text"), "text").get("body"), "text")
+        inbound.text = text(mapping(message.get("text"), "text").get("body"), "text")
     elif kind in MEDIA_TYPES:
         part = mapping(message.get(kind), kind)
-        body = text(part.get("caption"), "caption")
-        media.append(
+        inbound.text = text(part.get("caption"), "caption")
+        inbound.media.append(
             InboundMedia(
                 ref=identifier(part.get("id"), "media id"),
                 kind=kind,
@@ -127,29 +156,144 @@ def _parse_message(message, names):
             )
         )
     elif kind == "button":
-        body = text(mapping(message.get("button"), "button").get("text"), "button")
+        inbound.text = text(mapping(message.get("button"), "button").get("text"), "button")
     elif kind == "interactive":
-        reply = mapping(message.get("interactive"), "interactive")
-        chosen = mapping(reply.get("button_reply"), "button_reply") or mapping(
-            reply.get("list_reply"), "list_reply"
-        )
-        body = text(chosen.get("title"), "title")
+        _parse_interactive(mapping(message.get("interactive"), "interactive"), inbound)
     elif kind == "location":
-        location = mapping(message.get("location"), "location")
-        parts = (location.get(key) for key in ("name", "address", "latitude", "longitude"))
-        body = " ".join(str(part) for part in parts if isinstance(part, str | int | float) and part)
+        inbound.contents.append(_location(mapping(message.get("location"), "location", required=True)))
+    elif kind == "contacts":
+        inbound.contents += [_contact(card) for card in items(message.get("contacts"), "contacts")]
+    elif kind == "order":
+        inbound.contents.append(_order(mapping(message.get("order"), "order")))
+    elif kind in ("unsupported", "unknown"):
+        # a message WhatsApp does not pass on to businesses (a poll, a view-once photo...)
+        what = text(mapping(message.get("unsupported"), "unsupported").get("type"), "type")
+        inbound.contents.append(InboundContent("unsupported", {"what": what[:40]}))
     else:
-        # reactions, contacts, unsupported messages: said so rather than dropped
-        body = f"[{kind[:40]}]"
-    return InboundMessage(
-        external_id=identifier(message.get("id"), "message id"),
-        chat_id=sender,
-        name=names.get(sender) or "",
-        date=utc_from_timestamp(message.get("timestamp")),
-        text=body.strip(),
-        phone="+" + sender,
-        media=media,
+        return False
+    return True
+
+
+def _parse_interactive(reply, inbound):
+    """The customer's answer to an interactive message: a button, a list item, a form (a
+    WhatsApp Flow), or their permission for our calls."""
+    kind = text(reply.get("type"), "interactive type")
+    chosen = mapping(reply.get("button_reply"), "button_reply") or mapping(
+        reply.get("list_reply"), "list_reply"
     )
+    if chosen:
+        inbound.text = text(chosen.get("title"), "title")
+    elif kind == "nfm_reply" or reply.get("nfm_reply") is not None:
+        form = mapping(reply.get("nfm_reply"), "nfm_reply")
+        raw = text(form.get("response_json"), "response_json")
+        try:
+            answers = json.loads(raw) if raw else {}
+        except ValueError:
+            answers = {"": raw}
+        if not isinstance(answers, dict):
+            answers = {"": raw}
+        # the flow token is ours, not the customer's answer
+        answers = {str(key): value for key, value in answers.items() if key != "flow_token"}
+        inbound.contents.append(
+            InboundContent("form", {"name": text(form.get("name"), "name"), "answers": answers})
+        )
+    elif kind == "call_permission_reply" or reply.get("call_permission_reply") is not None:
+        permission = mapping(reply.get("call_permission_reply"), "call_permission_reply")
+        expiry = permission.get("expiration_timestamp")
+        inbound.contents.append(
+            InboundContent(
+                "call_permission",
+                {
+                    "response": text(permission.get("response"), "response"),
+                    "until": utc_from_timestamp(expiry) if expiry is not None else None,
+                },
+            )
+        )
+    else:
+        # an answer WhatsApp could not pass on (it says so in the notification's errors)
+        inbound.contents.append(InboundContent("unsupported", {"what": kind[:40] or "interactive"}))
+
+
+def _location(location):
+    data = {
+        "latitude": number(location.get("latitude"), "latitude"),
+        "longitude": number(location.get("longitude"), "longitude"),
+    }
+    for key in ("name", "address", "url"):
+        data[key] = text(location.get(key), key)
+    return InboundContent("location", data)
+
+
+def _contact(card):
+    name = mapping(card.get("name"), "name")
+    full_name = text(name.get("formatted_name"), "formatted_name") or " ".join(
+        filter(None, (text(name.get(key), key) for key in ("first_name", "middle_name", "last_name")))
+    )
+    phones = [
+        (
+            text(phone.get("phone"), "phone") or text(phone.get("wa_id"), "wa_id"),
+            text(phone.get("type"), "type"),
+        )
+        for phone in items(card.get("phones"), "phones")
+    ]
+    emails = [text(email.get("email"), "email") for email in items(card.get("emails"), "emails")]
+    return InboundContent(
+        "contact", {"name": full_name, "phones": [phone for phone in phones if phone[0]], "emails": emails}
+    )
+
+
+def _order(order):
+    lines = []
+    for item in items(order.get("product_items"), "product_items"):
+        quantity, price = item.get("quantity"), item.get("item_price")
+        lines.append(
+            (
+                text(item.get("product_retailer_id"), "product_retailer_id"),
+                number(quantity, "quantity") if quantity is not None else 0,
+                number(price, "item_price") if price is not None else None,
+                text(item.get("currency"), "currency"),
+            )
+        )
+    return InboundContent("order", {"text": text(order.get("text"), "text"), "items": lines})
+
+
+def _parse_system(message, inbound):
+    """A change WhatsApp reports about the customer: their number, or their identity."""
+    system = mapping(message.get("system"), "system")
+    kind = text(system.get("type"), "system type")
+    if kind == "user_changed_number":
+        # ``wa_id`` today, ``new_wa_id`` in older versions of the API
+        new = identifier(system.get("wa_id") or system.get("new_wa_id"), "new wa_id")
+        if not new.isdigit():
+            raise Malformed("the new number is not a WhatsApp id")
+        inbound.action, inbound.new_chat_id = "number_changed", new
+    elif kind in ("customer_identity_changed", "user_identity_changed"):
+        inbound.action = "identity_changed"
+    else:
+        return None
+    inbound.text = text(system.get("body"), "body")
+    return inbound
+
+
+def _parse_change(message, kind, inbound):
+    """What the customer did to an earlier message: a reaction (or its removal), an edit,
+    a deletion ("revoke")."""
+    part = mapping(message.get(kind), kind, required=True)
+    inbound.action = {"reaction": "react", "edit": "edit", "revoke": "revoke"}[kind]
+    if kind == "reaction":
+        inbound.target = identifier(part.get("message_id"), "reacted message id")
+        inbound.emoji = text(part.get("emoji"), "emoji")[:20]
+    else:
+        inbound.target = identifier(part.get("original_message_id"), "original message id")
+    if kind == "edit":
+        edited = mapping(part.get("message"), "edited message", required=True)
+        # the edit's new text (or caption); its files stay those of the original. An edit
+        # into a kind we do not know is left out, rather than blanking the original
+        if not _parse_content(edited, text(edited.get("type"), "type"), inbound):
+            return None
+        inbound.media = []
+        inbound.text = inbound.text.strip()
+    return inbound
 
 
 def _parse_status(status):
@@ -209,7 +353,8 @@ def media_message(to, kind, media_id, caption="", filename=""):
 
 def template_message(to, name, language, parameters=()):
     """An approved template (the only message allowed outside the 24-hour window)."""
-    template = {"name": name, "language": {"code": language}}
+    # Meta's reference marks the policy required: "deterministic" is its only value
+    template = {"name": name, "language": {"policy": "deterministic", "code": language}}
     if parameters:
         template["components"] = [
             {"type": "body", "parameters": [{"type": "text", "text": value} for value in parameters]}
@@ -291,7 +436,7 @@ class WhatsAppApi:
         try:
             return identifier(response.json()["messages"][0]["id"], "message id")
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise MessengerError("rejected", "no message id in the answer") from error
+            raise MessengerError("unreadable", "no message id in the answer") from error
 
     def upload_media(self, content, mimetype, filename):
         """Upload a file to send; return its media id."""
@@ -304,7 +449,7 @@ class WhatsAppApi:
         try:
             return identifier(response.json()["id"], "media id")
         except (KeyError, TypeError, ValueError) as error:
-            raise MessengerError("rejected", "no media id in the answer") from error
+            raise MessengerError("unreadable", "no media id in the answer") from error
 
     def download_media(self, media_id, max_size):
         """The two-step download: the media's short-lived URL first, then its bytes.
@@ -317,10 +462,10 @@ class WhatsAppApi:
             size, url = int(info.get("file_size") or 0), text(info.get("url"), "url")
             mimetype = text(info.get("mime_type"), "mime_type")
         except (TypeError, ValueError) as error:
-            raise MessengerError("rejected", "the media's details cannot be read") from error
+            raise MessengerError("unreadable", "the media's details cannot be read") from error
         if size > max_size:
             raise MessengerError("too_large", f"{size} bytes")
         if not url.startswith(("https://", "http://")):
-            raise MessengerError("rejected", "the media has no address")
+            raise MessengerError("unreadable", "the media has no address")
         response = self._call("GET", url, stream=True)
         return read_limited(response, max_size), mimetype

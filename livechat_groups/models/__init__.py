@@ -19,6 +19,7 @@ from . import (
     livechat_group,
     livechat_messenger,
     livechat_messenger_chat,
+    livechat_messenger_content,
     livechat_messenger_message,
     livechat_messenger_template,
     livechat_routing,

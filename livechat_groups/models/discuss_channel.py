@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
 
+from .livechat_routing_reason import Reason, record_names
+
 # what only the routing writes, on any conversation: a forged value would count against an
 # operator's capacity or put a conversation in a queue
 ROUTING_FIELDS = {
@@ -14,12 +16,14 @@ ROUTING_FIELDS = {
     "livechat_closed_date",
     "livechat_queue_notice_id",
     "livechat_operator_user_id",  # written through the assignment only, see write()
-    "livechat_routing_reason",
+    "livechat_routing_reason_data",
+    "livechat_visitor_lang",
     "livechat_answer_due",
     "livechat_first_answer_date",
 }
-# stock's fields that the routing also decides on the sessions of a grouped live chat
-STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id"}
+# stock's fields that the routing also decides on the sessions of a grouped live chat (the time of
+# the last message is the inactivity timer's: a member who wrote it would keep the session open)
+STOCK_ROUTING_FIELDS = {"livechat_operator_id", "livechat_active", "livechat_channel_id", "last_interest_dt"}
 
 
 class DiscussChannel(models.Model):
@@ -80,10 +84,23 @@ class DiscussChannel(models.Model):
         string="Routing History",
     )
     livechat_closed_date = fields.Datetime(string="Closed On", help="When the session's routing ended.")
+    livechat_routing_reason_data = fields.Json(
+        string="Why This Operator (stored)",
+        readonly=True,
+        groups="im_livechat.im_livechat_group_user",
+        help="What the routing said at the session's last hop, in no language (see livechat_routing_reason).",
+    )
     livechat_routing_reason = fields.Text(
         string="Why This Operator",
-        readonly=True,
+        compute="_compute_livechat_routing_reason",
+        # the staff's reasons (who did not answer, how busy the desk is): not for the customer
+        groups="im_livechat.im_livechat_group_user",
         help="Why the routing gave the session to its operator, or left it in the queue, at its last hop.",
+    )
+    livechat_visitor_lang = fields.Char(
+        string="Visitor Language",
+        readonly=True,
+        help="The language the website visitor's browser asked for when the session started.",
     )
 
     # over time (see livechat.timers)
@@ -112,6 +129,15 @@ class DiscussChannel(models.Model):
         "example by moving a card to an operator's column on the supervision board) assigns the "
         "session, which only the supervisors of its live chat and Live Chat administrators may do.",
     )
+
+    @api.depends_context("lang")
+    @api.depends("livechat_routing_reason_data")
+    def _compute_livechat_routing_reason(self):
+        # in the reader's language, whoever's the routing acted for (see livechat_routing_reason)
+        reasons = [Reason.load(session.livechat_routing_reason_data) for session in self]
+        names = record_names(self.env, reasons)
+        for session, reason in zip(self, reasons, strict=True):
+            session.livechat_routing_reason = reason.render(self.env, names) or False
 
     def init(self):
         res = super().init()
@@ -192,7 +218,14 @@ class DiscussChannel(models.Model):
         if not self.env.su:
             # the web client posts as superuser after its own check: see controllers/thread.py
             self._livechat_check_answer_access()
-        return super().message_post(**kwargs)
+        interest = self.last_interest_dt
+        message = super().message_post(**kwargs)
+        if self.livechat_routing_state and not message._livechat_says_something():
+            # an empty comment (possible over RPC) is no sign of life: stock set the time of the
+            # last interest, which the inactivity timer reads, before posting it
+            # sudo: discuss.channel - stock writes it so for whoever posts
+            self.sudo().last_interest_dt = interest
+        return message
 
     def _livechat_check_answer_access(self):
         """Answering a session of a grouped live chat means taking it: a member of its group
@@ -202,6 +235,7 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel - whether this is a grouped session, whoever asks
         for session in self.sudo().filtered("livechat_routing_state"):
             if session.channel_type == "livechat" and not session.is_member:
+                self.browse(session.id)._livechat_check_known()
                 raise AccessError(
                     self.env._(
                         "You are not in the conversation %(session)s: take the session (or, as a "
@@ -230,6 +264,60 @@ class DiscussChannel(models.Model):
         """The user who asked in this session (internal live chat), if any."""
         # sudo: res.partner - the requester's user, whoever routes
         return self.livechat_requester_id.sudo().with_context(active_test=False).user_ids.with_env(self.env)
+
+    def _livechat_check_known(self):
+        """Refuse, naming nothing, a user who has nothing to do with this session's live chat.
+
+        The actions run as superuser once their checks pass, and their refusals name the live
+        chat, its groups or the visitor to help the people who work in it ("someone already took
+        it", "only the members of Sales may take it"). So before any of them: the caller reads the
+        session, or operates or supervises its live chat; anyone else, guessing ids, learns
+        neither whether the session exists nor anything of it.
+        """
+        self.ensure_one()
+        if self.env.su:
+            return
+        user = self.env.user
+        # sudo: discuss.channel - whether the session exists and whose live chat it is; nothing is
+        # told to a caller unrelated to it
+        session = self.sudo().exists()
+        channel = session.livechat_channel_id
+        if session and (
+            self.has_access("read")
+            or (
+                session.livechat_routing_state
+                and (
+                    user in channel._operator_group_ids().member_ids or channel._livechat_is_supervisor(user)
+                )
+            )
+        ):
+            return
+        raise AccessError(
+            self.env._("This session does not exist, or it is not one of the live chats you work in.")
+        )
+
+    def _livechat_check_staff(self):
+        """Refuse a user who does not work in this session's live chat (its operators and
+        supervisors), or who is its customer: the dialogs that steer a session show the live
+        chat's operators, whether they are available and how busy, which is theirs only."""
+        self.ensure_one()
+        if self.env.su:
+            return
+        user = self.env.user
+        # sudo: discuss.channel - whose live chat the session is, and who asked in it
+        session = self.sudo()
+        channel = session.livechat_channel_id
+        if (
+            session.livechat_routing_state
+            and user.partner_id not in session._livechat_customer_partners()
+            and (user in channel._operator_group_ids().member_ids or channel._livechat_is_supervisor(user))
+        ):
+            return
+        raise AccessError(
+            self.env._(
+                "Only the operators and supervisors of its live chat steer a session, never who asked in it."
+            )
+        )
 
     def _livechat_check_supervisor(self, refusal):
         """Raise ``refusal`` unless the current user supervises this session's live chat.

@@ -15,6 +15,7 @@ class DiscussChannel(models.Model):
     def action_livechat_take(self):
         """An operator takes a waiting session of one of their groups."""
         self.ensure_one()
+        self._livechat_check_known()
         user = self.env.user
         # sudo: discuss.channel - a waiting session is not yet the operator's; the checks below
         # decide whether they may take it
@@ -47,6 +48,7 @@ class DiscussChannel(models.Model):
         """A supervisor of the live chat (or a Live Chat administrator) gives the session to a
         member of one of its operator groups; the operator's capacity does not bind them."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
         # below decide whether they may
         session = self.sudo()
@@ -91,6 +93,7 @@ class DiscussChannel(models.Model):
         :param bool stay: whether the forwarding operator stays in the conversation
         """
         self.ensure_one()
+        self._livechat_check_known()
         note = self._livechat_text(note, self.env._("The note"))
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
         # below decide whether the caller may
@@ -146,7 +149,10 @@ class DiscussChannel(models.Model):
             reason = decision.reason
         if note:
             session._livechat_post_operator_note(note)
-        session._livechat_post_notice(self.env._("You are transferred to %(group)s.", group=group.name))
+        visitor_env = session._livechat_visitor_env()
+        session._livechat_post_notice(
+            visitor_env._("You are transferred to %(group)s.", group=group.with_env(visitor_env).name)
+        )
         Routing._hand_over(session, "forward", group, user, note=note or None, reason=reason)
         if previous and not stay and previous != user:
             # after the new operator joined, so that the visitor is never left alone
@@ -159,6 +165,7 @@ class DiscussChannel(models.Model):
         """A supervisor of the live chat (or a Live Chat administrator) enters the conversation:
         they become a member of it, and Discuss opens on it."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - a supervisor joins a session they are not a member of yet; the
         # check below decides whether they may
         session = self.sudo()
@@ -178,23 +185,30 @@ class DiscussChannel(models.Model):
         }
 
     def action_livechat_close(self):
-        """A supervisor of the live chat (or a Live Chat administrator) ends the session: the
-        visitor is told, and the operator is free for the next one."""
+        """The operator who holds the session, a supervisor of the live chat or a Live Chat
+        administrator ends it: the visitor is told politely, and the operator is free for the
+        next one at once."""
         self.ensure_one()
+        self._livechat_check_known()
         # sudo: discuss.channel - a supervisor closes a session they are not a member of; the
         # check below decides whether they may
         session = self.sudo()
-        session._livechat_check_supervisor(
-            self.env._(
-                "Only the supervisors of %(channel)s and Live Chat administrators may close its "
-                "sessions from the supervision board."
-            )
-        )
         session._livechat_check_open()
+        if not session._livechat_may_close():
+            raise AccessError(
+                self.env._(
+                    "Only the operator of this session, the supervisors of %(channel)s and Live Chat "
+                    "administrators may close it.",
+                    channel=session.livechat_channel_id.name,
+                )
+            )
         operator = session._livechat_operator_user()
-        session.env["livechat.routing"]._end(
-            session, operator, notice=self.env._("%(user)s closed this session.", user=self.env.user.name)
+        notice = session._livechat_visitor_env()._(
+            "%(user)s ended the conversation. Thank you for writing to us: write again any time to "
+            "start a new one.",
+            user=self.env.user.livechat_username or self.env.user.name,
         )
+        session.env["livechat.routing"]._end(session, operator, notice=notice)
         return True
 
     def livechat_take_session(self):

@@ -1,8 +1,13 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.tools import html2plaintext
+from odoo.tools.translate import get_translation
 
 from odoo.addons.mail.tools.discuss import Store
+
+# how much of the visitor's first message names them on the Waiting list, the board, the sidebar
+FIRST_WORDS = 24
 
 
 class DiscussChannel(models.Model):
@@ -29,6 +34,37 @@ class DiscussChannel(models.Model):
                 and user in session.sudo().livechat_group_id.member_ids
                 and user.partner_id not in session._livechat_customer_partners()
             )
+
+    livechat_can_forward = fields.Boolean(
+        string="Can Forward",
+        compute="_compute_livechat_can_act",
+        help="You hold this session, or supervise its live chat: you may forward it.",
+    )
+    livechat_can_close = fields.Boolean(
+        string="Can Close",
+        compute="_compute_livechat_can_act",
+        help="You hold this session, or supervise its live chat: you may close it.",
+    )
+
+    @api.depends_context("uid")
+    @api.depends("livechat_routing_state", "livechat_operator_id", "livechat_active")
+    def _compute_livechat_can_act(self):
+        for session in self:
+            # sudo: discuss.channel - who holds it and whose live chat it is, for the buttons only
+            # (the actions check again on the server)
+            may = session.livechat_active and session.sudo()._livechat_may_close()
+            session.livechat_can_forward = session.livechat_can_close = may
+
+    def _livechat_may_close(self):
+        """Whether the current user may forward or close this open session: its operator, a
+        supervisor of its live chat, a Live Chat administrator."""
+        self.ensure_one()
+        if self.livechat_routing_state not in ("queued", "assigned"):
+            return False
+        user = self.env.user
+        return self._livechat_operator_user() == user or bool(
+            self.livechat_channel_id._livechat_is_supervisor(user)
+        )
 
     # ------------------------------------------------------------
     # Stock hooks
@@ -65,9 +101,66 @@ class DiscussChannel(models.Model):
             )
         return members
 
+    def _livechat_tell_new_operator(self, user):
+        """``user`` was given this session by someone else (the routing, a supervisor, a
+        colleague's forward): they are told in their language, and their Discuss opens it, as
+        after a Take."""
+        # sudo: livechat.group - the group's name is the operator's to read
+        message = self.with_context(lang=user.lang).env._(
+            "New session: %(visitor)s (%(group)s)",
+            visitor=self.livechat_visitor_name or self.name,
+            group=self.sudo().livechat_group_id.name,
+        )
+        user.partner_id._bus_send("livechat_groups/session_given", {"id": self.id, "message": message})
+
+    def _message_post_after_hook(self, message, msg_vals):
+        res = super()._message_post_after_hook(message, msg_vals)
+        if (
+            self.livechat_routing_state in ("queued", "assigned")
+            and message.message_type == "comment"
+            and message.author_guest_id
+            and self._livechat_has_generic_visitor_name()
+        ):
+            self._livechat_name_anonymous_visitor(message)
+        return res
+
     # ------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------
+
+    def _livechat_has_generic_visitor_name(self):
+        """Whether who asked is only "Visitor" (stock's name for an anonymous visitor of the
+        widget, in any installed language): then every one of them reads the same on the
+        Waiting list, the board and the sidebar. With ``website_livechat``, stock names them by
+        their visitor number instead."""
+        self.ensure_one()
+        if self.livechat_requester_id or self.livechat_messenger_partner_id:
+            return False
+        generic = {
+            get_translation("im_livechat", code, "Visitor", ())
+            for code, _name in self.env["res.lang"].get_installed()
+        }
+        return (self.livechat_visitor_name or "").strip() in generic
+
+    def _livechat_name_anonymous_visitor(self, message):
+        """Name the anonymous visitor who just wrote their first ``message`` so that they can be
+        told apart at a glance: "Visitor · FR · “my order 1234…”" (their country when known, the
+        first words they wrote). The session's name follows; Discuss, the Waiting list and the
+        board all read it from ``livechat_visitor_name``."""
+        words = " ".join(html2plaintext(message.body or "").split())
+        if not words:
+            return
+        snippet = words if len(words) <= FIRST_WORDS else words[:FIRST_WORDS].rstrip() + "…"
+        # sudo: res.country - the visitor's country code names them
+        country = self.sudo().country_id.code
+        old = self.livechat_visitor_name
+        label = " · ".join(part for part in (old, country, f"“{snippet}”") if part)
+        values = {"livechat_visitor_name": label}
+        if self.name and self.name.startswith(old):
+            values["name"] = label + self.name[len(old) :]
+        # sudo: discuss.channel - the visitor who wrote may not write who the session is with
+        self.sudo().write(values)
+        self._bus_send_store(self, {"name": self.name, **self._livechat_display_values()})
 
     def _livechat_display_values(self):
         """The names each side reads in the conversation's header: the operators read the

@@ -140,6 +140,7 @@ class DiscussChannel(models.Model):
         """Who is in the session (its operator, a supervisor who joined) sends an approved
         template, the only message WhatsApp delivers once the 24-hour window closed."""
         self.ensure_one()
+        self._livechat_check_known()
         session = self.sudo()  # sudo: discuss.channel - the checks below decide
         session._livechat_check_open()
         # answering means taking: only who is in the conversation writes in it (a supervisor joins first)
@@ -185,9 +186,17 @@ class DiscussChannel(models.Model):
                 ("livechat_messenger_last_inbound_date", "<", limit),
             ]
         )
+        Routing = self.env["livechat.routing"]
         for session in sessions:
-            session._livechat_messenger_post_window_note()
+            # one session whose note fails is logged and skipped; the others are told, and the
+            # send job goes on to the outbox
+            Routing._in_savepoint(session, self._livechat_messenger_tell_window_closed, skip_conflicts=True)
+        # once, even for a session whose note failed: the job runs every minute
         sessions.livechat_messenger_window_notice = True
+
+    @api.model
+    def _livechat_messenger_tell_window_closed(self, session):
+        session._livechat_messenger_post_window_note()
 
     def _livechat_messenger_post_window_note(self):
         closed_at = self.livechat_messenger_id._messenger_window_end(self)

@@ -29,9 +29,55 @@ class DiscussChannel(models.Model):
         )
 
     def _livechat_visitor_lang(self):
-        """The language of who asked: the employee's, or the website visitor's when known."""
-        guest = self.channel_member_ids.guest_id[:1]
-        return self.livechat_requester_id.lang or guest.lang or self.env.lang
+        """The language of who asked, whoever acts (an operator, a supervisor, the scheduled
+        actions): the logged-in requester's, the messenger customer's, the website visitor's
+        (their visitor record's, what their browser asked for when the session started, their
+        guest's), else the default language of the live chat's website, else the company's.
+        Only installed languages count.
+
+        :return: a language code
+        """
+        self.ensure_one()
+        # sudo: discuss.channel, res.partner, mail.guest - the customer's language, whoever acts
+        session = self.sudo()
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        candidates = [
+            session.livechat_requester_id.lang,
+            session.livechat_messenger_partner_id.lang,
+        ]
+        if "livechat_visitor_id" in session._fields:  # website_livechat
+            candidates.append(session.livechat_visitor_id.lang_id.code)
+        candidates += [session.livechat_visitor_lang, session.channel_member_ids.guest_id[:1].lang]
+        Website = self.env.get("website")
+        if Website is not None and "channel_id" in Website._fields:  # website_livechat
+            website = Website.sudo().search([("channel_id", "=", session.livechat_channel_id.id)], limit=1)
+            candidates.append(website.default_lang_id.code)
+        candidates.append(session.env.company.partner_id.lang)
+        return next((code for code in candidates if code in installed), "en_US")
+
+    def _livechat_visitor_env(self):
+        """This session's environment in the language of who asked (see
+        :meth:`_livechat_visitor_lang`), for what they read."""
+        return self.with_context(lang=self._livechat_visitor_lang()).env
+
+    def _livechat_post_waiting_notices(self, starting=False):
+        """Tell the visitor that they wait (:meth:`_livechat_post_queue_notice`) and, outside
+        business hours, when the desk opens (:meth:`_livechat_post_closed_notice`).
+
+        :param bool starting: the session is being created: a website visitor's widget said the
+            desk is closed already, as its welcome (``im_livechat.channel.get_livechat_info``)
+        """
+        self._livechat_post_queue_notice()
+        website = not self.livechat_messenger_id and self.livechat_channel_id.audience == "external"
+        if not (starting and website):
+            self._livechat_post_closed_notice()
+
+    def _livechat_post_first_notices(self):
+        """The session was just created for the customer's first message, now posted: when it
+        waits, tell them where they stand, below it (see ``livechat.routing._record_hop``). An
+        operator who got it at once answers them themselves."""
+        if self.livechat_routing_state == "queued":
+            self._livechat_post_waiting_notices()
 
     def _livechat_post_queue_notice(self):
         """Tell the visitor that they wait, and their place in the queue."""
@@ -48,14 +94,13 @@ class DiscussChannel(models.Model):
             ]
         )
         self.livechat_queue_notice_id = self._livechat_post_notice(self._livechat_queue_notice_body(position))
-        self._livechat_post_closed_notice()
 
     def _livechat_post_closed_notice(self):
         """When every group that may answer this waiting session is outside its business hours,
         tell the visitor when the desk opens again, in their language and time zone when known."""
         guest = self.channel_member_ids.guest_id[:1]
         tz = self.livechat_requester_id.tz or guest.timezone or None
-        env = self.with_context(lang=self._livechat_visitor_lang()).env
+        env = self._livechat_visitor_env()
         # sudo: livechat.group - the visitor may know when the desk opens, not who is in it
         when = (
             self.env["livechat.routing"]
@@ -77,38 +122,47 @@ class DiscussChannel(models.Model):
         by hand, when nobody of the group is online nobody answers soon, else they wait for a
         busy operator. The place is marked so that the notice can be kept up to date."""
         channel = self.livechat_channel_id
+        env = self._livechat_visitor_env()
         # sudo: livechat.group, res.users - whether anyone of the group is online
         members = self.sudo().livechat_group_id.member_ids
         if channel.routing_mode == "manual":
-            text = self.env._(
+            text = env._(
                 "Your request waits for an operator to take it: you are number %(position)s in the "
                 "queue of %(group)s. What you write now is kept."
             )
         elif not any(member._is_user_available() for member in members):
-            text = self.env._(
+            text = env._(
                 "Nobody is online right now: you are number %(position)s in the queue of %(group)s, "
                 "and we will answer you when someone is back. What you write now is kept; you may "
                 "also come back later."
             )
         else:
-            text = self.env._(
+            text = env._(
                 "All our operators are busy: you are number %(position)s in the queue of %(group)s. "
                 "Stay here, we will answer you as soon as possible; what you write now is kept."
             )
         return Markup(text) % {
             "position": Markup('<span class="o_livechat_groups_position">%s</span>') % position,
-            "group": self.livechat_group_id.name,
+            # sudo: livechat.group - the name of the group the visitor waits for is theirs to read
+            "group": self.livechat_group_id.with_env(env).sudo().name,
         }
 
     def _livechat_notice_operator_answers(self, operator):
-        """The visitor's queue notice no longer says they wait: it says who answers them."""
+        """The visitor's queue notice no longer says they wait: it says who answers them. A
+        messenger customer cannot see a message rewritten: they are told in a new one."""
         # sudo: mail.message - OdooBot's notice is rewritten by whoever handed the session over
         notice = self.livechat_queue_notice_id.sudo()
         if not notice:
             return
-        notice.body = Markup('<div class="o_mail_notification">%s</div>') % self.env._(
+        text = self._livechat_visitor_env()._(
             "%(operator)s is answering you now.", operator=operator.livechat_username or operator.name
         )
+        if self.livechat_messenger_id:
+            self._livechat_post_notice(text)
+            # sudo: discuss.channel - the notice is done: the routing forgets it
+            self.sudo().livechat_queue_notice_id = False
+            return
+        notice.body = Markup('<div class="o_mail_notification">%s</div>') % text
         notice._bus_send_store(notice, {"body": notice.body, "write_date": notice.write_date})
         # sudo: discuss.channel - the notice is done: the routing forgets it
         self.sudo().livechat_queue_notice_id = False
@@ -164,7 +218,10 @@ class DiscussChannel(models.Model):
             return  # the visitor had written before the notice: it is where it belongs
         if Message.search_count([*domain, ("id", ">", notice.id)], limit=1):
             return  # already moved once
-        self._bus_send("mail.message/delete", {"message_ids": notice.ids})
+        # Stock's "mail.message/delete" would run Discuss's unread counter on it, which fails in
+        # the visitor's widget (their member has no seen message yet) and leaves a "1 new
+        # message" banner: the record is dropped from their store as stock's Store drops any.
+        self._bus_send_store(Store(notice, delete=True))
         notice.unlink()
         # sudo: discuss.channel - the visitor who wrote may not write the routing's notice field
         self.sudo()._livechat_post_queue_notice()
@@ -197,3 +254,16 @@ class DiscussChannel(models.Model):
             # the visitor's own message first: their widget reads it as the answer's first message
             store.add(message, for_current_user=True)
             store.add(self, {"messages": Store.many(notices, "ADD", for_current_user=True)}, as_thread=True)
+
+    def _get_visitor_leave_message(self, operator=False, cancel=False):
+        # "Visitor left the conversation." is for the staff, posted once for all of them while
+        # the visitor leaves in their own language: it is in the language of the operator who
+        # holds the session (who reads it), else the company's while it waits
+        if not self.livechat_routing_state:
+            return super()._get_visitor_leave_message(operator=operator, cancel=cancel)
+        # sudo: res.users - the operator's language, whoever leaves (the visitor, as a guest)
+        session = self.sudo()
+        lang = session._livechat_operator_user().lang or session.env.company.partner_id.lang
+        return super(DiscussChannel, self.with_context(lang=lang))._get_visitor_leave_message(
+            operator=operator, cancel=cancel
+        )

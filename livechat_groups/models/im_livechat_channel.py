@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.http import request
 
 # what decides who reads and answers a live chat's sessions: only Live Chat administrators set it
 ADMIN_FIELDS = (
@@ -398,7 +399,10 @@ class ImLivechatChannel(models.Model):
             livechat_routing_state="assigned" if operator else "queued",
             livechat_queued_date=now,
             livechat_assigned_date=now if operator else False,
-            livechat_routing_reason=decision.reason,
+            livechat_routing_reason_data=decision.reason or False,
+            # what the visitor reads is in their language, whoever acts later (see
+            # discuss.channel._livechat_visitor_lang): the one their browser asks for now
+            livechat_visitor_lang=lang or (request and request.env.lang) or False,
         )
         if not operator:
             vals["name"] = f"{visitor} ({group.name})"

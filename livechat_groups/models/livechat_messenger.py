@@ -11,7 +11,7 @@ from odoo.tools import SQL
 
 from .. import messengers
 from ..messengers import MessengerError, telegram, whatsapp
-from ..messengers.common import load_json
+from ..messengers.common import base_mimetype, load_json
 
 _logger = logging.getLogger(__name__)
 
@@ -136,6 +136,22 @@ class LivechatMessenger(models.Model):
                     )
                 )
 
+    @api.constrains("provider")
+    def _check_provider_of_templates(self):
+        # the templates are WhatsApp's: an account that keeps some stays a WhatsApp account
+        # (the template's own check covers the other side: a template given to a Telegram bot)
+        # sudo: livechat.messenger.template - archived ones too, whoever changes the account
+        Template = self.env["livechat.messenger.template"].sudo().with_context(active_test=False)
+        for messenger in self.filtered(lambda messenger: messenger.provider != "whatsapp"):
+            if Template.search_count([("messenger_id", "=", messenger.id)], limit=1):
+                raise ValidationError(
+                    self.env._(
+                        "%(messenger)s has message templates, which only WhatsApp sends: delete "
+                        "them (archived ones included) before you change its provider.",
+                        messenger=messenger.name,
+                    )
+                )
+
     # ------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------
@@ -145,13 +161,26 @@ class LivechatMessenger(models.Model):
         credentials (and registers Telegram's webhook): the administrators' own, as configuring."""
         self.ensure_one()
         self.check_access("write")
+        # sudo: livechat.messenger - the administrator's own webhook address
+        webhook_url = self.sudo().webhook_url
+        if self.provider == "telegram" and not webhook_url.startswith("https://"):
+            # Telegram posts only to HTTPS: setWebhook would refuse, or no update would come
+            raise UserError(
+                self.env._(
+                    "Telegram delivers messages only to an HTTPS address, and this database's "
+                    "address is %(url)s. Serve Odoo over HTTPS (behind a proxy with a certificate), "
+                    "set the system parameter web.base.url to its https:// address, then test the "
+                    "connection again.",
+                    url=webhook_url.split(WEBHOOK_ROUTE, 1)[0],
+                )
+            )
         api = self._messenger_api()
         try:
             info = api.check()
             if self.provider == "telegram":
                 # Telegram's webhook is registered through its API, with our secret token
                 # sudo: livechat.messenger - the administrator's own secret, sent to Telegram
-                api.set_webhook(self.sudo().webhook_url, self.sudo().webhook_secret)
+                api.set_webhook(webhook_url, self.sudo().webhook_secret)
         except MessengerError as error:
             raise UserError(
                 self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))
@@ -229,6 +258,10 @@ class LivechatMessenger(models.Model):
                 "access token of the messenger."
             ),
             "too_large": self.env._("the file is larger than %(max)s MB."),
+            "unreadable": self.env._(
+                "%(provider)s answered in a way we could not read; an administrator finds the "
+                "details in the server log."
+            ),
             "rejected": self.env._("%(provider)s refused it"),
         }
         if error.uncertain:
@@ -240,7 +273,9 @@ class LivechatMessenger(models.Model):
             "max": MAX_MEDIA_SIZE // 2**20,
         }
         if error.reason == "rejected" and error.detail:
-            text = f"{text}: {error.detail}"
+            text = f"{text}: {error.detail}"  # the provider's own words, as it wrote them
+        elif error.reason == "unreadable":
+            _logger.warning("livechat messenger %s: unreadable answer (%s)", self.id, error.detail)
         return text
 
     def _messenger_uncertain_text(self):
@@ -298,20 +333,27 @@ class LivechatMessenger(models.Model):
         row = self.env["livechat.messenger.message"]._messenger_claim_inbound(self, inbound.external_id)
         if not row:
             return None
+        # a reaction, an edit, a deletion, a new number: applied where it belongs, no new
+        # message (an edit of a message we never received is posted as one)
+        if inbound.action != "post" and self._messenger_apply_action(inbound, row):
+            return row
         chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
-        if not session:
+        started = not session
+        if started:
             session = self._messenger_start_session(inbound, chat)
         attachments = self._messenger_fetch_media(session, inbound)
-        body = inbound.text
         message = session.with_context(livechat_messenger_inbound=True).message_post(
             author_id=session.livechat_messenger_partner_id.id,
-            body=body,
+            body=self._messenger_body(session, inbound),
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             attachment_ids=attachments.ids,
         )
-        row.write({"session_id": session.id, "message_id": message.id})
+        row.write({"session_id": session.id, "message_id": message.id, "provider_ref": inbound.ref or False})
+        if started:
+            # where they stand, below their first words (see livechat.routing._record_hop)
+            session._livechat_post_first_notices()
         if (
             not session.livechat_messenger_last_inbound_date
             or inbound.date > session.livechat_messenger_last_inbound_date
@@ -380,7 +422,13 @@ class LivechatMessenger(models.Model):
             livechat_messenger_partner_id=customer.id,
         )
         # sudo: discuss.channel - the system opens the customer's session
-        session = self.env["discuss.channel"].sudo().with_context(mail_create_nosubscribe=False).create(vals)
+        session = (
+            self.env["discuss.channel"]
+            .sudo()
+            .with_context(mail_create_nosubscribe=False, livechat_groups_first_message_follows=True)
+            .create(vals)
+            .with_context(livechat_groups_first_message_follows=False)
+        )
         session._broadcast(session.livechat_operator_id.ids)
         if ambiguous:
             session._livechat_post_operator_note(
@@ -416,13 +464,33 @@ class LivechatMessenger(models.Model):
         matches = self._messenger_partners_with_number(number) if number else Partner
         if matches:
             return matches[0], matches if len(matches) > 1 else Partner
-        vals = {"name": inbound.name or number or inbound.chat_id}
+        # their language when the provider gives it (Telegram), else none: what they read is
+        # then in the website's or the company's language, not in the webhook request's
+        vals = {"name": inbound.name or number or inbound.chat_id, "lang": self._messenger_lang(inbound.lang)}
         if number:
             parsed = phonenumbers.parse(number)
             vals["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
             country_code = phonenumbers.region_code_for_number(parsed)
             vals["country_id"] = self.env["res.country"].search([("code", "=", country_code)], limit=1).id
         return Partner.create(vals), Partner
+
+    def _messenger_lang(self, tag):
+        """The installed language of the IETF ``tag`` a provider gives (``fr``, ``pt-BR``), if any.
+
+        :return: a language code, or False
+        """
+        if not tag:
+            return False
+        installed = [code for code, _name in self.env["res.lang"].get_installed()]
+        code = tag.replace("-", "_")
+        if code in installed:
+            return code
+        base = code.split("_")[0].lower()
+        # the language's main variant first (fr_FR for "fr"), else any of its variants
+        return next(
+            (c for c in installed if c.lower() == f"{base}_{base}"),
+            next((c for c in installed if c.split("_")[0] == base), False),
+        )
 
     def _messenger_partners_with_number(self, number):
         """The contacts whose phone or mobile is ``number`` (E.164), whatever the format they
@@ -491,20 +559,23 @@ class LivechatMessenger(models.Model):
                 else:
                     content, mimetype = api.download_file(media.ref, MAX_MEDIA_SIZE)
             except MessengerError as error:
+                # the customer reads it too: in their language
+                customer_env = session._livechat_visitor_env()
                 session._livechat_post_notice(
-                    self.env._(
+                    customer_env._(
                         "A file the customer sent (%(kind)s) could not be received: %(reason)s",
                         kind=media.kind,
-                        reason=self._messenger_failure_text(error),
+                        reason=self.with_env(customer_env)._messenger_failure_text(error),
                     )
                 )
                 continue
-            mimetype = media.mimetype or mimetype or "application/octet-stream"
+            # parameters (``audio/ogg; codecs=opus``) say how to play it, not what it is
+            mimetype = base_mimetype(media.mimetype or mimetype) or "application/octet-stream"
             # pending, as the composer's: message_post links it to the session's message
             # sudo: ir.attachment - the customer's file, received by the system
             attachments |= Attachment.create(
                 {
-                    "name": media.filename or f"{media.kind}{mimetypes.guess_extension(mimetype) or ''}",
+                    "name": media.filename or f"{media.kind}{file_extension(mimetype)}",
                     "raw": content,
                     "mimetype": mimetype,
                     "res_model": "mail.compose.message",
@@ -523,6 +594,16 @@ class LivechatMessenger(models.Model):
         if self.provider != "whatsapp" or not session.livechat_messenger_last_inbound_date:
             return None
         return session.livechat_messenger_last_inbound_date + timedelta(hours=whatsapp.WINDOW_HOURS)
+
+
+# the extension a file of this type is saved with, where Python's guess is not the usual one
+EXTENSIONS = {"audio/ogg": ".ogg", "audio/opus": ".opus", "audio/amr": ".amr", "video/3gpp": ".3gp"}
+
+
+def file_extension(mimetype):
+    """The extension of a file of ``mimetype`` (without parameters), with its dot; empty
+    when unknown."""
+    return EXTENSIONS.get(mimetype) or mimetypes.guess_extension(mimetype) or ""
 
 
 def e164(number, region):

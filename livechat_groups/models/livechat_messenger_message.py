@@ -11,6 +11,7 @@ from odoo.tools import SQL, html2plaintext
 from odoo.tools.sql import create_index
 
 from ..messengers import MessengerError, whatsapp
+from ..messengers.common import split_text
 
 _logger = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ class LivechatMessengerMessage(models.Model):
     external_id = fields.Char(
         string="Provider's ID", help="WhatsApp message id, Telegram update or message id."
     )
+    provider_ref = fields.Char(
+        string="Provider's Message ID",
+        help="Received messages: the provider's id of the message, which the customer's later "
+        "reactions, edits and deletions name (WhatsApp message id; Telegram message id, in its chat).",
+    )
     direction = fields.Selection(selection=[("in", "Received"), ("out", "Sent")], required=True)
     state = fields.Selection(
         selection=[
@@ -70,6 +76,10 @@ class LivechatMessengerMessage(models.Model):
             ("failed", "Failed"),
         ],
         required=True,
+    )
+    text_part = fields.Text(
+        help="The part of a long text this row sends: the providers take 4,096 characters a "
+        "message, so a longer one is sent in parts, one row each (empty: the whole text)."
     )
     failure_reason = fields.Text()
     # why the last attempt did not succeed, as a reason of messengers.common.REASONS (or
@@ -112,6 +122,14 @@ class LivechatMessengerMessage(models.Model):
             self._table,
             ["sending_date"],
             where="state = 'sending'",
+        )
+        # the intake finds the message a reaction, an edit or a deletion names
+        create_index(
+            self.env.cr,
+            "livechat_messenger_message_provider_ref_index",
+            self._table,
+            ["messenger_id", "provider_ref"],
+            where="direction = 'in' AND provider_ref IS NOT NULL",
         )
         return res
 
@@ -207,17 +225,24 @@ class LivechatMessengerMessage(models.Model):
     @api.model
     def _messenger_queue(self, session, message, template=None):
         """Put ``message`` of ``session`` in the outbox: its text (or ``template``) and each of
-        its files, one row each; the send job runs once this transaction commits."""
+        its files, one row each; a text longer than the provider takes is split in parts, one
+        row each, in order (the operator's signature on the first only). The send job runs once
+        this transaction commits."""
+        messenger = session.livechat_messenger_id
         vals = {
-            "messenger_id": session.livechat_messenger_id.id,
+            "messenger_id": messenger.id,
             "session_id": session.id,
             "message_id": message.id,
             "direction": "out",
             "state": "queued",
         }
         vals_list = []
-        if template or html2plaintext(message.body or "").strip():
-            vals_list.append(dict(vals, template_id=template and template.id))
+        if template:
+            vals_list.append(dict(vals, template_id=template.id))
+        elif html2plaintext(message.body or "").strip():
+            text = self._messenger_signed_text(messenger, message)
+            parts = split_text(text, messenger._messenger_protocol().TEXT_LIMIT)
+            vals_list += [dict(vals, text_part=part if len(parts) > 1 else False) for part in parts]
         vals_list += [dict(vals, attachment_id=attachment.id) for attachment in message.attachment_ids]
         # sudo: livechat.messenger.message - the outbox is written by the system for whoever posts
         rows = self.sudo().create(vals_list)
@@ -446,6 +471,11 @@ class LivechatMessengerMessage(models.Model):
 
     def _messenger_call(self, api):
         """The provider's request for this row; return the id the provider gave the message."""
+        if self.text_part and self._messenger_earlier_parts_waiting():
+            # the parts of a long answer reach the customer in order: this one waits its turn
+            raise MessengerError(
+                "unreachable", "an earlier part of the message is not sent yet", transient=True
+            )
         session, messenger = self.session_id, self.messenger_id
         to = session.livechat_messenger_chat_id
         if self.attachment_id:
@@ -484,15 +514,36 @@ class LivechatMessengerMessage(models.Model):
             return api.send(whatsapp.with_reference(whatsapp.text_message(to, text), self.reference))
         return api.send_text(to, text)
 
+    def _messenger_earlier_parts_waiting(self):
+        """Whether a part of the same long answer, before this one, still waits to be sent."""
+        return bool(
+            self.search_count(
+                [
+                    ("message_id", "=", self.message_id.id),
+                    ("direction", "=", "out"),
+                    ("text_part", "!=", False),
+                    ("id", "<", self.id),
+                    ("state", "in", ("queued", "sending")),
+                ],
+                limit=1,
+            )
+        )
+
     def _messenger_text(self):
-        """The message as the customer reads it: plain text, signed by the operator who wrote it
-        (routing notices are not signed)."""
-        message = self.message_id.sudo()
+        """What this row sends: its part of a long text, else the whole message (see
+        :meth:`_messenger_signed_text`)."""
+        return self.text_part or self._messenger_signed_text(self.messenger_id, self.message_id)
+
+    @api.model
+    def _messenger_signed_text(self, messenger, message):
+        """``message`` as the customer reads it: plain text, signed by the operator who wrote
+        it (routing notices are not signed)."""
+        message = message.sudo()
         text = html2plaintext(message.body or "").strip()
         author = message.author_id
         if message.message_type == "comment" and author and author != self.env.ref("base.partner_root"):
             name = author.user_ids[:1].livechat_username or author.name
-            mark = "*" if self.messenger_id.provider == "whatsapp" else ""
+            mark = "*" if messenger.provider == "whatsapp" else ""
             text = f"{mark}{name}{mark}: {text}"
         return text
 

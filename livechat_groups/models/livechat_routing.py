@@ -40,6 +40,7 @@ from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
 
+from .livechat_routing_reason import Reason, lang_ref, ref
 from .livechat_routing_sql import CLAIM_OPERATOR, RANK_OPERATORS
 
 _logger = logging.getLogger(__name__)
@@ -58,12 +59,13 @@ Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
 
 
 class RoutingDecision(tuple):
-    """What the routing decided: unpacks as ``(user, group)``, and says why in ``reason``
-    (plain words, for the routing history and the supervision board)."""
+    """What the routing decided: unpacks as ``(user, group)``, and says why in ``reason`` (a
+    :class:`~.livechat_routing_reason.Reason`, for the routing history and the supervision
+    board, read in each reader's language)."""
 
-    def __new__(cls, user, group, reason=""):
+    def __new__(cls, user, group, reason=None):
         decision = super().__new__(cls, (user, group))
-        decision.reason = reason
+        decision.reason = reason or Reason()
         return decision
 
 
@@ -123,13 +125,9 @@ class LivechatRouting(models.AbstractModel):
         groups = groups.sorted(lambda group: (group.sequence, group.name or "", group.id))
         Users = self.env["res.users"]
         if not groups:
-            return RoutingDecision(Users, groups, self.env._("no group to route to"))
+            return RoutingDecision(Users, groups, Reason.of("no_group"))
         if channel.routing_mode == "manual":
-            return RoutingDecision(
-                Users,
-                groups[:1],
-                self.env._("manual routing: waits for a supervisor or an operator to take it"),
-            )
+            return RoutingDecision(Users, groups[:1], Reason.of("manual"))
         open_groups = groups._livechat_open_groups()
         ranking = self._rank_operators(
             channel,
@@ -147,36 +145,21 @@ class LivechatRouting(models.AbstractModel):
             # which this transaction cannot see: rather than wait for them and have the whole
             # request retried, the session waits in line, served once those routings are done
             self._serve_after_commit(groups)
-            reason = self.env._(
-                "every available member of %(groups)s was being given a session at that moment: "
-                "waits for the next free place",
-                groups=", ".join(groups.mapped("name")),
-            )
+            reason = Reason.of("being_claimed", groups=ref(groups))
             return RoutingDecision(Users, groups[:1], self._reason(reason, **context))
         if not candidate:
-            reason = self.env._(
-                "nobody available in %(groups)s: waits in the queue of %(group)s",
-                groups=", ".join(groups.mapped("name")),
-                group=groups[:1].name,
-            )
+            reason = Reason.of("nobody", groups=ref(groups), group=ref(groups[:1]))
             return RoutingDecision(Users, groups[:1], self._reason(reason, **context))
         user = Users.browse(candidate.user_id)
         group = candidate.group
         if previous_operator and candidate.user_id == previous_operator.id:
-            reason = self.env._("%(user)s talked with this visitor before", user=user.name)
+            reason = Reason.of("previous", user=user.name)
             return RoutingDecision(user, group, self._reason(reason, **context))
-        reason = self.env._(
-            "least busy of %(count)s available in %(group)s: open sessions %(load)s",
-            count=candidate.eligible,
-            group=group.name,
-            load=candidate.load,
-        )
+        reason = Reason.of("least_busy", count=candidate.eligible, group=ref(group), load=candidate.load)
         if candidate.speaks:
-            reason += self.env._("; speaks %(lang)s", lang=self.env["res.lang"]._lang_get(lang).name or lang)
+            reason += Reason.of("speaks", lang=lang_ref(lang))
         if candidate.same_country:
-            reason += self.env._(
-                "; from %(country)s", country=self.env["res.country"].browse(country_id).name
-            )
+            reason += Reason.of("country", country=ref(self.env["res.country"].browse(country_id)))
         return RoutingDecision(user, group, self._reason(reason, **context))
 
     @api.model
@@ -334,11 +317,14 @@ class LivechatRouting(models.AbstractModel):
 
     @api.model
     def _reason(self, reason, at_capacity=0, closed=0):
-        """``reason`` followed by who could not be chosen, and why."""
+        """``reason`` followed by who could not be chosen, and why.
+
+        :param reason: a :class:`~.livechat_routing_reason.Reason`
+        """
         if at_capacity:
-            reason += self.env._("; %(count)s at capacity", count=at_capacity)
+            reason += Reason.of("at_capacity", count=at_capacity)
         if closed:
-            reason += self.env._("; %(count)s outside business hours", count=closed)
+            reason += Reason.of("closed", count=closed)
         return reason
 
     @api.model
@@ -405,7 +391,7 @@ class LivechatRouting(models.AbstractModel):
         when ``user`` is empty; then record the hop and tell those concerned.
 
         :param str kind: the ``livechat.session.transfer`` kind of this hop
-        :param str reason: why the routing chose ``user`` (see :meth:`_decide`), if it chose
+        :param reason: why the routing chose ``user`` (a ``Reason``, see :meth:`_decide`), if it chose
         """
         session.ensure_one()
         if user and user.partner_id in session._livechat_customer_partners():
@@ -417,14 +403,16 @@ class LivechatRouting(models.AbstractModel):
         now = fields.Datetime.now()
         if user:
             if user.partner_id not in session.channel_member_ids.partner_id:
-                session._add_members(users=user, open_chat_window=True)
+                # added as themselves, not "invited" by whoever handed it over: they are told
+                # of their new session in their own words (see _record_hop)
+                session.with_user(user).sudo()._add_members(users=user, open_chat_window=True)
             session.write(
                 {
                     "livechat_group_id": group.id,
                     "livechat_routing_state": "assigned",
                     "livechat_operator_id": user.partner_id.id,
                     "livechat_assigned_date": now,
-                    "livechat_routing_reason": reason or False,
+                    "livechat_routing_reason_data": reason or False,
                     "name": f"{session.livechat_visitor_name} {user.livechat_username or user.name}",
                 }
             )
@@ -435,7 +423,7 @@ class LivechatRouting(models.AbstractModel):
                     "livechat_routing_state": "queued",
                     "livechat_operator_id": self.env.ref("base.partner_root").id,
                     "livechat_queued_date": now,
-                    "livechat_routing_reason": reason or False,
+                    "livechat_routing_reason_data": reason or False,
                     "name": f"{session.livechat_visitor_name} ({group.name})",
                 }
             )
@@ -450,8 +438,14 @@ class LivechatRouting(models.AbstractModel):
 
         :param bool notify: whether to tell the members now (not for a session being created:
             stock's ``get_session`` tells its operator)
+
+        A session created for a message that follows in the same transaction (a messenger
+        customer's, context ``livechat_groups_first_message_follows``) tells its customer where
+        they stand after that message (``_livechat_post_first_notices``), not above it.
         """
         user = session._livechat_operator_user()
+        starting = not notify
+        later = starting and self.env.context.get("livechat_groups_first_message_follows")
         self.env["livechat.timers"]._livechat_start_answer_clock(session)
         self.env["livechat.session.transfer"].create(
             {
@@ -462,12 +456,13 @@ class LivechatRouting(models.AbstractModel):
                 "from_user_id": from_user.id,
                 "to_user_id": user.id,
                 "note": note,
-                "reason": session.livechat_routing_reason,
+                "reason_data": session.livechat_routing_reason_data,
             }
         )
         odoobot = self.env.ref("base.partner_root")
         if not user:
-            session._livechat_post_queue_notice()
+            if not later:
+                session._livechat_post_waiting_notices(starting=starting)
             if odoobot not in session.channel_member_ids.partner_id:
                 # back in a queue (a forward, a requeue): OdooBot holds the session again, as a
                 # member, so that the visitor's widget may read who holds it
@@ -491,6 +486,9 @@ class LivechatRouting(models.AbstractModel):
                     },
                 )
             session._livechat_notice_operator_answers(user)
+            if notify and kind != "take":
+                # who took it opened it themselves
+                session._livechat_tell_new_operator(user)
         if notify:
             # every member's header follows the hand-over: the visitor's names the new operator,
             # or the group while they wait
@@ -532,14 +530,14 @@ class LivechatRouting(models.AbstractModel):
         answer, were archived or are no longer an operator of its live chat): it goes to
         another member of its group, or back to its queue; never back to them.
 
-        :param str why: what made them let it go, before the routing's own reason in the hop
+        :param why: what made them let it go (a ``Reason``), before the routing's own reason in the hop
         :param str kind: the hop's kind (``timeout`` when they did not answer in time)
         :param bool front: back at the front of the queue, since it waited already (timers)
         """
         session.ensure_one()
         decision = self._decide_for(session, exclude_users=operator)
         user, group = decision
-        reason = f"{why}; {decision.reason}" if why else decision.reason
+        reason = Reason.load(why).then(decision.reason)
         self._hand_over(session, kind, group, user, reason=reason)
         if front and not user:
             oldest = session.search(
@@ -633,6 +631,36 @@ class LivechatRouting(models.AbstractModel):
                 continue
             # leaving requeues the session (see discuss_channel_routing)
             session._action_unfollow(partner=operator.partner_id)
+        self._release_requests(users if deleted else users.filtered(lambda user: not user.active))
+
+    @api.model
+    def _release_requests(self, users):
+        """End the open sessions of an internal live chat that ``users`` (archived or being
+        deleted) asked: nobody would read the answer, and their place in the queue or in an
+        operator's capacity goes to the next one."""
+        if not users:
+            return
+        # sudo: discuss.channel - the routing acts for the system, whoever changed the users
+        asked = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "in", ("queued", "assigned")),
+                    ("livechat_requester_id", "in", users.partner_id.ids),
+                ]
+            )
+        )
+        for session in asked:
+            self._end(
+                session,
+                session._livechat_operator_user(),
+                notice=session._livechat_visitor_env()._(
+                    "%(requester)s is no longer a user of this database: the session is closed.",
+                    requester=session.livechat_requester_id.name,
+                ),
+            )
 
     @api.model
     def _end(self, session, operator, notice=None):

@@ -94,7 +94,10 @@ class LivechatSessionDialog(models.AbstractModel):
             # a record given as values (a dict, as onchange takes them) would be read as new
             if type(value) is not int:
                 raise UserError(self.env._("%(field)s takes the id of a record.", field=field.string))
-            self.env[field.comodel_name].browse(value).check_access("read")
+            record = self.env[field.comodel_name].browse(value)
+            record.check_access("read")
+            if fname == "session_id":
+                record._livechat_check_staff()
 
     def _member_overview(self, members):
         """A table of ``members``: whether they can answer now, and how many sessions they hold."""

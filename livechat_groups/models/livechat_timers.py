@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .livechat_routing_reason import Reason
+
 # how many sessions one timer handles per run; a full batch runs the timers again at once
 TIMER_BATCH = 50
 
@@ -209,9 +211,7 @@ class LivechatTimers(models.AbstractModel):
         minutes = session.livechat_channel_id.answer_timeout_minutes
         visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
         session._livechat_post_notice(visitor_env._("Sorry for the wait: another operator will answer you."))
-        why = self.env._(
-            "%(user)s did not answer within %(minutes)s minutes", user=operator.name, minutes=minutes
-        )
+        why = Reason.of("no_answer", user=operator.name, minutes=minutes)
         session.env["livechat.routing"]._requeue(session, operator, why=why, kind="timeout", front=True)
         operator_env = session.with_context(lang=operator.lang).env
         operator.partner_id._bus_send(
@@ -250,7 +250,7 @@ class LivechatTimers(models.AbstractModel):
         session._livechat_post_notice(
             visitor_env._("%(user)s had to leave: another operator will answer you.", user=operator.name)
         )
-        why = self.env._("%(user)s was offline for %(minutes)s minutes", user=operator.name, minutes=minutes)
+        why = Reason.of("offline", user=operator.name, minutes=minutes)
         session.env["livechat.routing"]._requeue(session, operator, why=why, front=True)
         operator_env = session.with_context(lang=operator.lang).env
         operator.partner_id._bus_send(

@@ -161,7 +161,7 @@ class LivechatSessionReport(models.Model):
         help="How many times the sessions were forwarded, on average.",
     )
     resolved_in_entry = fields.Float(
-        string="Closed in Entry Group (%)",
+        string="Closed in Entry Group (% of Closed)",
         digits=(16, 1),
         aggregator="avg",
         readonly=True,

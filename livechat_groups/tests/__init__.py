@@ -1,5 +1,6 @@
 from . import (
     test_archiving,
+    test_attack22,
     test_bus_channels,
     test_business_hours,
     test_demo_data,
@@ -13,9 +14,11 @@ from . import (
     test_menu_walk,
     test_messenger_access,
     test_messenger_attacks,
+    test_messenger_conformance,
     test_messenger_demo,
     test_messenger_outbox,
     test_messenger_protocol,
+    test_messenger_requests,
     test_messenger_telegram,
     test_messenger_templates,
     test_messenger_tour,
@@ -43,6 +46,8 @@ from . import (
     test_timers_tours,
     test_tours,
     test_user_settings,
+    test_visitor_labels,
+    test_visitor_language,
     test_visitor_notices,
     test_what_people_see,
 )

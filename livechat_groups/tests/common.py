@@ -467,6 +467,35 @@ class LivechatGroupsTourCase(LivechatGroupsHttpCase):
         if not any(shutil.which(name) for name in ("chromium", "google-chrome", "chromium-browser")):
             raise AssertionError("Chromium is not installed: tours cannot run")
 
+    def _wake_websockets_after(self, model, method):
+        """Let the browser's bus run as in production for what ``model.method`` sends. Odoo
+        refuses websockets during tests unless a test allows them (as its WebsocketCase does);
+        and a test's transaction is never committed, so PostgreSQL never delivers the bus's
+        NOTIFY: wake the websockets up when ``method`` has run, as
+        WebsocketCase.trigger_notification_dispatching does."""
+        from odoo.addons.bus.models.bus import dispatch
+        from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
+        self.patch(WebsocketConnectionHandler, "websocket_allowed", classmethod(lambda cls, request: True))
+        # what the test's set-up sent (never committed, so never delivered) would come all at
+        # once to the first websocket, and move Discuss elsewhere
+        self.env["bus.bus"].sudo().search([]).unlink()
+        Model = self.registry[model]
+        original = getattr(Model, method)
+
+        def wrapped(records, *args, **kwargs):
+            result = original(records, *args, **kwargs)
+
+            @records.env.cr.precommit.add
+            def wake_websockets():
+                for websockets in list(dispatch._channels_to_ws.values()):
+                    for websocket in list(websockets):
+                        websocket.trigger_notification_dispatching()
+
+            return result
+
+        self.patch(Model, method, wrapped)
+
     def _discuss(self, session):
         """The address of ``session`` in Discuss."""
         return f"/odoo/discuss?active_id=discuss.channel_{session.id}"

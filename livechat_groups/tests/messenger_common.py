@@ -11,11 +11,12 @@ class LivechatMessengerCase(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     them, and what Odoo sends is recorded by the stand-in."""
 
     provider = "whatsapp"
+    standin_options = {}  # e.g. the phone number id of recorded payloads
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.standin = StandIn(cls.provider).start()
+        cls.standin = StandIn(cls.provider, **cls.standin_options).start()
         cls.addClassCleanup(cls.standin.stop)
         cls.messenger = cls.env["livechat.messenger"].create(
             {

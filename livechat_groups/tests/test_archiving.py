@@ -152,6 +152,31 @@ class TestArchiving(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livechat
         self.assertNotIn(operator_partner, session.channel_member_ids.partner_id)
         self.assertEqual(session.livechat_transfer_ids[-1].kind, "requeue")
 
+    def test_requester_archived_or_deleted_ends_their_requests(self):
+        """An employee who asked the internal live chat and is archived or deleted leaves no
+        session behind: the waiting one leaves the queue, the one in progress frees its operator
+        (who reads why), and the next employee in the queue is served."""
+        admin = self.env.ref("base.user_admin")
+        self.internal_livechat.max_sessions_per_operator = 1
+        leaver = self._user("leaver", "base.group_user", name="Lena Leaver")
+        quitter = self._user("quitter", "base.group_user", name="Quinn Quitter")
+        self._online(self.helpdesk_1)
+        held = self._ask_internal(leaver)
+        self.assertHeldBy(held, self.helpdesk_1, self.group_helpdesk)
+        waiting = self._ask_internal(quitter)
+        self.assertEqual(waiting.livechat_routing_state, "queued")
+        third = self._ask_internal(self.employee)
+        self._rpc(admin, "res.users", "unlink", quitter.ids)
+        self.assertEqual(waiting.livechat_routing_state, "closed")
+        self.assertFalse(waiting.livechat_active)
+        self._rpc(admin, "res.users", "write", leaver.ids, {"active": False})
+        self.assertEqual(held.livechat_routing_state, "closed")
+        self.assertIn(
+            "Lena Leaver is no longer a user of this database: the session is closed.",
+            held.message_ids[:1].body,
+        )
+        self.assertHeldBy(third, self.helpdesk_1, self.group_helpdesk)
+
     def test_operator_removed_from_the_groups_hands_back_their_sessions(self):
         self._online(self.support_1)
         self._offline(self.support_2)

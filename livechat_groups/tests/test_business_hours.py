@@ -53,11 +53,13 @@ class TestBusinessHours(LivechatTimersMixin, LivechatGroupsCase):
             session.livechat_transfer_ids.reason,
             "nobody available in General Support: waits in the queue of General Support; 2 outside business hours",
         )
+        # the widget's welcome said it: the session does not say it again (issue 24, item 5)
         self.assertEqual(
-            self._notices(session)[-1],
-            "We are closed right now: we answer again from Monday 09:00 (Europe/Brussels). You may "
-            "write your question now, it waits for us.",
+            self.external_livechat.get_livechat_info()["options"]["default_message"],
+            "We are closed right now: we answer again from Monday 09:00 (Europe/Brussels). Leave your "
+            "question here, it waits for us.",
         )
+        self.assertFalse([text for text in self._notices(session) if "closed" in text])
         # the desk opens: the queue job serves it
         self._at(MONDAY_OPENING + SECOND)
         self.env["livechat.routing"]._cron_serve_queues()
@@ -82,7 +84,10 @@ class TestBusinessHours(LivechatTimersMixin, LivechatGroupsCase):
         self._at(datetime(2026, 3, 3, 10, 0, 0))  # Tuesday 11:00 in Brussels, a holiday
         session = self._new_session("Ann")
         self.assertEqual(session.livechat_routing_state, "queued")
-        self.assertIn("we answer again from Wednesday 09:00 (Europe/Brussels)", self._notices(session)[-1])
+        self.assertIn(
+            "we answer again from Wednesday 09:00 (Europe/Brussels)",
+            self.external_livechat.get_livechat_info()["options"]["default_message"],
+        )
 
     def test_overflow_to_an_open_group(self):
         night = self.env["livechat.group"].create(

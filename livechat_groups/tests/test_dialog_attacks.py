@@ -113,6 +113,22 @@ class TestDialogAttacks(LivechatGroupsRoutingCase):
         )
         self.assertIn("Selma Sales", answer["value"]["member_overview"])
 
+    def test_a_new_forward_dialog_warns_of_nothing(self):
+        """Before a group is picked, the closed-hours warning is empty (it once showed the empty
+        recordset, "livechat.group()")."""
+        answer = self._rpc(
+            self.support_1,
+            "livechat.session.forward",
+            "onchange",
+            [],
+            {"session_id": self.ann.id},
+            ["session_id"],
+            FORWARD_SPEC,
+            context={"default_session_id": self.ann.id},
+        )
+        self.assertFalse(answer["value"].get("group_closed_notice"))
+        self.assertNotIn("livechat.group(", str(answer))
+
     def test_dialog_cannot_be_pointed_at_another_session(self):
         """support_1 opens the dialogs on their own session, then points them at the internal
         question and reads them again."""

@@ -55,6 +55,30 @@ class TestWhatsAppProtocol(BaseCase):
         with self.assertRaises(ValueError):
             whatsapp.parse_webhook({"object": "page"}, standin.phone_number_id)
 
+    def test_unknown_kinds_left_out(self):
+        """What WhatsApp adds one day is left out, and only it."""
+        standin = StandIn("whatsapp")
+        self.addCleanup(standin.server.server_close)
+        base = {"from": "16505551234", "timestamp": "1749416383"}
+        payload = standin.whatsapp_payload(
+            "16505551234",
+            messages=[
+                dict(base, id="wamid.1", type="hologram", hologram={}),
+                dict(
+                    base,
+                    id="wamid.2",
+                    type="edit",
+                    edit={"original_message_id": "wamid.0", "message": {"type": "hologram"}},
+                ),
+                dict(base, id="wamid.3", type="system", system={"type": "user_left_forever", "body": "?"}),
+                dict(base, id="wamid.4", type="text", text={"body": "Kept"}),
+            ],
+            statuses=[standin.whatsapp_status("wamid.9", "played", "16505551234")],
+        )
+        messages, statuses = whatsapp.parse_webhook(payload, standin.phone_number_id)
+        self.assertEqual([(message.external_id, message.text) for message in messages], [("wamid.4", "Kept")])
+        self.assertEqual(statuses, [])
+
     def test_unreadable_answers_are_refusals(self):
         """Another system's answers are read as carefully as its webhooks: an answer that
         cannot be read is the provider's refusal, which the intake and the outbox handle."""
@@ -107,7 +131,8 @@ class TestWhatsAppProtocol(BaseCase):
             },
         )
         self.assertEqual(
-            whatsapp.template_message("1", "follow_up", "en_US")["template"]["language"], {"code": "en_US"}
+            whatsapp.template_message("1", "follow_up", "en_US")["template"]["language"],
+            {"policy": "deterministic", "code": "en_US"},
         )
         self.assertEqual(whatsapp.media_kind("image/png"), "image")
         self.assertEqual(whatsapp.media_kind("application/pdf"), "document")

@@ -30,6 +30,8 @@ class TestMessengerTelegram(LivechatMessengerCase):
         self.assertEqual(session.livechat_customer_number, "4242")
 
     def test_test_connection_registers_the_webhook(self):
+        # Telegram posts to HTTPS only (see test_messenger_requests for an http:// address)
+        self.env["ir.config_parameter"].set_param("web.base.url", "https://odoo.example.com")
         self.messenger.action_test_connection()
         (request,) = [r for r in self.standin.requests if r.path.endswith("/setWebhook")]
         self.assertEqual(request.json["secret_token"], self.messenger.webhook_secret)

@@ -85,6 +85,25 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
         self.assertFalse(Template.search([("messenger_id", "=", telegram.id)]), "nothing made")
         self.assertEqual(template.messenger_id, self.messenger)
 
+    def test_no_provider_change_under_templates(self):
+        """The sibling of a template given to a Telegram account: an account with templates
+        (archived ones too) does not become a Telegram account."""
+        account = self._other_account("whatsapp")
+        template = self._template(account)
+        template.active = False
+        self._rpc_refused(
+            "ValidationError",
+            "has message templates, which only WhatsApp sends",
+            self.admin,
+            "livechat.messenger",
+            "write",
+            account.ids,
+            {"provider": "telegram"},
+        )
+        self.assertEqual(account.provider, "whatsapp")
+        template.unlink()
+        account.provider = "telegram"  # without templates, it may
+
     def test_templates_stay_in_their_company(self):
         other = self.env["res.company"].create({"name": "Other Company"})
         theirs = self._other_account("whatsapp")
@@ -96,10 +115,12 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
         self.assertNotIn("their_offer", [t["name"] for t in found], "another company's account")
 
     def test_a_template_left_on_telegram_fails_alone(self):
-        # a template made while the account was WhatsApp's, left after its provider changed
+        # a template made while the account was WhatsApp's, left from before the provider's
+        # check (now refused: see test_no_provider_change_under_templates)
         changed = self._other_account("whatsapp")
         template = self._template(changed)
-        changed.provider = "telegram"
+        self.env.cr.execute("UPDATE livechat_messenger SET provider = 'telegram' WHERE id = %s", changed.ids)
+        changed.invalidate_recordset(["provider"])
         stale = self.Outbox.sudo().create(
             {
                 "messenger_id": changed.id,
@@ -139,6 +160,28 @@ class TestMessengerTemplates(LivechatMessengerCase, LivechatGroupsRpcMixin):
         self.assertEqual(fine.state, "sent")
         self.assertEqual([m["text"]["body"] for m in self.standin.sent()], ["*Sonia Support*: We are on it"])
         self.assertTrue(any("Not delivered to the customer: “boom”" in t for t in self._texts(self.carla)))
+
+    def test_an_unreadable_answer_reads_in_the_operators_words(self):
+        """The provider answered 200 but not as documented: the operators read our own words
+        (translatable), never an English detail of the parser; the details go to the log."""
+
+        def unreadable(value, what):
+            raise ValueError(f"{what} is not an id")
+
+        self._post_as(self.support_1, "We are on it")
+        with (
+            patch.object(whatsapp, "identifier", unreadable),
+            self.assertLogs("odoo.addons.livechat_groups.models.livechat_messenger", "WARNING") as logged,
+        ):
+            self._send()
+        (row,) = self.Outbox.search([("session_id", "=", self.carla.id), ("direction", "=", "out")])
+        self.assertEqual(row.state, "failed")
+        self.assertEqual(
+            row.failure_reason,
+            "WhatsApp answered in a way we could not read; an administrator finds the details in "
+            "the server log.",
+        )
+        self.assertIn("no message id in the answer", "\n".join(logged.output))
 
     def _post_as(self, user, body):
         return self.carla.with_user(user).message_post(

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -226,6 +227,42 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
         self.assertEqual(row.state, "failed")
         self.assertIn("more than 24 hours have passed", row.failure_reason)
         self.assertIn("Not delivered to the customer: “Answer”", self._texts(session)[-1])
+
+    def test_one_failing_window_note_stops_nothing(self):
+        """The send job first tells the operators of the windows that closed: one session whose
+        note fails is skipped, the others are told, and the outbox is still sent."""
+        self._online(self.support_1, self.support_2)
+        self.external_livechat.max_sessions_per_operator = 0
+        wrote = datetime(2026, 3, 2, 9, 0, 0)
+        stamp = int((wrote - datetime(1970, 1, 1)).total_seconds())
+        self._write("16505551234", "Hello", timestamp=stamp)
+        self._write("16505550000", "Bonjour", name="Bruno", timestamp=stamp)
+        first, second = self._session_of("16505551234"), self._session_of("16505550000")
+        Session = type(self.env["discuss.channel"])
+        post = Session._livechat_messenger_post_window_note
+
+        def fails_for_the_first(session):
+            if session == first:
+                raise ValueError("a broken session")
+            return post(session)
+
+        with freeze_time(wrote + timedelta(hours=24, minutes=1)):
+            fresh = "16505559999"
+            self._write(fresh, "Still here", name="Fred")
+            answered = self._session_of(fresh)
+            answered.with_user(answered.livechat_operator_id.user_ids[0]).message_post(
+                body="Answer", message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+            with (
+                patch.object(Session, "_livechat_messenger_post_window_note", fails_for_the_first),
+                self.assertLogs("odoo.addons.livechat_groups.models.livechat_routing", "ERROR"),
+            ):
+                self._send()
+            self.assertIn("24-hour window closed at 2026-03-03 09:00", self._texts(second)[-1])
+            self.assertNotIn("24-hour window closed", " ".join(self._texts(first)))
+            self.assertTrue((first | second).mapped("livechat_messenger_window_notice") == [True, True])
+            row = self.Outbox.search([("session_id", "=", answered.id), ("direction", "=", "out")])
+            self.assertEqual(row.state, "sent", "the outbox is sent all the same")
 
     def test_24_hour_rule(self):
         self.env["livechat.messenger.template"].create(

@@ -40,14 +40,14 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
             "bus.presence",
             "write",
             presence.ids,
-            {"status": "offline", "last_poll": "2020-01-01 00:00:00"},
+            {"status": "offline"},
         )
         self._rpc_refused("AccessError", refused, self.employee, "bus.presence", "unlink", presence.ids)
         # stock's public method behind the websocket's update, called for another user: "away"
         # (idle for a day) would make them unavailable to the routing
         self._rpc_refused(
             "AccessError",
-            refused,
+            "You may not give a presence to another user or guest.",
             self.employee,
             "bus.presence",
             "update_presence",
@@ -63,7 +63,7 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
         self.assertFalse(self._presence(self.support_1) | self._presence(self.support_2))
         self._rpc_refused(
             "AccessError",
-            "doesn't have 'create' access to:\n- User Presence",
+            "doesn't have 'create' access to:\n- User Presence|Only your connection says",
             self.employee,
             "bus.presence",
             "web_save",
@@ -105,3 +105,35 @@ class TestPresence(LivechatTimersMixin, LivechatGroupsRoutingCase):
         self.assertEqual(self._presence(self.support_1).status, "offline")
         self._run_timers_later(60)
         self.assertEqual(session.livechat_routing_state, "queued", "away for real: handed back")
+
+    def test_an_operator_cannot_stay_available_in_advance(self):
+        """An operator's own row is theirs to update, as their connection does; but a time to come
+        (online "until 2099") would keep them routed to and never away after their tab closed."""
+        self._offline(self.support_2)
+        self.authenticate(self.support_1.login, self.support_1.login)
+        self.make_jsonrpc_request(
+            "/websocket/peek_notifications", {"channels": [], "last": 0, "is_first_poll": True}
+        )
+        self.make_jsonrpc_request(
+            "/websocket/update_bus_presence", {"inactivity_period": 0, "im_status_ids_by_model": {}}
+        )
+        presence = self._presence(self.support_1)
+        refused = "Only your connection says that you are online"
+        for vals in (
+            {"last_poll": "2099-01-01 00:00:00"},
+            {"status": "online", "last_presence": "2099-01-01"},
+        ):
+            with self.subTest(vals=vals):
+                self._rpc_refused(
+                    "AccessError", refused, self.support_1, "bus.presence", "write", presence.ids, vals
+                )
+        presence.unlink()
+        self._rpc_refused(
+            "AccessError",
+            refused,
+            self.support_1,
+            "bus.presence",
+            "create",
+            [{"user_id": self.support_1.id, "status": "online", "last_poll": "2099-01-01 00:00:00"}],
+        )
+        self.assertFalse(self._presence(self.support_1), "nothing made")

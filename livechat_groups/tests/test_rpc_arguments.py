@@ -98,3 +98,77 @@ class TestRpcArguments(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
                     get_public_method(Routing.with_user(user), name)
         # and over the route itself
         self._rpc_refused("AccessError", "", self.employee, "livechat.routing", "_serve_queues")
+
+    def test_actions_name_nothing_to_an_unrelated_caller(self):
+        """The actions check as superuser who may act, and their refusals name the live chat, its
+        groups and the visitor for the people who work in it. A caller unrelated to the live chat
+        (an operator of another one, a plain employee) guessing ids learns nothing: neither
+        whether the session exists, nor its live chat, group or visitor."""
+        self._offline(self.support_1, self.support_2)
+        waiting = self._get_session(self.external_livechat, "Ann Secret")
+        self._online(self.support_1)
+        held = self._get_session(self.external_livechat, "Bob Secret")
+        self.assertHeldBy(held, self.support_1, self.group_support)
+        template = self.env["livechat.messenger.template"].search([], limit=1)
+        missing = self.env["discuss.channel"].search([], order="id desc", limit=1).id + 1000
+        calls = [
+            ("action_livechat_take", ()),
+            ("livechat_take_session", ()),
+            ("action_livechat_take_open", ()),
+            ("action_livechat_assign", (self.support_2.id,)),
+            ("action_livechat_forward", (self.group_sales.id,)),
+            ("action_livechat_join", ()),
+            ("action_livechat_close", ()),
+            ("action_livechat_messenger_send_template", (template.id or 1,)),
+        ]
+        before = self._routing(waiting, held)
+        for user in (self.helpdesk_1, self.employee):
+            for session_id in (waiting.id, held.id, missing):
+                for method, args in calls:
+                    with self.subTest(user=user.login, session=session_id, method=method):
+                        self.authenticate(user.login, user.login)
+                        with self.assertLogs("odoo.http", "WARNING"):
+                            answer = self._jsonrpc(
+                                f"/web/dataset/call_kw/discuss.channel/{method}",
+                                {
+                                    "model": "discuss.channel",
+                                    "method": method,
+                                    "args": [[session_id], *args],
+                                    "kwargs": {},
+                                },
+                            )
+                        error = answer["error"]["data"]
+                        self.assertIn("AccessError", error["name"])
+                        self.assertIn("does not exist, or it is not one of the live chats", error["message"])
+                        for secret in ("External Live Chat", "General Support", "Secret", "Sonia"):
+                            self.assertNotIn(secret, error["message"])
+        self.assertEqual(self._routing(waiting, held), before)
+        # who works in the live chat still reads why: someone else took it
+        self._rpc_refused(
+            "UserError",
+            "someone already took it",
+            self.support_2,
+            "discuss.channel",
+            "action_livechat_take",
+            held.ids,
+        )
+        self._rpc_refused(
+            "AccessError",
+            "Only the operator of this session, the supervisors of External Live Chat",
+            self.sales_1,
+            "discuss.channel",
+            "action_livechat_close",
+            held.ids,
+        )
+
+    def test_a_hop_opens_its_session_for_who_reads_it(self):
+        self._online(self.support_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        hop = session.livechat_transfer_ids[:1]
+        action = self._rpc(self.ext_supervisor, "livechat.session.transfer", "action_open_session", hop.ids)
+        self.assertEqual((action["res_model"], action["res_id"]), ("discuss.channel", session.id))
+        for user in (self.helpdesk_1, self.employee):
+            with self.subTest(user=user.login):
+                self._rpc_refused(
+                    "AccessError", "", user, "livechat.session.transfer", "action_open_session", hop.ids
+                )

@@ -39,10 +39,52 @@ class TestSessionActions(LivechatGroupsRoutingCase):
             second.with_user(self.support_1).action_livechat_take()
         self.assertEqual(second.livechat_routing_state, "queued")
 
+    def test_operator_closes_their_own_session(self):
+        """The operator who holds a session closes it (Discuss's header, the form) over RPC; its
+        place goes at once to the next waiting one. Who only sees it wait, or another operator of
+        the group, may not; the buttons are offered only to who may."""
+        self.livechat.max_sessions_per_operator = 1
+        self._online(self.support_1)
+        held = self._get_session(self.livechat, "Ann")
+        waiting = self._get_session(self.livechat, "Bob")
+        self.assertHeldBy(held, self.support_1, self.group_support)
+        self.assertEqual(waiting.livechat_routing_state, "queued")
+        Session = self.env["discuss.channel"]
+        for user, session, can in (
+            (self.support_1, held, True),
+            (self.support_2, held, False),
+            (self.support_2, waiting, False),
+            (self.ext_supervisor, waiting, True),
+        ):
+            with self.subTest(user=user.login, session=session.livechat_visitor_name):
+                shown = Session.with_user(user).browse(session.id)
+                self.assertEqual(shown.livechat_can_forward, can)
+                self.assertEqual(shown.livechat_can_close, can)
+        self._rpc_refused(
+            "AccessError",
+            "Only the operator of this session, the supervisors of External Live Chat",
+            self.support_2,
+            "discuss.channel",
+            "action_livechat_close",
+            held.ids,
+        )
+        self.assertEqual(held.livechat_routing_state, "assigned")
+        self._rpc(self.support_1, "discuss.channel", "action_livechat_close", held.ids)
+        self.assertEqual(held.livechat_routing_state, "closed")
+        self.assertFalse(held.livechat_active)
+        self.assertHeldBy(waiting, self.support_1, self.group_support)
+        self.assertFalse(Session.with_user(self.support_1).browse(held.id).livechat_can_close)
+
     def test_assign_refusals(self):
         session = self._get_session(self.livechat, "Ann")
-        for intruder in (self.support_1, self.int_supervisor, self.employee):
-            with self.subTest(user=intruder.login), self.assertRefused(AccessError, "Only the supervisors"):
+        with self.assertRefused(AccessError, "Only the supervisors"):
+            session.with_user(self.support_1).action_livechat_assign(self.support_1.id)
+        # who has nothing to do with the live chat is not told its name
+        for intruder in (self.int_supervisor, self.employee):
+            with (
+                self.subTest(user=intruder.login),
+                self.assertRefused(AccessError, "not one of the live chats you work in"),
+            ):
                 session.with_user(intruder).action_livechat_assign(self.support_1.id)
         for bad in (self.hr_1.id, self.employee.id, 0, "x", None):
             with (

@@ -228,8 +228,14 @@ class TestSessionForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
             ),
             (self.support_2, AccessError, "Only the operator of this session", (self.group_sales.id,)),
             (self.sales_1, AccessError, "Only the operator of this session", (self.group_sales.id,)),
-            (self.int_supervisor, AccessError, "supervisors of External Live Chat", (self.group_sales.id,)),
-            (self.employee, AccessError, "Only the operator of this session", (self.group_sales.id,)),
+            # who has nothing to do with the live chat is not told its name
+            (
+                self.int_supervisor,
+                AccessError,
+                "not one of the live chats you work in",
+                (self.group_sales.id,),
+            ),
+            (self.employee, AccessError, "not one of the live chats you work in", (self.group_sales.id,)),
         ]
         for user, exception, message, args, *kwargs in cases:
             with self.subTest(user=user.name, message=message):

@@ -156,12 +156,18 @@ class TestSupervisionAccess(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     def test_refused_steering_changes_nothing_and_says_why(self):
         before = self._state()
         with self.assertRefused(AccessError, "Only the supervisors of External Live Chat"):
+            self.waiting.with_user(self.support_2).action_livechat_assign(self.support_2.id)
+        with self.assertRefused(AccessError, "not one of the live chats you work in"):
             self.waiting.with_user(self.int_supervisor).action_livechat_assign(self.support_2.id)
         with self.assertRefused(AccessError, "Only the operator of this session, the supervisors"):
             self.held.with_user(self.sales_1).action_livechat_forward(self.group_tech.id)
         with self.assertRefused(AccessError, "may join its sessions"):
             self.held.with_user(self.support_2).action_livechat_join()
-        with self.assertRefused(AccessError, "may close its sessions"):
+        with self.assertRefused(
+            AccessError, "Only the operator of this session, the supervisors of External"
+        ):
+            self.held.with_user(self.sales_1).action_livechat_close()
+        with self.assertRefused(AccessError, "not one of the live chats you work in"):
             self.held.with_user(self.portal).action_livechat_close()
         self.assertEqual(self._state(), before)
 

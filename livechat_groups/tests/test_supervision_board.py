@@ -260,7 +260,10 @@ class TestSupervisionBoard(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(self.waiting.livechat_routing_state, "closed")
         self.assertFalse(self.waiting.livechat_active)
         self.assertTrue(self.waiting.livechat_closed_date)
-        self.assertIn("Xena Supervisor closed this session.", self.waiting.message_ids[0].body)
+        self.assertIn(
+            "Xena Supervisor ended the conversation. Thank you for writing to us",
+            self.waiting.message_ids[0].body,
+        )
         self.assertEqual(
             next_one.livechat_operator_id, self.support_1.partner_id, "the operator takes the next one"
         )

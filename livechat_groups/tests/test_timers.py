@@ -1,6 +1,8 @@
 import json
 from datetime import datetime, timedelta
 
+from markupsafe import Markup
+
 from odoo.tests import freeze_time, tagged
 from odoo.tools import html2plaintext
 
@@ -301,6 +303,23 @@ class TestInactiveSession(LivechatTimersMixin, LivechatGroupsCase):
         closed_messages = len(session.message_ids)
         self._run_timers(T0 + timedelta(minutes=30))
         self.assertEqual(len(session.message_ids), closed_messages, "closed once")
+
+    def test_an_empty_message_keeps_nobody_in(self):
+        """An empty comment (possible over RPC, by the operator or the visitor) is no sign of
+        life: the inactivity delay runs from the last real message."""
+        self._online(self.support_1)
+        session = self._new_session("Ann")
+        self._at(T0 + timedelta(minutes=4))
+        session.with_user(self.support_1).message_post(
+            body="Anything else?", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        for minute, body in ((8, ""), (9, Markup("<p><br></p>")), (12, "\u200b")):
+            self._at(T0 + timedelta(minutes=minute))
+            session.with_user(self.support_1).message_post(
+                body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
+            )
+        self._run_timers(T0 + timedelta(minutes=14) + SECOND)
+        self.assertEqual(session.livechat_routing_state, "closed", "closed 10 minutes after the last word")
 
     def test_visitor_who_writes_again_gets_the_same_operator(self):
         self._online(self.support_1, self.support_2)

@@ -60,6 +60,29 @@ class TestDiscussTours(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
             self._discuss(session), "livechat_groups_specialist_reads_history", login=self.sales_1.login
         )
 
+    def test_operator_closes_from_discuss(self):
+        """The operator ends their session from the Discuss header: confirmed, the visitor is
+        told politely, and their place goes at once to the visitor who waited, whose session
+        the operator is told of and which opens (not "You have been invited to #Bob")."""
+        self.external_livechat.max_sessions_per_operator = 1
+        self._online(self.support_1)
+        self._offline(self.support_2)
+        session = self._get_session(self.external_livechat, "Ann")
+        waiting = self._get_session(self.external_livechat, "Bob")
+        self.assertEqual(waiting.livechat_routing_state, "queued")
+        self._visitor_says(session, "Thanks, that is all")
+        self._wake_websockets_after("discuss.channel", "_livechat_tell_new_operator")
+        self.start_tour(self._discuss(session), "livechat_groups_operator_closes", login=self.support_1.login)
+        self.assertEqual(session.livechat_routing_state, "closed")
+        self.assertFalse(session.livechat_active)
+        self.assertHeldBy(waiting, self.support_1, self.group_support)
+        self.assertIn(
+            "Sonia Support ended the conversation. Thank you for writing to us: write again any time to "
+            "start a new one.",
+            self._guest_messages(session),
+            "the visitor reads it",
+        )
+
     def test_employee_asks_hr_through_the_internal_live_chat(self):
         self._online(self.helpdesk_1, self.hr_1)
         self.internal_livechat.name = (
@@ -153,6 +176,16 @@ class TestSupervisionTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self.assertEqual(message.author_id, self.ext_supervisor.partner_id)
         self.assertEqual(
             cid.livechat_operator_id, self.support_1.partner_id, "joining does not take the session"
+        )
+
+    def test_supervisor_reads_the_routing_hops(self):
+        """Routing Hops opens on every hop of the month (not only the lapsed ones), each with its
+        reason, and a row opens its session."""
+        self._online(self.support_1)
+        session = self._get_session(self.external_livechat, "Ann")
+        session.with_user(self.ext_supervisor).action_livechat_assign(self.support_1.id)
+        self.start_tour(
+            "/odoo/livechat-routing-hops", "livechat_groups_routing_hops", login=self.ext_supervisor.login
         )
 
     def test_supervisor_reads_the_figures(self):

@@ -13,9 +13,9 @@ class LivechatMessengerTemplateSend(models.TransientModel):
         comodel_name="livechat.messenger", compute="_compute_messenger_id", readonly=True
     )
     window_end = fields.Datetime(
-        string="Window Closed On",
+        string="24-Hour Window Ends",
         compute="_compute_messenger_id",
-        help="When the customer last wrote, plus 24 hours.",
+        help="When the customer last wrote, plus 24 hours: after it, only an approved template reaches them.",
     )
     template_id = fields.Many2one(
         comodel_name="livechat.messenger.template",
@@ -38,14 +38,22 @@ class LivechatMessengerTemplateSend(models.TransientModel):
     @api.model_create_multi
     def create(self, vals_list):
         wizards = super().create(vals_list)
-        wizards.session_id.check_access("read")
+        wizards._livechat_check_records()
         return wizards
 
     def write(self, vals):
         res = super().write(vals)
-        if "session_id" in vals:
-            self.session_id.check_access("read")
+        if {"session_id", "template_id"} & vals.keys():
+            self._livechat_check_records()
         return res
+
+    def _livechat_check_records(self):
+        # the dialog reads the session as the system does, and the template's body through a
+        # related field: only a session of the user's live chat, a template they may read
+        for wizard in self:
+            wizard.session_id.check_access("read")
+            wizard.session_id._livechat_check_staff()
+            wizard.template_id.check_access("read")
 
     def onchange(self, values, field_names, fields_spec):
         # the answer names the session as the system reads it, whatever fields are asked: the
@@ -56,7 +64,14 @@ class LivechatMessengerTemplateSend(models.TransientModel):
         if isinstance(session_id, dict):
             # a new record made from the session (its ``id`` is the origin it reads)
             session_id = session_id.get("id")
-        Session.browse(Session._livechat_id(session_id)).check_access("read")
+        session = Session.browse(Session._livechat_id(session_id))
+        session.check_access("read")
+        if session:
+            session._livechat_check_staff()
+        template_id = values.get("template_id")
+        if isinstance(template_id, dict):
+            template_id = template_id.get("id")
+        self.env["livechat.messenger.template"].browse(Session._livechat_id(template_id)).check_access("read")
         return super().onchange(values, field_names, fields_spec)
 
     def action_send(self):

@@ -61,7 +61,7 @@ class LivechatSessionForward(models.TransientModel):
         for wizard in self:
             group = wizard._livechat_forward_group()
             # sudo: livechat.group - any operator may know when a group of their live chat opens
-            when = group and group.sudo()._livechat_opening_text(tz=self.env.user.tz)
+            when = bool(group) and group.sudo()._livechat_opening_text(tz=self.env.user.tz)
             wizard.group_closed_notice = when and self.env._(
                 "%(group)s is outside its business hours: it answers again from %(when)s. Until then "
                 "the session waits in its queue.",

@@ -1,5 +1,5 @@
 import { discussSidebarItemsRegistry } from "@mail/core/public_web/discuss_sidebar";
-import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onWillDestroy, onWillStart, status, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
 
@@ -25,13 +25,18 @@ export class LivechatWaiting extends Component {
         this.busService.subscribe(QUEUE_UPDATE, this.onQueueUpdate);
         this.interval = setInterval(() => this.load(), REFRESH_MS);
         onWillStart(() => this.load());
-        onWillUnmount(() => {
+        // destroyed, whether or not it was mounted (the list leaves the sidebar as soon as its
+        // last session is taken): nothing may call the server for it any more
+        onWillDestroy(() => {
             clearInterval(this.interval);
             this.busService.unsubscribe(QUEUE_UPDATE, this.onQueueUpdate);
         });
     }
 
     async load() {
+        if (status(this) === "destroyed") {
+            return;
+        }
         this.state.sessions = await this.orm.silent.call(
             "discuss.channel",
             "livechat_waiting_sessions",

@@ -1,4 +1,5 @@
 import { threadActionsRegistry } from "@mail/core/common/thread_actions";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
 
 threadActionsRegistry.add("livechat-groups-forward", {
@@ -73,4 +74,48 @@ threadActionsRegistry.add("livechat-groups-messenger-template", {
         });
     },
     sequence: 36,
+});
+
+threadActionsRegistry.add("livechat-groups-close", {
+    /** The operator of a live chat session ends it: the visitor is told, and the operator's
+     * place is free at once for the next session (unpinning only hides it). */
+    condition(component) {
+        const thread = component.thread;
+        return (
+            thread?.model === "discuss.channel" &&
+            thread.channel_type === "livechat" &&
+            thread.livechat_routing_state === "assigned" &&
+            thread.livechat_active &&
+            thread.operator?.eq(component.store.self) &&
+            (!component.props.chatWindow || component.props.chatWindow.isOpen)
+        );
+    },
+    icon: "fa fa-fw fa-check-square-o",
+    iconLarge: "fa fa-fw fa-lg fa-check-square-o",
+    name: _t("Close the Session"),
+    open(component) {
+        const thread = component.thread;
+        const { dialog, notification, orm } = component.env.services;
+        dialog.add(ConfirmationDialog, {
+            title: _t("Close this session?"),
+            body: _t(
+                "%(visitor)s is told that the conversation ended, and you are free for the next session.",
+                { visitor: thread.displayName }
+            ),
+            confirmLabel: _t("Close the Session"),
+            confirm: async () => {
+                await orm.call("discuss.channel", "action_livechat_close", [[thread.id]]);
+                // the conversation shows its end at once, even before the bus brings it
+                Object.assign(thread, { livechat_active: false, livechat_routing_state: "closed" });
+                const fetched = await thread.fetchMessages({ after: thread.newestPersistentMessage?.id });
+                const known = new Set(thread.messages.map((message) => message.id));
+                thread.messages.push(...fetched.filter((message) => !known.has(message.id)));
+                notification.add(_t("The session with %(visitor)s is closed.", { visitor: thread.displayName }), {
+                    type: "success",
+                });
+            },
+            cancel: () => {},
+        });
+    },
+    sequence: 37,
 });

@@ -12,6 +12,13 @@ function forwardSteps(opener, group, member, note) {
             run: "click",
         },
         {
+            content: "Before a group is picked, no warning stands in the dialog",
+            trigger: ".modal .o_field_widget[name=group_id] input",
+        },
+        {
+            trigger: ".modal:not(:has(.o_livechat_groups_closed:visible)):not(:contains(livechat.group))",
+        },
+        {
             content: `Forward to ${group}`,
             trigger: ".modal .o_field_widget[name=group_id] input",
             run: `edit ${group}`,
@@ -172,6 +179,64 @@ tours.add("livechat_groups_forward_from_form", {
         {
             content: "The routing history lists the forward, with its note",
             trigger: ".o_field_widget[name=livechat_transfer_ids] .o_data_row:contains(Forwarded):contains(Printer on fire)",
+        },
+    ],
+});
+
+const CLOSE = ".o-mail-Discuss-header button[name='livechat-groups-close']";
+
+/** The operator ends their session from the Discuss header, after a confirmation. */
+tours.add("livechat_groups_operator_closes", {
+    steps: () => [
+        {
+            trigger: ".o-mail-Message:contains(Thanks, that is all)",
+        },
+        {
+            content: "Close the session from the header",
+            trigger: CLOSE,
+            run: "click",
+        },
+        {
+            content: "The confirmation says what happens",
+            trigger:
+                ".modal:contains(Close this session?):contains(Ann is told that the conversation ended, and you are free for the next session.)",
+        },
+        {
+            trigger: ".modal button:contains(Close the Session)",
+            run: "click",
+        },
+        {
+            content: "Confirmed",
+            trigger: ".o_notification:contains(The session with Ann is closed.)",
+        },
+        {
+            content: "The freed place went to the visitor who waited: the operator is told",
+            trigger: ".o_notification:contains(New session: Bob (General Support))",
+        },
+        {
+            trigger: "body:not(:has(.o_notification:contains(You have been invited)))",
+        },
+        {
+            content: "Ann's conversation ended with the visitor's notice",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Ann)",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o-mail-Thread:has(.o-mail-Message:contains(Thanks, that is all)) .o-mail-NotificationMessage:contains(Sonia Support ended the conversation. Thank you for writing to us)",
+        },
+        {
+            content: "Nothing more to close there",
+            trigger: `body:not(:has(${CLOSE}))`,
+        },
+        {
+            content: "Bob's session is in the sidebar, and opens",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Bob)",
+            run: "click",
+        },
+        {
+            content: "Bob's session may be closed in turn",
+            trigger: CLOSE,
         },
     ],
 });

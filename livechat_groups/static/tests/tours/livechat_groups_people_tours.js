@@ -268,7 +268,7 @@ tours.add("livechat_groups_figures_read_plainly", {
     steps: () => [
         {
             content: "The share counts closed sessions, and says so",
-            trigger: ".o_pivot .o_pivot_measure_row:contains(Closed in Entry Group (%))",
+            trigger: ".o_pivot .o_pivot_measure_row:contains(Closed in Entry Group (% of Closed))",
         },
         {
             trigger: ".o_pivot .o_pivot_measure_row:contains(Waiting Time (mm:ss))",
@@ -297,6 +297,28 @@ tours.add("livechat_groups_no_meaningless_controls", {
         {
             content: "No widget, no rules, no link to share for an internal live chat",
             trigger: ".o_form_view .o_notebook:not(:has(.nav-link:contains(Widget))):not(:has(.nav-link:contains(Channel Rules)))",
+        },
+    ],
+});
+
+/** Routing Hops: every change of hands of the month, with its reason; a row opens its session. */
+registry.category("web_tour.tours").add("livechat_groups_routing_hops", {
+    steps: () => [
+        {
+            content: "The routing's hop, with its reason",
+            trigger: ".o_list_view .o_data_row:contains(Routed):contains(General Support)",
+        },
+        {
+            content: "The supervisor's assignment",
+            trigger: ".o_list_view .o_data_row:contains(Assigned):contains(Sonia Support) td[name=kind]",
+            run: "click",
+        },
+        {
+            content: "The row opened its session, with its history",
+            trigger: ".o_form_view .o_notebook:contains(Routing History) .o_data_row:contains(Assigned)",
+        },
+        {
+            trigger: ".o_form_view .o_breadcrumb:contains(Routing Hops)",
         },
     ],
 });
