@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run standin test pytest lint format pot po bench clean
+.PHONY: help setup run standin test faults pytest lint format pot po bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ standin:  ## Play a WhatsApp customer of the demo (beside `make run`, stand-in i
 
 test:  ## Set up, then run every test (tours included) on a fresh database
 	bash scripts/test.sh
+
+faults:  ## Faults under load (killed workers, a restarting database, a failing provider) on a cluster of its own
+	bash scripts/faults.sh
 
 pytest:  ## Fast loop: pytest-odoo on the database of `make run` (DB=livechat_groups)
 	bash scripts/pytest.sh $(ARGS)
@@ -44,4 +47,5 @@ clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups_bench
 	-dropdb --if-exists livechat_groups_bench_burst
 	-dropdb --if-exists livechat_groups_bench_figures
+	-[ ! -f var/faults_pg/data/postmaster.pid ] || bash scripts/faults.sh --stop
 	rm -rf var
