@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
 # what decides who reads and answers a live chat's sessions: only Live Chat administrators set it
@@ -227,29 +227,34 @@ class ImLivechatChannel(models.Model):
             self.env["livechat.routing"]._move_stranded(self)
         return res
 
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_open_sessions(self):
-        """Deleting a live chat would strand its open sessions: nothing would serve its queues."""
-        # sudo: discuss.channel - counting the live chat's open sessions, whoever deletes it
-        open_sessions = (
+    def unlink(self):
+        # Deleting a live chat ends its open sessions, as stock leaves its sessions without a live
+        # chat: nothing would serve its queues any more. Each visitor is told; the operators are
+        # free for the sessions of their other live chats. The waiting ones end first, so that
+        # none of them is handed to an operator freed by another.
+        # sudo: discuss.channel - the routing ends the sessions, whoever deletes the live chat
+        sessions = (
             self.env["discuss.channel"]
             .sudo()
-            .search_count(
+            .search(
                 [
                     ("livechat_channel_id", "in", self.ids),
                     ("livechat_routing_state", "in", ("queued", "assigned")),
-                ]
+                ],
+                order="livechat_routing_state desc, id",
             )
         )
-        if open_sessions:
-            raise UserError(
-                self.env._(
-                    "%(count)s sessions of %(channels)s are waiting or in progress: close them (from "
-                    "the supervision board) before deleting the live chat.",
-                    count=open_sessions,
-                    channels=", ".join(self.mapped("name")),
-                )
+        Routing = self.env["livechat.routing"]
+        for session in sessions:
+            Routing._end(
+                session,
+                session._livechat_operator_user(),
+                notice=session._livechat_visitor_env()._(
+                    "This live chat is no longer available, so the conversation ends here. Thank you "
+                    "for writing to us."
+                ),
             )
+        return super().unlink()
 
     def _livechat_admin_values(self):
         """The values of :data:`ADMIN_FIELDS` of each live chat, comparable with

@@ -11,13 +11,34 @@ class ResUsers(models.Model):
         return users
 
     def write(self, vals):
+        watched = "groups_id" in vals or "active" in vals
+        before = self._livechat_memberships() if watched else {}
         res = super().write(vals)
-        if "groups_id" in vals or "active" in vals:
+        if watched:
             self.env["livechat.group"]._grant_livechat_user_group_for_users(self)
             # an archived user, or one who left the operator groups, hands their sessions back
             self.env["livechat.routing"]._release(self)
-            self.env["livechat.group"]._livechat_resubscribe(self)
+            # only those whose groups changed hear other bus channels now (a change of rights
+            # that touches no live chat group sends nothing more than stock does)
+            after = self._livechat_memberships()
+            self.env["livechat.group"]._livechat_resubscribe(
+                self.filtered(lambda user: before[user.id] != after[user.id])
+            )
         return res
+
+    def _livechat_memberships(self):
+        """The live chat groups each of ``self`` is a member of: ``{user id: group ids}``."""
+        # sudo: livechat.group - whose member a user is, whoever changes the user
+        groups = (
+            self.env["livechat.group"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("member_ids", "in", self.ids)])
+        )
+        return {
+            user.id: frozenset(groups.filtered(lambda group, user=user: user in group.member_ids).ids)
+            for user in self
+        }
 
     def unlink(self):
         # a deleted user would leave their sessions in progress with nobody to answer: they go

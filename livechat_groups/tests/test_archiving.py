@@ -120,15 +120,27 @@ class TestArchiving(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livechat
         self.assertEqual(session.livechat_group_id, self.group_support)
         self.assertEqual(session.livechat_operator_id, self.support_1.partner_id)
 
-    def test_live_chat_with_open_sessions_cannot_be_deleted(self):
-        self._offline(self.support_1, self.support_2)
-        waiting = self._get_session(self.external_livechat, "Ann")
-        with self.assertRefused(UserError, "are waiting or in progress: close them"):
-            self.external_livechat.with_user(self.admin).unlink()
-        self.assertTrue(self.external_livechat.exists())
-        waiting.with_user(self.admin).action_livechat_close()
-        self.external_livechat.with_user(self.admin).unlink()
+    def test_deleting_a_live_chat_ends_its_open_sessions(self):
+        """As stock, a live chat may be deleted (stock's own tests delete every live chat); its
+        open sessions end first, each visitor told, and the freed operator serves their other
+        live chats' queue."""
+        other = self.env["im_livechat.channel"].create(
+            {"name": "Other Desk", "entry_group_ids": [Command.set(self.group_support.ids)]}
+        )
+        self.external_livechat.max_sessions_per_operator = other.max_sessions_per_operator = 1
+        self._online(self.support_1)
+        self._offline(self.support_2)
+        held = self._get_session(self.external_livechat, "Ann")
+        waiting = self._get_session(self.external_livechat, "Bob")
+        elsewhere = self._get_session(other, "Cid")
+        self.assertHeldBy(held, self.support_1, self.group_support)
+        self.assertEqual((waiting | elsewhere).mapped("livechat_routing_state"), ["queued", "queued"])
+        self._rpc(self.admin, "im_livechat.channel", "unlink", self.external_livechat.ids)
         self.assertFalse(self.external_livechat.exists())
+        self.assertEqual((held | waiting).mapped("livechat_routing_state"), ["closed", "closed"])
+        self.assertFalse(held.livechat_active)
+        self.assertIn("This live chat is no longer available", held.message_ids[:1].body)
+        self.assertHeldBy(elsewhere, self.support_1, self.group_support)
 
     def test_archived_operator_hands_back_their_sessions(self):
         self._online(self.support_1)

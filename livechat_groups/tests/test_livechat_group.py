@@ -1,3 +1,5 @@
+import json
+
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -165,3 +167,29 @@ class TestLivechatGroupSearch(LivechatGroupsRoutingCase):
                 self.assertEqual(
                     set(self._rpc(self.admin, Group, "search", [*scenario, condition])), set(sales)
                 )
+
+
+@tagged("post_install", "-at_install")
+class TestResubscribe(LivechatGroupsCase):
+    """The web client subscribes again when its user's live chat groups change, and only then:
+    a change of rights that touches no live chat group sends nothing more than stock does
+    (stock's own bus tests count the notifications)."""
+
+    def _resubscribed(self, user):
+        self.env.cr.precommit.run()  # the bus writes its rows before the commit
+        channel = json.dumps([self.env.cr.dbname, "res.partner", user.partner_id.id], separators=(",", ":"))
+        rows = self.env["bus.bus"].sudo().search([("channel", "=", channel)])
+        return [row for row in rows if json.loads(row.message)["type"] == "livechat_groups.resubscribe"]
+
+    def test_only_a_change_of_live_chat_groups_resubscribes(self):
+        billing = self.env["res.groups"].create({"name": "Billing Team"})
+        unrelated = self.env["res.groups"].create({"name": "Unrelated Team"})
+        self.env["livechat.group"].create(
+            {"name": "Billing Desk", "system_group_ids": [Command.set(billing.ids)]}
+        )
+        self.env.cr.precommit.run()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self.employee.groups_id = [Command.link(unrelated.id)]
+        self.assertFalse(self._resubscribed(self.employee), "no live chat group changed")
+        self.employee.groups_id = [Command.link(billing.id)]
+        self.assertEqual(len(self._resubscribed(self.employee)), 1, "they joined Billing Desk")
