@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ODOO_SRC ?= /opt/odoo
 export ODOO_SRC
 
-.PHONY: help setup run standin test faults pytest lint format pot po bench clean
+.PHONY: help setup run standin test faults peer pytest lint format pot po bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ test:  ## Set up, then run every test (tours included) on a fresh database
 
 faults:  ## Faults under load (killed workers, a restarting database, a failing provider) on a cluster of its own
 	bash scripts/faults.sh
+
+peer:  ## Stock's own suites (im_livechat, website_livechat, test_discuss_full, mail's Discuss) with the addon and its demo installed
+	bash scripts/peer.sh
 
 pytest:  ## Fast loop: pytest-odoo on the database of `make run` (DB=livechat_groups)
 	bash scripts/pytest.sh $(ARGS)
@@ -43,6 +46,7 @@ bench:  ## Routing benchmark (stock against grouped, 50/500/2000 operators), a b
 
 clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups_test
+	-dropdb --if-exists livechat_groups_peer
 	-dropdb --if-exists livechat_groups
 	-dropdb --if-exists livechat_groups_bench
 	-dropdb --if-exists livechat_groups_bench_burst
