@@ -87,7 +87,8 @@ _timers._livechat_timer_run(_condition, _action)
 """
 
 # one worker of check 6: ready, wait for the other, then run the no-answer timer at once
-LAPSE_WORKER = ("""
+LAPSE_WORKER = (
+    """
 import os, time
 open(os.path.join(BARRIER, f"ready{INDEX}"), "w").close()
 while len(os.listdir(BARRIER)) < 2:
@@ -95,7 +96,8 @@ while len(os.listdir(BARRIER)) < 2:
 env.cr.rollback()  # a fresh snapshot, taken now
 {ANSWER_TIMER}env.cr.commit()
 print("WORKER DONE")
-""").replace("{ANSWER_TIMER}", ANSWER_TIMER)
+"""
+).replace("{ANSWER_TIMER}", ANSWER_TIMER)
 
 # check 7: three operators of a live chat of their own; two cursors route at once
 CLAIM_CHECK = """
