@@ -183,7 +183,10 @@ class LivechatMessenger(models.Model):
                 api.set_webhook(webhook_url, self.sudo().webhook_secret)
         except MessengerError as error:
             raise UserError(
-                self.env._("The connection failed: %(reason)s", reason=self._messenger_failure_text(error))
+                self.env._(
+                    "The connection failed: %(reason)s",
+                    reason=self.with_context(livechat_messenger_testing=True)._messenger_failure_text(error),
+                )
             ) from error
         who = info.get("display_phone_number") or info.get("username") or info.get("id")
         return {
@@ -192,7 +195,7 @@ class LivechatMessenger(models.Model):
             "params": {
                 "type": "success",
                 "message": self.env._(
-                    "Connected to %(provider)s as %(who)s.", provider=self.provider, who=who
+                    "Connected to %(provider)s as %(who)s.", provider=self._messenger_provider_name(), who=who
                 ),
             },
         }
@@ -267,6 +270,12 @@ class LivechatMessenger(models.Model):
         if error.uncertain:
             texts["unreachable"] = self.env._(
                 "%(provider)s did not answer in time: we wait for its word that the message arrived."
+            )
+        if self.env.context.get("livechat_messenger_testing"):
+            # Test connection: nothing is tried again, the administrator acts
+            texts["unreachable"] = self.env._(
+                "%(provider)s could not be reached: check the API address and that this server "
+                "reaches the internet, then test again."
             )
         text = texts.get(error.reason, texts["rejected"]) % {
             "provider": self._messenger_provider_name(),

@@ -22,8 +22,14 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
 
     def test_test_connection(self):
         result = self.messenger.action_test_connection()
-        self.assertEqual(result["params"]["message"], "Connected to whatsapp as +1 555 0100.")
+        self.assertEqual(result["params"]["message"], "Connected to WhatsApp as +1 555 0100.")
         self.assertEqual(self.standin.requests[-1].path, f"/v21.0/{self.standin.phone_number_id}")
+        self.standin.down = True
+        self.addCleanup(setattr, self.standin, "down", False)
+        with self.assertRaisesRegex(UserError, "could not be reached: check the API address") as caught:
+            self.messenger.action_test_connection()
+        self.assertNotIn("tried again", str(caught.exception), "nothing is tried again by itself here")
+        self.standin.down = False
         self.messenger.access_token = "expired"
         with self.assertRaisesRegex(UserError, "refused our credentials"):
             self.messenger.action_test_connection()
