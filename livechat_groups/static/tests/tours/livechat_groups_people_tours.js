@@ -318,6 +318,10 @@ registry.category("web_tour.tours").add("livechat_groups_routing_hops", {
             trigger: ".o_form_view .o_notebook:contains(Routing History) .o_data_row:contains(Assigned)",
         },
         {
+            content: "No empty picture beside a session never rated",
+            trigger: ".o_form_view:not(:has(.o_field_widget[name=rating_last_image]))",
+        },
+        {
             trigger: ".o_form_view .o_breadcrumb:contains(Routing Hops)",
         },
     ],
