@@ -152,7 +152,7 @@ class DiscussChannel(models.Model):
                 start, end = session.livechat_queued_date, now
             else:
                 start, end = session.create_date, session.livechat_closed_date or now
-            minutes = int((end - start).total_seconds() // 60) if start and end else 0
+            minutes = max(int((end - start).total_seconds() // 60), 0) if start and end else 0
             threshold = session.livechat_channel_id.wait_alert_minutes
             alerted = state == "queued" and bool(threshold) and bool(start)
             overdue = alerted and minutes >= threshold

@@ -34,6 +34,9 @@ class TestTimersTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
             "UPDATE discuss_channel SET livechat_first_answer_date = %s WHERE id = %s",
             (started + timedelta(minutes=2), dan.id),
         )
+        self._queued_session(self.external_livechat, "Fay")  # arrives now
+        eve = self._queued_session(self.external_livechat, "Eve")
+        self.env["livechat.routing"]._end(eve, self.env["res.users"], notice="Closed by the test")
         self.start_tour(
             "/odoo/livechat-supervision",
             "livechat_groups_board_target_clock",

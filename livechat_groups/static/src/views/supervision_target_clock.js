@@ -87,10 +87,8 @@ export class TargetClock extends Component {
 
     get label() {
         const { state, answered } = this.status;
-        const parts = [];
-        if (answered) {
-            parts.push(_t("first answer"));
-        }
+        // the clock says what it counts: read alone, "18:41" would be a time of day
+        const parts = [answered ? _t("first answer") : _t("since the request")];
         if (state) {
             parts.push(TARGET_LABELS[state]);
             parts.push(_t("target %s min", this.props.record.data.livechat_answer_target_minutes));

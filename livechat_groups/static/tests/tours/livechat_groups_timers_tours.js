@@ -8,7 +8,15 @@ registry.category("web_tour.tours").add("livechat_groups_board_target_clock", {
     steps: () => [
         {
             content: "Ann waits for 1 minute: on time against the 5-minute target",
-            trigger: `${card("Ann")} .o_livechat_groups_target_on_time .o_livechat_groups_clock_label:contains(on time · target 5 min)`,
+            trigger: `${card("Ann")} .o_livechat_groups_target_on_time .o_livechat_groups_clock_label:contains(since the request · on time · target 5 min)`,
+        },
+        {
+            content: "A request that just arrived does not read 'Waiting for 0 min'",
+            trigger: `${card("Fay")} .text-warning:contains(Waiting: just arrived)`,
+        },
+        {
+            content: "A closed card says so",
+            trigger: `${card("Eve")} .o_livechat_groups_closed_mark:contains(Closed after)`,
         },
         {
             content: "Bob waits for 4 minutes: at risk",
@@ -24,7 +32,7 @@ registry.category("web_tour.tours").add("livechat_groups_board_target_clock", {
         },
         {
             content: "The Waiting column counts its sessions against the target, and its oldest wait",
-            trigger: `${waitingColumn} .o_livechat_groups_column_stats:contains(1 on time):contains(1 at risk):contains(1 breached):contains(Oldest waiting: 6:)`,
+            trigger: `${waitingColumn} .o_livechat_groups_column_stats:contains(2 on time):contains(1 at risk):contains(1 breached):contains(Oldest waiting: 6:)`,
         },
         {
             content: "Dan's card says why the routing chose his operator",
