@@ -70,6 +70,14 @@ registry.category("web_tour.tours").add("livechat_groups_create_group", {
 registry.category("web_tour.tours").add("livechat_groups_pick_group", {
     steps: () => [
         {
+            content: "An internal live chat has no website button to style",
+            trigger: ".o_notebook .nav-link:contains(Options)",
+            run: "click",
+        },
+        {
+            trigger: ".o_notebook .tab-pane.active:not(:contains(Livechat Button)) .o_field_widget[name=default_message]",
+        },
+        {
             content: "Open the Groups tab of the live chat",
             trigger: ".o_notebook .nav-link:contains(Groups)",
             run: "click",
