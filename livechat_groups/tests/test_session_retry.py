@@ -39,6 +39,22 @@ class TestSessionRetry(LivechatGroupsRoutingCase):
         self.assertEqual(self._ask_again(self.external_livechat, session), session)
         self.assertEqual(self._sessions_of(session), session, "one session, one place in the queue")
 
+    def test_a_live_chat_without_groups_stays_stock(self):
+        """Stock's own tests open several sessions of one visitor at once (one per available
+        operator): a live chat without groups makes a session for each request, as stock does."""
+        stock = self.env["im_livechat.channel"].create(
+            {"name": "Stock", "user_ids": [(6, 0, (self.support_1 | self.support_2).ids)]}
+        )
+        self._online(self.support_1, self.support_2)
+        first = self._get_session(stock, "Vic")
+        self.assertFalse(first.livechat_routing_state)
+        second = self._ask_again(stock, first)
+        self.assertNotEqual(second, first)
+        self.assertEqual(
+            {first.livechat_operator_id, second.livechat_operator_id},
+            {self.support_1.partner_id, self.support_2.partner_id},
+        )
+
     def test_retry_gets_the_assigned_session(self):
         self._online(self.support_1)
         session = self._get_session(self.external_livechat, "Vic")
