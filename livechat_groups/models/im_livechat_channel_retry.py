@@ -30,7 +30,7 @@ class ImLivechatChannel(models.Model):
         """
         self.ensure_one()
         Session = self.env["discuss.channel"]
-        if not guest and not partner or not self._is_grouped():
+        if (not guest and not partner) or not self._is_grouped():
             # a live chat without groups behaves as stock's: each request, a session
             return Session
         if guest:
