@@ -13,7 +13,9 @@ ensure_postgres
 ensure_browser
 mail_discuss=$(grep -h "^class " "$ODOO_SRC"/addons/mail/tests/discuss/*.py \
     | sed -E 's/^class ([A-Za-z0-9_]+).*/\1/' | sort -u | sed 's|^|/mail:|' | paste -sd, -)
-TAGS=${PEER_TAGS:-/im_livechat,/website_livechat,/test_discuss_full,$mail_discuss,/mail:TestResUsersSettings}
+# one stock test is left out on purpose: as a plain employee it sets another user's presence to
+# online, which the addon refuses (see the addon's README, Known issues)
+TAGS=${PEER_TAGS:-/im_livechat,/website_livechat,/test_discuss_full,$mail_discuss,/mail:TestResUsersSettings,-/im_livechat:TestImLivechatMessage.test_message_to_store}
 mkdir -p "$(dirname "$LOG")"
 dropdb --if-exists "$DB"
 log "stock's suites with livechat_groups and its demo installed, on a fresh database $DB; log in $LOG"
