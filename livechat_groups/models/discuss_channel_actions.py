@@ -101,9 +101,8 @@ class DiscussChannel(models.Model):
         session._livechat_check_open()
         channel = session.livechat_channel_id
         Routing = session.env["livechat.routing"]
-        caller = self.env.user
         previous = session._livechat_operator_user()
-        if caller != previous and not channel._livechat_is_supervisor(caller):
+        if not session._livechat_may_steer():
             raise AccessError(
                 self.env._(
                     "Only the operator of this session, the supervisors of %(channel)s and Live Chat "
@@ -194,7 +193,7 @@ class DiscussChannel(models.Model):
         # check below decides whether they may
         session = self.sudo()
         session._livechat_check_open()
-        if not session._livechat_may_close():
+        if not session._livechat_may_steer():
             raise AccessError(
                 self.env._(
                     "Only the operator of this session, the supervisors of %(channel)s and Live Chat "

@@ -52,10 +52,10 @@ class DiscussChannel(models.Model):
         for session in self:
             # sudo: discuss.channel - who holds it and whose live chat it is, for the buttons only
             # (the actions check again on the server)
-            may = session.livechat_active and session.sudo()._livechat_may_close()
+            may = session.livechat_active and session.sudo()._livechat_may_steer()
             session.livechat_can_forward = session.livechat_can_close = may
 
-    def _livechat_may_close(self):
+    def _livechat_may_steer(self):
         """Whether the current user may forward or close this open session: its operator, a
         supervisor of its live chat, a Live Chat administrator."""
         self.ensure_one()

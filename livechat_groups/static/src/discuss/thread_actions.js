@@ -2,18 +2,28 @@ import { threadActionsRegistry } from "@mail/core/common/thread_actions";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
 
+/** Whether the current user is the operator of this open live chat session, in an open window. */
+function holdsSession(component) {
+    const thread = component.thread;
+    return (
+        thread?.model === "discuss.channel" &&
+        thread.channel_type === "livechat" &&
+        thread.livechat_active &&
+        thread.operator?.eq(component.store.self) &&
+        (!component.props.chatWindow || component.props.chatWindow.isOpen)
+    );
+}
+
+/** Show at once what the server just posted in ``thread``, even before the bus brings it. */
+async function fetchNewMessages(thread) {
+    const fetched = await thread.fetchMessages({ after: thread.newestPersistentMessage?.id });
+    const known = new Set(thread.messages.map((message) => message.id));
+    thread.messages.push(...fetched.filter((message) => !known.has(message.id)));
+}
+
 threadActionsRegistry.add("livechat-groups-forward", {
     /** The operator of a live chat session hands it to another group or expert. */
-    condition(component) {
-        const thread = component.thread;
-        return (
-            thread?.model === "discuss.channel" &&
-            thread.channel_type === "livechat" &&
-            thread.livechat_active &&
-            thread.operator?.eq(component.store.self) &&
-            (!component.props.chatWindow || component.props.chatWindow.isOpen)
-        );
-    },
+    condition: holdsSession,
     icon: "fa fa-fw fa-share",
     iconLarge: "fa fa-fw fa-lg fa-share",
     name: _t("Forward"),
@@ -49,14 +59,7 @@ threadActionsRegistry.add("livechat-groups-forward", {
 threadActionsRegistry.add("livechat-groups-messenger-template", {
     /** Past WhatsApp's 24-hour window, only an approved template reaches the customer. */
     condition(component) {
-        const thread = component.thread;
-        return (
-            thread?.model === "discuss.channel" &&
-            thread.livechatMedium === "whatsapp" &&
-            thread.livechat_active &&
-            thread.operator?.eq(component.store.self) &&
-            (!component.props.chatWindow || component.props.chatWindow.isOpen)
-        );
+        return holdsSession(component) && component.thread.livechatMedium === "whatsapp";
     },
     icon: "fa fa-fw fa-whatsapp",
     iconLarge: "fa fa-fw fa-lg fa-whatsapp",
@@ -66,11 +69,7 @@ threadActionsRegistry.add("livechat-groups-messenger-template", {
         component.env.services.action.doAction("livechat_groups.livechat_messenger_template_send_action", {
             additionalContext: { active_id: thread.id, default_session_id: thread.id },
             // the template is in the conversation at once, even before the bus brings it
-            onClose: async () => {
-                const fetched = await thread.fetchMessages({ after: thread.newestPersistentMessage?.id });
-                const known = new Set(thread.messages.map((message) => message.id));
-                thread.messages.push(...fetched.filter((message) => !known.has(message.id)));
-            },
+            onClose: () => fetchNewMessages(thread),
         });
     },
     sequence: 36,
@@ -80,15 +79,7 @@ threadActionsRegistry.add("livechat-groups-close", {
     /** The operator of a live chat session ends it: the visitor is told, and the operator's
      * place is free at once for the next session (unpinning only hides it). */
     condition(component) {
-        const thread = component.thread;
-        return (
-            thread?.model === "discuss.channel" &&
-            thread.channel_type === "livechat" &&
-            thread.livechat_routing_state === "assigned" &&
-            thread.livechat_active &&
-            thread.operator?.eq(component.store.self) &&
-            (!component.props.chatWindow || component.props.chatWindow.isOpen)
-        );
+        return holdsSession(component) && component.thread.livechat_routing_state === "assigned";
     },
     icon: "fa fa-fw fa-check-square-o",
     iconLarge: "fa fa-fw fa-lg fa-check-square-o",
@@ -107,9 +98,7 @@ threadActionsRegistry.add("livechat-groups-close", {
                 await orm.call("discuss.channel", "action_livechat_close", [[thread.id]]);
                 // the conversation shows its end at once, even before the bus brings it
                 Object.assign(thread, { livechat_active: false, livechat_routing_state: "closed" });
-                const fetched = await thread.fetchMessages({ after: thread.newestPersistentMessage?.id });
-                const known = new Set(thread.messages.map((message) => message.id));
-                thread.messages.push(...fetched.filter((message) => !known.has(message.id)));
+                await fetchNewMessages(thread);
                 notification.add(_t("The session with %(visitor)s is closed.", { visitor: thread.displayName }), {
                     type: "success",
                 });
