@@ -1,12 +1,12 @@
-"""Build livechat_groups/README.rst from the fragments in livechat_groups/readme/, in the
-order and with the headings of the OCA template."""
+"""Build each addon's README.rst (livechat_groups, livechat_groups_website) from the fragments
+in its readme/ folder, in the order and with the headings of the OCA template."""
 
 import ast
 import pathlib
 import re
 import sys
 
-ADDON = pathlib.Path(__file__).resolve().parent.parent / "livechat_groups"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 SECTIONS = [
     ("DESCRIPTION.md", None),
     ("CONFIGURE.md", "Configuration"),
@@ -50,8 +50,9 @@ def md_to_rst(text):
     return "\n".join(out) + "\n"
 
 
-def main():
-    manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
+def readme(addon):
+    """The README.rst of ``addon`` (a folder), built from its readme/ fragments."""
+    manifest = ast.literal_eval((addon / "__manifest__.py").read_text())
     title = manifest["name"]
     parts = [
         "=" * len(title),
@@ -65,19 +66,23 @@ def main():
         "",
     ]
     for filename, heading in SECTIONS:
-        path = ADDON / "readme" / filename
+        path = addon / "readme" / filename
         if not path.exists():
             continue
         if heading:
             parts += [heading, "=" * len(heading), ""]
         parts.append(md_to_rst(path.read_text()))
-    text = "\n".join(parts)
-    target = ADDON / "README.rst"
-    if "--check" in sys.argv:
-        if target.read_text() != text:
-            sys.exit("README.rst is out of date: run `python scripts/gen_readme.py`")
-        return
-    target.write_text(text)
+    return "\n".join(parts)
+
+
+def main():
+    for addon in sorted(path.parent.parent for path in ROOT.glob("*/readme/DESCRIPTION.md")):
+        text, target = readme(addon), addon / "README.rst"
+        if "--check" in sys.argv:
+            if not target.exists() or target.read_text() != text:
+                sys.exit(f"{target.relative_to(ROOT)} is out of date: run `python scripts/gen_readme.py`")
+            continue
+        target.write_text(text)
 
 
 if __name__ == "__main__":

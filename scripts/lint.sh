@@ -12,7 +12,7 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
-"$VENV/bin/pylint" --rcfile=.pylintrc livechat_groups
+"$VENV/bin/pylint" --rcfile=.pylintrc livechat_groups livechat_groups_website
 "$PY" scripts/check_methods.py
 "$PY" scripts/gen_readme.py --check
 log "lint: clean"

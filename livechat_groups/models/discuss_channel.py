@@ -55,7 +55,7 @@ class DiscussChannel(models.Model):
         "Empty for the sessions of live chats without groups.",
     )
     livechat_visitor_name = fields.Char(
-        string="Visitor", help="Who asked: the visitor's name, or the user's when they are logged in."
+        string="Visitor Name", help="Who asked: the visitor's name, or the user's when they are logged in."
     )
     livechat_requester_id = fields.Many2one(
         comodel_name="res.partner",
