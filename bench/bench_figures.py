@@ -258,7 +258,7 @@ def build(env, sessions, open_sessions):
     hop_base = {
         "session_id": "s.id",
         "note": "NULL",
-        "reason": "NULL",
+        "reason_data": "NULL",
     }
     copy(
         "livechat_session_transfer",

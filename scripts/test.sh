@@ -72,9 +72,20 @@ set +e
 CONCURRENCY_TEMPLATE_DB="$races_db" "$PY" "$ROOT/scripts/two_servers_check.py" 2>&1 \
     | grep -v "security risk" | tee "$ROOT/var/two_servers.log"
 set -e
-dropdb --if-exists "$races_db" || true
 log "two-server checks: $((SECONDS - started)) s"
 read -r two_passed two_failed < <(counts "checks" "$ROOT/var/two_servers.log")
+
+# Odoo with a read replica that lags: a primary and its streaming replica of the check's own,
+# replay paused (Take then open, the board's reload, a stale Assign, a session made meanwhile).
+log "replica checks: a primary and its streaming replica, replay paused"
+started=$SECONDS
+rm -f "$ROOT/var/replica_check.log"
+set +e
+REPLICA_TEMPLATE_DB="$races_db" bash "$ROOT/scripts/replica_check.sh"
+set -e
+dropdb --if-exists "$races_db" || true
+log "replica checks: $((SECONDS - started)) s"
+read -r replica_passed replica_failed < <(counts "replica checks" "$ROOT/var/replica_check.log")
 
 # The wheel: built with whool, installed in a new virtualenv, installed by Odoo from there.
 log "wheel checks: build, install with pip, install in Odoo from site-packages"
@@ -85,15 +96,16 @@ set -e
 log "wheel checks: $((SECONDS - started)) s"
 read -r wheel_passed wheel_failed < <(counts "wheel checks" "$ROOT/var/wheel_check.log")
 
-echo "tests: $((passed + checks_passed + two_passed + wheel_passed + setup_passed)) passed, \
-$((failed + errors + checks_failed + two_failed + wheel_failed + setup_failed)) failed, $skipped skipped"
+echo "tests: $((passed + checks_passed + two_passed + replica_passed + wheel_passed + setup_passed)) passed, \
+$((failed + errors + checks_failed + two_failed + replica_failed + wheel_failed + setup_failed)) failed, $skipped skipped"
 [ "$total" -gt 0 ] || die "no test ran"
 [ "$skipped" -eq 0 ] || die "$skipped test(s) skipped: a skipped test or tour does not pass"
 [ "$((failed + errors))" -eq 0 ] || die "$failed failure(s), $errors error(s): see $LOG"
 [ "$checks_failed" -eq 0 ] || die "$checks_failed concurrency check(s) failed: see var/concurrency.log"
 [ "$two_failed" -eq 0 ] || die "$two_failed two-server check(s) failed: see var/two_servers.log"
+[ "$replica_failed" -eq 0 ] || die "$replica_failed replica check(s) failed: see var/replica_check.log"
 [ "$wheel_failed" -eq 0 ] || die "$wheel_failed wheel check(s) failed: see var/wheel_check.log"
 [ "$setup_failed" -eq 0 ] || die "$setup_failed set-up check(s) failed: see var/setup_check.log"
 [ "$status" -eq 0 ] || die "Odoo exited with status $status: see $LOG"
 log "all $passed tests, $checks_passed concurrency checks, $two_passed two-server checks, \
-$wheel_passed wheel checks and $setup_passed set-up checks passed"
+$replica_passed replica checks, $wheel_passed wheel checks and $setup_passed set-up checks passed"

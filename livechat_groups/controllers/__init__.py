@@ -1,1 +1,1 @@
-from . import main, messenger, thread
+from . import main, messenger, replica, thread

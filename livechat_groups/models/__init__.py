@@ -6,6 +6,7 @@ from . import (
     discuss_channel_board,
     discuss_channel_display,
     discuss_channel_figures,
+    discuss_channel_freshness,
     discuss_channel_messenger,
     discuss_channel_notices,
     discuss_channel_privacy,

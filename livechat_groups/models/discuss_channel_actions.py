@@ -22,7 +22,13 @@ class DiscussChannel(models.Model):
         session = self.sudo()
         session._livechat_check_open()
         if session.livechat_routing_state != "queued":
-            raise UserError(self.env._("This session is no longer waiting: someone already took it."))
+            # what the user saw waiting (their list, or a board read from a lagging replica) was
+            # taken meanwhile: say by whom and when
+            raise UserError(
+                self.env._(
+                    "This session is no longer waiting: %(change)s", change=session._livechat_change_message()
+                )
+            )
         if user not in session.livechat_group_id.member_ids:
             raise AccessError(
                 self.env._(
@@ -44,9 +50,14 @@ class DiscussChannel(models.Model):
         Routing._hand_over(session, "take", session.livechat_group_id, user)
         return True
 
-    def action_livechat_assign(self, user_id):
+    def action_livechat_assign(self, user_id, seen=None):
         """A supervisor of the live chat (or a Live Chat administrator) gives the session to a
-        member of one of its operator groups; the operator's capacity does not bind them."""
+        member of one of its operator groups; the operator's capacity does not bind them.
+
+        :param dict seen: who held the session on the card the supervisor acted on (see
+            ``discuss_channel_freshness``): refused, saying what changed, when it changed since;
+            ``None`` assigns whatever changed (the supervisor confirmed)
+        """
         self.ensure_one()
         self._livechat_check_known()
         # sudo: discuss.channel - supervisors steer sessions they are not members of; the checks
@@ -72,6 +83,7 @@ class DiscussChannel(models.Model):
             )
         if session.livechat_routing_state == "assigned" and session.livechat_operator_id == user.partner_id:
             raise UserError(self.env._("%(user)s already holds this session.", user=user.name))
+        session._livechat_check_unchanged(seen)
         group = session.livechat_group_id
         if user not in group.member_ids:
             group = operator_groups.filtered(lambda g: user in g.member_ids).sorted()[:1]

@@ -26,6 +26,7 @@ from . import (
     test_note_privacy,
     test_notification,
     test_presence,
+    test_replica_lag,
     test_routing_decision,
     test_routing_fields,
     test_routing_queues,

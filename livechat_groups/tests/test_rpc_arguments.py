@@ -143,10 +143,10 @@ class TestRpcArguments(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Livec
                         for secret in ("External Live Chat", "General Support", "Secret", "Sonia"):
                             self.assertNotIn(secret, error["message"])
         self.assertEqual(self._routing(waiting, held), before)
-        # who works in the live chat still reads why: someone else took it
+        # who works in the live chat still reads why: someone else got it, and when
         self._rpc_refused(
             "UserError",
-            "someone already took it",
+            r"no longer waiting: Sonia Support got this session at \d\d:\d\d\.",
             self.support_2,
             "discuss.channel",
             "action_livechat_take",

@@ -1,3 +1,4 @@
+from odoo import api
 from odoo.tests import tagged
 
 from odoo.addons.bus.models.bus import dispatch
@@ -196,6 +197,35 @@ class TestSupervisionTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
         self._queued_session(self.internal_livechat, "Eve")
         self.start_tour(
             "/odoo/livechat-group-figures", "livechat_groups_figures", login=self.ext_supervisor.login
+        )
+
+    def test_supervisor_assigns_from_a_stale_card(self):
+        """Sonia takes Eli's session once the supervisor opened the Assign dialog on its card:
+        the dialog says so, and the supervisor assigns it to Simon anyway."""
+        eli = self._get_session(self.external_livechat, "Eli")
+        Assign = type(self.env["livechat.session.assign"])
+        default_get = Assign.default_get
+
+        def taken_meanwhile(wizard, fields_list):
+            defaults = default_get(wizard, fields_list)
+            if eli.livechat_routing_state == "queued":
+                eli.with_user(self.support_1).action_livechat_take()
+            return defaults
+
+        self.patch(Assign, "default_get", api.model(taken_meanwhile))
+        self.start_tour(
+            "/odoo/livechat-supervision",
+            "livechat_groups_board_assign_stale",
+            login=self.ext_supervisor.login,
+        )
+        self.env.invalidate_all()
+        self.assertEqual(eli.livechat_operator_id, self.support_2.partner_id)
+        self.assertRecordValues(
+            eli.livechat_transfer_ids[-2:],
+            [
+                {"kind": "take", "to_user_id": self.support_1.id},
+                {"kind": "assign", "to_user_id": self.support_2.id},
+            ],
         )
 
     def test_supervisor_assigns_with_the_dialog(self):

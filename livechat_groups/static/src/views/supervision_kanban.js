@@ -1,5 +1,7 @@
 import { onWillUnmount } from "@odoo/owl";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { _t } from "@web/core/l10n/translation";
+import { RPCError } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { useDebounced } from "@web/core/utils/timing";
 import { useService } from "@web/core/utils/hooks";
@@ -13,6 +15,29 @@ import { formatElapsed, targetStatus, useNow } from "./supervision_target_clock"
 export const SESSION_UPDATE = "livechat_groups.session_update";
 const CLOCK_MS = 60000;
 const ALERT_MARGIN_MS = 1000;
+/** In a call's context: read on the primary database, not on a read replica (controllers/replica.py). */
+const PRIMARY_CONTEXT_KEY = "livechat_groups_primary";
+/** The server's refusal of an Assign on a session that changed since the card showed it. */
+const SESSION_CHANGED = "LivechatSessionChanged";
+
+/**
+ * The board's reads go to the read replica when Odoo runs with one, except the reloads that
+ * follow a change (the bus's news, the supervisor's own assign, the clock): those read the
+ * primary, which holds what produced them, while the replica may lag behind it. The model's ORM
+ * adds the context key to its calls while ``model.livechatReadPrimary`` is set, until the board
+ * is loaded.
+ */
+function readPrimaryOnReload(model) {
+    const orm = model.orm;
+    model.orm = Object.assign(Object.create(orm), {
+        call(resModel, method, args = [], kwargs = {}) {
+            if (model.livechatReadPrimary) {
+                kwargs = { ...kwargs, context: { ...(kwargs.context || {}), [PRIMARY_CONTEXT_KEY]: true } };
+            }
+            return orm.call.call(this, resModel, method, args, kwargs);
+        },
+    });
+}
 
 const { DateTime } = luxon;
 
@@ -27,7 +52,11 @@ export class SupervisionKanbanController extends KanbanController {
         this.orm = useService("orm");
         // Several hand-overs often come together: one reload for them all. Reloading through the
         // search model keeps what the supervisor set meanwhile (filters, grouping).
-        this.reloadBoard = useDebounced(() => this.env.searchModel.search(), 300);
+        readPrimaryOnReload(this.model);
+        this.reloadBoard = useDebounced(() => {
+            this.model.livechatReadPrimary = true;
+            this.env.searchModel.search();
+        }, 300);
         this.onSessionUpdate = () => this.reloadBoard();
         this.busService.subscribe(SESSION_UPDATE, this.onSessionUpdate);
         this.busService.start();
@@ -43,6 +72,7 @@ export class SupervisionKanbanController extends KanbanController {
         // cards to drop on an operator.
         const onRootLoaded = this.model.hooks.onRootLoaded;
         this.model.hooks.onRootLoaded = async () => {
+            this.model.livechatReadPrimary = false;
             await onRootLoaded();
             const root = this.model.root;
             this.scheduleWaitingAlert(root);
@@ -153,20 +183,67 @@ export class SupervisionKanbanRenderer extends KanbanRenderer {
         super.setup();
         this.notification = useService("notification");
         this.orm = useService("orm");
+        this.dialog = useService("dialog");
     }
 
-    /** A card dropped on an operator assigns the session: say so, and warn if they are away. */
+    /**
+     * A card dropped on an operator assigns the session, as the card showed it: when the session
+     * changed since (someone took it meanwhile, or the board was read from a lagging replica),
+     * the server says what changed and the supervisor confirms before it is assigned anyway.
+     * Then the board reloads from the primary database, and says where the session is now.
+     */
     async sortRecordDrop(dataRecordId, dataGroupId, { parent }) {
+        const list = this.props.list;
         const targetGroupId = parent?.dataset.id;
-        const sourceGroup = this.props.list.groups.find((group) => group.id === dataGroupId);
+        const sourceGroup = list.groups?.find((group) => group.id === dataGroupId);
+        const targetGroup = list.groups?.find((group) => group.id === targetGroupId);
         const record = sourceGroup?.list.records.find((rec) => rec.id === dataRecordId);
-        await super.sortRecordDrop(...arguments);
-        if (!record || !targetGroupId || targetGroupId === dataGroupId) {
-            return;
+        if (!record || !targetGroup || targetGroupId === dataGroupId || !this.canMoveRecords) {
+            return super.sortRecordDrop(...arguments);
         }
-        const feedback = await this.orm.call("discuss.channel", "livechat_hand_over_feedback", [
-            [record.resId],
-        ]);
+        parent.classList.remove("o_kanban_hover");
+        const holder = record.data.livechat_operator_user_id;
+        const seen = {
+            livechat_routing_state: record.data.livechat_routing_state,
+            livechat_operator_user_id: (Array.isArray(holder) ? holder[0] : holder?.id) || false,
+        };
+        this.toggleProcessing(dataRecordId, true);
+        try {
+            await this.assign(record.resId, targetGroup.value, seen);
+        } finally {
+            this.toggleProcessing(dataRecordId, false);
+            list.model.livechatReadPrimary = true;
+            await this.env.searchModel.search();
+        }
+    }
+
+    /** Assign the session to the operator; ask first when it changed since ``seen``. */
+    async assign(sessionId, userId, seen) {
+        try {
+            await this.orm.call("discuss.channel", "action_livechat_assign", [[sessionId], userId], { seen });
+        } catch (error) {
+            if (!(error instanceof RPCError) || !error.data?.name?.endsWith(SESSION_CHANGED)) {
+                throw error;
+            }
+            const confirmed = await new Promise((resolve) => {
+                this.dialog.add(
+                    ConfirmationDialog,
+                    {
+                        title: _t("The session changed"),
+                        body: error.data.message,
+                        confirmLabel: _t("Assign Anyway"),
+                        confirm: () => resolve(true),
+                        cancel: () => resolve(false),
+                    },
+                    { onClose: () => resolve(false) }
+                );
+            });
+            if (!confirmed) {
+                return;
+            }
+            await this.orm.call("discuss.channel", "action_livechat_assign", [[sessionId], userId]);
+        }
+        const feedback = await this.orm.call("discuss.channel", "livechat_hand_over_feedback", [[sessionId]]);
         this.notification.add(feedback.message, { type: feedback.type });
     }
 

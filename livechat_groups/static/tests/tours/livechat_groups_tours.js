@@ -271,6 +271,46 @@ registry.category("web_tour.tours").add("livechat_groups_figures", {
 });
 
 /** A supervisor assigns a waiting session with the Assign dialog, which shows who is available. */
+/**
+ * The card a supervisor assigns from was older than the session: Sonia took it while the dialog
+ * was open (as on a board read from a lagging replica). The dialog says so, and assigns once
+ * the supervisor confirms.
+ */
+registry.category("web_tour.tours").add("livechat_groups_board_assign_stale", {
+    steps: () => [
+        {
+            content: "Assign Eli's waiting session",
+            trigger: `${WAITING} .o_kanban_record:contains(Eli) .o_livechat_groups_assign`,
+            run: "click",
+        },
+        {
+            content: "Choose Simon",
+            trigger: ".modal .o_livechat_groups_members tr.o_livechat_groups_member:contains(Simon Support)",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=user_id] input:value(Simon Support)",
+        },
+        {
+            trigger: ".modal-footer button[name=action_assign]",
+            run: "click",
+        },
+        {
+            content: "The dialog says what changed since the card showed it",
+            trigger: ".modal .o_livechat_groups_changed:contains(Sonia Support took this session at)",
+        },
+        {
+            content: "Assign anyway",
+            trigger: ".modal-footer button[name=action_assign_anyway]",
+            run: "click",
+        },
+        {
+            content: "The card is in progress, with Simon",
+            trigger: `body:not(:has(.modal)) ${IN_PROGRESS} .o_kanban_record:contains(Eli)`,
+        },
+    ],
+});
+
 registry.category("web_tour.tours").add("livechat_groups_board_assign_dialog", {
     steps: () => [
         {
