@@ -16,7 +16,7 @@ class TestMessengerDemo(TransactionCase):
     def test_demo_whatsapp_customer_rated_an_earlier_session(self):
         """The reference scenario's WhatsApp customer rated her earlier WhatsApp session, with a
         comment; it counts in the Group Figures."""
-        session = self.env.ref("livechat_groups.session_carla_whatsapp")
+        session = self.env.ref("livechat_groups.session_carmen_whatsapp")
         customer = self.env.ref("livechat_groups.partner_whatsapp_customer")
         self.assertEqual(session.livechat_messenger_partner_id, customer)
         self.assertEqual(session.livechat_routing_state, "closed")

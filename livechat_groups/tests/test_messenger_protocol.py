@@ -181,7 +181,14 @@ class TestRatingButtonsProtocol(BaseCase):
         button = common.rating_button_id(42, 5)
         self.assertEqual(common.read_rating_button(button), ("42", 5))
         self.assertLessEqual(len(button.encode()), 64, "Telegram's callback_data: 64 bytes at most")
-        for other in ("cancel-button", "livechat_rating:42:4", "livechat_rating:x:5", "livechat_rating:42", None, 5):
+        for other in (
+            "cancel-button",
+            "livechat_rating:42:4",
+            "livechat_rating:x:5",
+            "livechat_rating:42",
+            None,
+            5,
+        ):
             self.assertIsNone(common.read_rating_button(other), other)
 
     def test_whatsapp_button_reply(self):
@@ -197,14 +204,22 @@ class TestRatingButtonsProtocol(BaseCase):
                 "button_reply": {"id": common.rating_button_id(42, 3), "title": "😐 OK"},
             },
         }
-        other = dict(reply, id="wamid.other", interactive={"type": "button_reply", "button_reply": {"id": "cancel", "title": "Cancel"}})
+        other = dict(
+            reply,
+            id="wamid.other",
+            interactive={"type": "button_reply", "button_reply": {"id": "cancel", "title": "Cancel"}},
+        )
         (tap, plain), _statuses = whatsapp.parse_webhook(
             standin.whatsapp_payload("16505551234", messages=[reply, other]), standin.phone_number_id
         )
         self.assertEqual((tap.action, tap.target, tap.rating, tap.chat_id), ("rate", "42", 3, "16505551234"))
-        self.assertEqual((plain.action, plain.text), ("post", "Cancel"), "another button: its title, as before")
+        self.assertEqual(
+            (plain.action, plain.text), ("post", "Cancel"), "another button: its title, as before"
+        )
         # the question: at most 3 buttons, titles cut to 20 characters as WhatsApp counts them
-        message = whatsapp.buttons_message("16505551234", "How was it?", [("a", "😊" * 15), ("b", "x"), ("c", "y"), ("d", "z")])
+        message = whatsapp.buttons_message(
+            "16505551234", "How was it?", [("a", "😊" * 15), ("b", "x"), ("c", "y"), ("d", "z")]
+        )
         buttons = message["interactive"]["action"]["buttons"]
         self.assertEqual(len(buttons), 3)
         self.assertEqual(buttons[0]["reply"]["title"], "😊" * 10)
@@ -236,5 +251,9 @@ class TestRatingButtonsProtocol(BaseCase):
         self.assertEqual(telegram.parse_webhook(update), ([], []))
         self.assertEqual(
             telegram.inline_keyboard([("d1", "A"), ("d2", "B")]),
-            {"inline_keyboard": [[{"text": "A", "callback_data": "d1"}, {"text": "B", "callback_data": "d2"}]]},
+            {
+                "inline_keyboard": [
+                    [{"text": "A", "callback_data": "d1"}, {"text": "B", "callback_data": "d2"}]
+                ]
+            },
         )

@@ -75,7 +75,10 @@ class TestWhatsAppRating(RatingCase):
         message.update(
             {"from": wa_id, "id": message_id or f"wamid.tap{next(_ids)}", "timestamp": str(int(time.time()))}
         )
-        message["interactive"]["button_reply"] = {"id": rating_button_id(session.id, value), "title": "😊 Good"}
+        message["interactive"]["button_reply"] = {
+            "id": rating_button_id(session.id, value),
+            "title": "😊 Good",
+        }
         response = self._post(payload)
         self.assertEqual((response.status_code, response.text), (200, "OK"))
         return payload
@@ -176,7 +179,9 @@ class TestWhatsAppRating(RatingCase):
             {"livechat_rating_comment_until": "2099-01-01 00:00:00"},
         )
         self.assertIn("AccessError", answer["error"]["data"]["name"])
-        self.assertIn("Only the messenger customer's answers change the rating", answer["error"]["data"]["message"])
+        self.assertIn(
+            "Only the messenger customer's answers change the rating", answer["error"]["data"]["message"]
+        )
         self.assertFalse(session.livechat_rating_comment_until)
         with self.assertRaisesRegex(AccessError, "Only the messenger customer's answers"):
             self.env["discuss.channel"].with_user(self.admin).create(
@@ -207,7 +212,9 @@ class TestTelegramRating(RatingCase):
         return query["id"]
 
     def _answers(self):
-        return [request.json for request in self.standin.requests if request.path.endswith("/answerCallbackQuery")]
+        return [
+            request.json for request in self.standin.requests if request.path.endswith("/answerCallbackQuery")
+        ]
 
     def test_customer_taps_a_button_the_rating_is_the_sessions(self):
         session = self._open("111222333")
@@ -227,7 +234,9 @@ class TestTelegramRating(RatingCase):
         callback = self._tap("111222333", session, 3)
         self.assertEqual(session.rating_ids.rating, 3)
         self.assertEqual(session.rating_ids.rated_partner_id, self.support_1.partner_id)
-        self.assertEqual(self._answers(), [{"callback_query_id": callback, "text": "Thank you for your rating!"}])
+        self.assertEqual(
+            self._answers(), [{"callback_query_id": callback, "text": "Thank you for your rating!"}]
+        )
         self.assertEqual(self._satisfaction([("medium", "=", "telegram")])[()], 0.0, "OK is not satisfied")
         # a second tap is answered (the app waits for it) and changes nothing
         second = self._tap("111222333", session, 5)
@@ -259,7 +268,9 @@ class TestRatingQuestionLanguage(FrenchMixin, RatingCase):
             **french,
         }
         self.patch(code_translations, "python_translations", translations)
-        self.env["res.partner"].create({"name": "Camille Client", "phone": "+33 6 12 34 56 78", "lang": "fr_FR"})
+        self.env["res.partner"].create(
+            {"name": "Camille Client", "phone": "+33 6 12 34 56 78", "lang": "fr_FR"}
+        )
         session = self._open("33612345678", text="Bonjour")
         self.assertEqual(session.livechat_messenger_partner_id.name, "Camille Client")
         self._close(session)
@@ -271,4 +282,3 @@ class TestRatingQuestionLanguage(FrenchMixin, RatingCase):
         )
         sent = [html2plaintext(row.message_id.body) for row in self._questions(session)]
         self.assertEqual(sent, [french[QUESTION]])
-

@@ -325,7 +325,12 @@ class RequestsCase(LivechatMessengerCase):
             self._post(self.standin.whatsapp_payload(chat_id, messages=[tap]))
         else:
             update = self.standin.telegram_update(int(chat_id))
-            query = {"id": "cbq-1", "from": update["message"]["from"], "message": update["message"], "data": button}
+            query = {
+                "id": "cbq-1",
+                "from": update["message"]["from"],
+                "message": update["message"],
+                "data": button,
+            }
             self._post({"update_id": update["update_id"], "callback_query": query})
         self._send()
         self.assertEqual(session.rating_ids.rating, 5)
@@ -390,7 +395,8 @@ class TestWhatsAppRequests(RequestsCase):
             kinds.append(kind)
             sent.append(request.json)
         self.assertEqual(
-            sorted(kinds), ["document", "image", "interactive", "template", "text", "text", "text", "text", "text"]
+            sorted(kinds),
+            ["document", "image", "interactive", "template", "text", "text", "text", "text", "text"],
         )
         (question,) = [message for message in sent if message["type"] == "interactive"]
         self.assertEqual(len(question["interactive"]["action"]["buttons"]), 3)
