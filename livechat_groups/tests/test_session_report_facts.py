@@ -264,7 +264,9 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(sum(row["sessions"] for row in self._ours(rollup)), 1)
         self.external_livechat.unlink()
         rollup = self.assertRollupCurrent()
-        self.assertEqual([(row["livechat_channel_id"], row["sessions"]) for row in self._ours(rollup)], [(None, 1)])
+        self.assertEqual(
+            [(row["livechat_channel_id"], row["sessions"]) for row in self._ours(rollup)], [(None, 1)]
+        )
 
     def test_rollup_appends_and_folds(self):
         """Sessions alike closed in two transactions append a row each to the rollup (neither
