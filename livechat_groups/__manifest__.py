@@ -2,7 +2,7 @@
     "name": "Live Chat Groups",
     "summary": "Groups of operators, specialists and supervisors for Odoo Live Chat: "
     "entry groups, waiting queues, forwarding and supervision",
-    "version": "18.0.1.5.0",
+    "version": "18.0.1.6.0",
     "category": "Website/Live Chat",
     "website": "https://github.com/livechat-groups/livechat_groups",
     "author": "livechat_groups developers",
@@ -26,6 +26,7 @@
         "views/im_livechat_channel_views.xml",
         "views/livechat_supervision_views.xml",
         "views/discuss_channel_messenger_views.xml",
+        "views/livechat_rating_views.xml",
         "report/livechat_session_report_views.xml",
         "views/livechat_session_transfer_views.xml",
         "views/livechat_groups_menus.xml",
@@ -36,6 +37,7 @@
         "demo/im_livechat_channel_demo.xml",
         "demo/discuss_channel_demo.xml",
         "demo/livechat_messenger_demo.xml",
+        "demo/livechat_rating_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -248,7 +248,7 @@ class StandIn:
                 {"ok": True, "result": {"id": 1, "is_bot": True, "username": "standin_bot"}},
                 json_type,
             )
-        if method == "setWebhook":
+        if method in ("setWebhook", "answerCallbackQuery"):
             return 200, {"ok": True, "result": True}, json_type
         if method == "getFile":
             file_id = args["file_id"]

@@ -50,6 +50,7 @@ ACTIONS = (
     "revoke",  # the customer deleted the message ``target``
     "number_changed",  # the customer's number is now ``new_chat_id``
     "identity_changed",  # the customer's WhatsApp identity changed (new phone, reinstall)
+    "rate",  # a rating button: ``rating`` for the session ``target`` (Telegram: ``ref`` is the callback's id)
 )
 
 
@@ -73,6 +74,7 @@ class InboundMessage:
     emoji: str = ""  # react
     new_chat_id: str = ""  # number_changed
     lang: str = ""  # the customer's language (IETF tag, e.g. "fr"), when the provider gives it
+    rating: int = 0  # rate: one of RATING_VALUES
 
 
 @dataclass
@@ -87,6 +89,37 @@ class StatusUpdate:
     # what we sent with the message for the provider to give back (WhatsApp's
     # ``biz_opaque_callback_data``): it finds our row when we never learnt the message's id
     reference: str = ""
+
+
+# the rating question's buttons: stock's rating values (addons/rating: 5 satisfied, 3 okay,
+# 1 dissatisfied), best first; a button's id names the session and the value
+RATING_VALUES = (5, 3, 1)
+RATING_BUTTON_PREFIX = "livechat_rating"
+
+
+def rating_button_id(session_id, value):
+    """The id of the rating button ``value`` for the session ``session_id`` (WhatsApp's reply
+    button id, at most 256 characters; Telegram's ``callback_data``, at most 64 bytes)."""
+    return f"{RATING_BUTTON_PREFIX}:{int(session_id)}:{int(value)}"
+
+
+def read_rating_button(button_id):
+    """What a rating button's id names.
+
+    :return: ``(session id as a string, value)``, or None when ``button_id`` is not one of our
+        rating buttons (another button, or a value we never offer)
+    """
+    parts = button_id.split(":") if isinstance(button_id, str) else []
+    if (
+        len(parts) != 3
+        or parts[0] != RATING_BUTTON_PREFIX
+        or not parts[1].isdigit()
+        or not parts[2].isdigit()
+    ):
+        return None
+    if int(parts[2]) not in RATING_VALUES or len(parts[1]) > 18:
+        return None
+    return parts[1], int(parts[2])
 
 
 # why a request failed, as the account tells the operator (in their language)
@@ -195,6 +228,14 @@ def utf16_length(value):
     """The length of ``value`` as WhatsApp and Telegram count it (UTF-16 code units: an
     emoji outside the basic plane counts twice), never less than Python's ``len``."""
     return len(value.encode("utf-16-le")) // 2
+
+
+def utc16_fit(value, limit):
+    """``value`` cut to at most ``limit`` characters as the providers count them
+    (:func:`utf16_length`), for a label that must fit (a button's title)."""
+    while utf16_length(value) > limit:
+        value = value[:-1]
+    return value
 
 
 # where a long text is best cut, from the most to the least natural

@@ -9,6 +9,7 @@ repeats. Sending: ``POST /bot<token>/sendMessage`` and ``sendDocument``; files i
 import hmac
 
 from .common import (
+    MIN_TIMESTAMP,
     InboundContent,
     InboundMedia,
     InboundMessage,
@@ -20,6 +21,7 @@ from .common import (
     mapping,
     number,
     read_limited,
+    read_rating_button,
     text,
     utc_from_timestamp,
 )
@@ -50,6 +52,11 @@ def parse_webhook(payload):
     update_id = payload.get("update_id")
     if isinstance(update_id, bool) or not isinstance(update_id, int):
         raise Malformed("not a Telegram update")
+    if payload.get("callback_query") is not None:
+        inbound = _parse_callback_query(
+            mapping(payload.get("callback_query"), "callback_query"), str(update_id)
+        )
+        return ([inbound] if inbound else []), []
     message = mapping(payload.get("message"), "message")
     edited = mapping(payload.get("edited_message"), "edited_message")
     if not (message or edited):
@@ -164,6 +171,46 @@ def _parse_message(message, external_id):
     return inbound
 
 
+def _parse_callback_query(query, external_id):
+    """A tap on a button of ours (an inline keyboard's ``callback_data``): a rating button
+    gives a ``rate`` event; any other button, or a tap in a group, gives nothing. The callback's
+    id is kept in ``ref``: Telegram waits for its answer (``answerCallbackQuery``)."""
+    rating = read_rating_button(text(query.get("data"), "data"))
+    message = mapping(query.get("message"), "message")
+    chat = mapping(message.get("chat"), "chat")
+    if not rating or chat.get("type", "private") != "private":
+        return None
+    sender = mapping(query.get("from"), "from", required=True)
+    # in a private chat, the chat's id is the user's
+    chat_id = chat.get("id", sender.get("id"))
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+        raise Malformed("the chat id is not a number")
+    name = " ".join(
+        filter(
+            None, (text(sender.get("first_name"), "first_name"), text(sender.get("last_name"), "last_name"))
+        )
+    )
+    # a callback has no date of its own: the question's, which the tap cannot precede
+    date = message.get("date")
+    return InboundMessage(
+        external_id=external_id,
+        chat_id=str(chat_id),
+        name=name or text(sender.get("username"), "username"),
+        date=utc_from_timestamp(date) if date else utc_from_timestamp(MIN_TIMESTAMP),
+        ref=identifier(query.get("id"), "callback query id"),
+        action="rate",
+        target=rating[0],
+        rating=rating[1],
+        lang=text(sender.get("language_code"), "language_code"),
+    )
+
+
+def inline_keyboard(buttons):
+    """A ``reply_markup`` of one row of buttons that call back: ``buttons`` is a list of
+    ``(callback_data, text)`` (``callback_data``: 1 to 64 bytes)."""
+    return {"inline_keyboard": [[{"text": label, "callback_data": data} for data, label in buttons]]}
+
+
 def _media(part, kind, default_type):
     return InboundMedia(
         ref=identifier(part.get("file_id"), "file_id"),
@@ -241,6 +288,19 @@ class TelegramApi:
     def send_text(self, chat_id, text):
         """Send a text; return the message id Telegram gave it."""
         return str(self._call("sendMessage", json={"chat_id": chat_id, "text": text})["message_id"])
+
+    def send_buttons(self, chat_id, text, buttons):
+        """Send a text with an inline keyboard (see :func:`inline_keyboard`); return its message id."""
+        payload = {"chat_id": chat_id, "text": text, "reply_markup": inline_keyboard(buttons)}
+        return str(self._call("sendMessage", json=payload)["message_id"])
+
+    def answer_callback(self, callback_query_id, text=""):
+        """Answer a tap on a button, which the customer's app shows as loading until then;
+        ``text`` (at most 200 characters) is shown to them as a notification."""
+        payload = {"callback_query_id": callback_query_id}
+        if text:
+            payload["text"] = text[:200]
+        return self._call("answerCallbackQuery", json=payload)
 
     def send_file(self, chat_id, content, mimetype, filename, caption=""):
         """Send a file (a photo when it is one); return its message id."""

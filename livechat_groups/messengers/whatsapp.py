@@ -24,7 +24,9 @@ from .common import (
     mapping,
     number,
     read_limited,
+    read_rating_button,
     text,
+    utc16_fit,
     utc_from_timestamp,
 )
 
@@ -41,6 +43,10 @@ UNAUTHORIZED_CODES = {0, 10, 190, 200, 131005}
 STATUSES = ("sent", "delivered", "read", "failed")
 # the longest body of a text message (characters)
 TEXT_LIMIT = 4096
+# interactive reply buttons: at most 3, titles of at most 20 characters, a body of at most 1,024
+MAX_BUTTONS = 3
+BUTTON_TITLE_LIMIT = 20
+BUTTON_BODY_LIMIT = 1024
 
 
 # ------------------------------------------------------------
@@ -183,6 +189,10 @@ def _parse_interactive(reply, inbound):
     )
     if chosen:
         inbound.text = text(chosen.get("title"), "title")
+        rating = read_rating_button(text(chosen.get("id"), "button id"))
+        if rating and reply.get("button_reply") is not None:
+            # the customer's answer to the rating question
+            inbound.action, (inbound.target, inbound.rating) = "rate", rating
     elif kind == "nfm_reply" or reply.get("nfm_reply") is not None:
         form = mapping(reply.get("nfm_reply"), "nfm_reply")
         raw = text(form.get("response_json"), "response_json")
@@ -332,6 +342,31 @@ def text_message(to, body):
         "to": to,
         "type": "text",
         "text": {"preview_url": False, "body": body},
+    }
+
+
+def buttons_message(to, body, buttons):
+    """An interactive message with reply buttons: ``buttons`` is a list of ``(id, title)``, at
+    most :data:`MAX_BUTTONS`, each title at most :data:`BUTTON_TITLE_LIMIT` characters (Meta's
+    "Interactive reply buttons messages": the body at most 1,024 characters)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": utc16_fit(body, BUTTON_BODY_LIMIT)},
+            "action": {
+                "buttons": [
+                    {
+                        "type": "reply",
+                        "reply": {"id": button_id, "title": utc16_fit(title, BUTTON_TITLE_LIMIT)},
+                    }
+                    for button_id, title in buttons[:MAX_BUTTONS]
+                ]
+            },
+        },
     }
 
 

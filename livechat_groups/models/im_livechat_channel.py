@@ -16,6 +16,7 @@ ADMIN_FIELDS = (
     "away_grace_minutes",
     "inactivity_close_minutes",
     "answer_target_minutes",
+    "livechat_messenger_rating",
 )
 
 

@@ -11,6 +11,12 @@ class ImLivechatChannel(models.Model):
         help="The WhatsApp and Telegram accounts whose customers this live chat answers.",
     )
     messenger_count = fields.Integer(compute="_compute_messenger_count", string="Messengers Count")
+    livechat_messenger_rating = fields.Boolean(
+        string="Ask Messenger Customers for a Rating",
+        default=True,
+        help="When a WhatsApp or Telegram session closes, its customer is asked once, with "
+        "buttons, to rate it; their answer counts in the figures as the website's ratings do.",
+    )
 
     def _compute_messenger_count(self):
         counts = dict(

@@ -348,6 +348,8 @@ class LivechatMessenger(models.Model):
             return row
         chat = self.env["livechat.messenger.chat"]._messenger_lock(self, inbound.chat_id)
         session = self._messenger_open_session_of(inbound.chat_id)
+        if not session and self._messenger_rating_comment(inbound, row):
+            return row  # the comment of the rating just given (livechat_messenger_rating.py)
         started = not session
         if started:
             session = self._messenger_start_session(inbound, chat)

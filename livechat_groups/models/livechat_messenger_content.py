@@ -144,6 +144,7 @@ class LivechatMessenger(models.Model):
             "revoke": self._messenger_revoke,
             "number_changed": self._messenger_number_changed,
             "identity_changed": self._messenger_identity_changed,
+            "rate": self._messenger_rate,  # livechat_messenger_rating.py
         }[inbound.action]
         return handler(inbound, row)
 

@@ -476,6 +476,8 @@ class LivechatMessengerMessage(models.Model):
             raise MessengerError(
                 "unreachable", "an earlier part of the message is not sent yet", transient=True
             )
+        if self.rating_question:
+            return self._messenger_call_rating(api)
         session, messenger = self.session_id, self.messenger_id
         to = session.livechat_messenger_chat_id
         if self.attachment_id:

@@ -680,6 +680,8 @@ class LivechatRouting(models.AbstractModel):
         session.sudo().livechat_routing_state = "closed"
         if left_queue:
             session._livechat_refresh_queue_notices(left_queue)
+        # a messenger customer is asked to rate it, once (discuss_channel_rating.py)
+        session._livechat_rating_ask()
         self._serve_queues(freed_by=operator)
 
     # ------------------------------------------------------------

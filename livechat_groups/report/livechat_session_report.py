@@ -6,6 +6,8 @@ from odoo.osv import expression
 from odoo.tools import SQL, Query
 from odoo.tools.safe_eval import safe_eval
 
+from odoo.addons.rating.models.rating_data import RATING_LIMIT_SATISFIED
+
 from ..models import livechat_targets
 from .livechat_session_report_fact import FACTS_TABLE
 
@@ -29,6 +31,7 @@ FACT_COLUMNS = (
     "timeout_count",
     "answer_target_minutes",
     "in_entry_group",
+    "satisfaction",
 )
 # the fraction that the "p90" aggregator computes
 PERCENTILE = 0.9
@@ -190,6 +193,15 @@ class LivechatSessionReport(models.Model):
         help="How many times an operator who got the session did not answer in time and it went "
         "to another (see Routing Hops for who let it lapse).",
     )
+    satisfaction = fields.Float(
+        string="Satisfaction (%)",
+        digits=(16, 1),
+        aggregator="avg",
+        readonly=True,
+        help="Among the rated sessions, the share whose customer was satisfied (a rating of "
+        "Satisfied), whatever the channel: the website widget's ratings and the messenger "
+        "customers' buttons alike. Sessions without a rating are left out.",
+    )
 
     def init(self):
         cr = self.env.cr
@@ -221,6 +233,7 @@ class LivechatSessionReport(models.Model):
                                 WHEN %(breached)s THEN 1
                                 ELSE 0 END AS target_breaches,
                            f.resolved_in_entry,
+                           f.satisfaction,
                            -- not a field: which sessions are closed, to read the others apart
                            f.closed_date
                       FROM %(facts)s f
@@ -295,7 +308,9 @@ class LivechatSessionReport(models.Model):
                            hop.forwards,
                            hop.timeouts,
                            %(target)s,
-                           %(in_entry)s
+                           %(in_entry)s,
+                           CASE WHEN rate.rating >= %(satisfied)s THEN 100.0
+                                WHEN rate.rating > 0 THEN 0.0 END
                       FROM discuss_channel c
                       -- the group of the first hop: the request came in through it
                  LEFT JOIN LATERAL (
@@ -325,6 +340,13 @@ class LivechatSessionReport(models.Model):
                               AND u.id IN (SELECT t.to_user_id FROM livechat_session_transfer t
                                             WHERE t.session_id = c.id)
                            ) reply ON TRUE
+                      -- the customer's rating, as the website widget or the messenger's buttons gave it
+                 LEFT JOIN LATERAL (
+                           SELECT r.rating FROM rating_rating r
+                            WHERE r.res_model = 'discuss.channel' AND r.res_id = c.id
+                              AND r.consumed AND r.rating > 0
+                            ORDER BY r.id DESC LIMIT 1
+                           ) rate ON TRUE
                      WHERE c.channel_type = 'livechat'
                        AND c.livechat_routing_state IS NOT NULL
                        %(restrict)s
@@ -340,6 +362,7 @@ class LivechatSessionReport(models.Model):
                     for column in FACT_COLUMNS
                 ),
                 restrict=restrict,
+                satisfied=RATING_LIMIT_SATISFIED,
                 says_something=self.env["mail.message"]._livechat_says_something_sql(SQL("m")),
                 target=self._livechat_target_sql(SQL("c.livechat_channel_id")),
                 in_entry=self._livechat_in_entry_sql(

@@ -49,6 +49,8 @@ class LivechatSessionReportFact(models.Model):
     # the live chat's settings, copied (18.0.1.2.0)
     answer_target_minutes = fields.Integer(string="First Answer Target (minutes)")
     in_entry_group = fields.Boolean(string="Last Group Is an Entry Group")
+    # the customer's rating: 100 satisfied, 0 not, empty unrated (18.0.1.6.0)
+    satisfaction = fields.Float(string="Satisfaction (%)")
 
     # the refresh writes one row per session: INSERT ... ON CONFLICT (session_id)
     _sql_constraints = [("session_unique", "UNIQUE(session_id)", "A session has one row of facts.")]

@@ -20,6 +20,7 @@ ROLLUP_MEASURES = {
     "answered_in_target": "double precision",
     "target_breaches": "bigint",
     "timeout_count": "bigint",
+    "satisfaction": "double precision",
 }
 # the percentile read from the rollup: the waiting time, by value to the field's digits
 ROLLUP_PERCENTILE = ("waiting_time_p90", "waiting_time")
@@ -77,6 +78,18 @@ class LivechatSessionReportRollup(models.Model):
                 measures=measures,
             )
         )
+        # a figure added since the table was made (18.0.1.6.0: satisfaction): summed by the rebuild below
+        for name, sum_type in ROLLUP_MEASURES.items():
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s NOT NULL DEFAULT 0,"
+                    " ADD COLUMN IF NOT EXISTS %s integer NOT NULL DEFAULT 0",
+                    SQL.identifier(ROLLUP_TABLE),
+                    SQL.identifier(f"{name}_sum"),
+                    SQL(sum_type),
+                    SQL.identifier(f"{name}_count"),
+                )
+            )
         # the rows of a key, to fold them (none as 0, '' or -1: NULLs are never equal)
         cr.execute(
             SQL(

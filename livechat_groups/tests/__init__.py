@@ -18,6 +18,7 @@ from . import (
     test_messenger_demo,
     test_messenger_outbox,
     test_messenger_protocol,
+    test_messenger_rating,
     test_messenger_requests,
     test_messenger_telegram,
     test_messenger_templates,

@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.livechat_groups.messengers import MessengerError, telegram, whatsapp
+from odoo.addons.livechat_groups.messengers import MessengerError, common, telegram, whatsapp
 from odoo.addons.livechat_groups_tools.standin import StandIn, whatsapp_signature
 
 
@@ -171,3 +171,89 @@ class TestTelegramProtocol(BaseCase):
             "unknown_recipient",
         )
         self.assertTrue(telegram.map_error(429, {"ok": False, "error_code": 429}).transient)
+
+
+@tagged("post_install", "-at_install")
+class TestRatingButtonsProtocol(BaseCase):
+    """The rating question's buttons and the customers' taps, in each provider's shapes."""
+
+    def test_button_ids(self):
+        button = common.rating_button_id(42, 5)
+        self.assertEqual(common.read_rating_button(button), ("42", 5))
+        self.assertLessEqual(len(button.encode()), 64, "Telegram's callback_data: 64 bytes at most")
+        for other in (
+            "cancel-button",
+            "livechat_rating:42:4",
+            "livechat_rating:x:5",
+            "livechat_rating:42",
+            None,
+            5,
+        ):
+            self.assertIsNone(common.read_rating_button(other), other)
+
+    def test_whatsapp_button_reply(self):
+        standin = StandIn("whatsapp")
+        self.addCleanup(standin.server.server_close)
+        reply = {
+            "from": "16505551234",
+            "id": "wamid.tap",
+            "timestamp": "1749416383",
+            "type": "interactive",
+            "interactive": {
+                "type": "button_reply",
+                "button_reply": {"id": common.rating_button_id(42, 3), "title": "😐 OK"},
+            },
+        }
+        other = dict(
+            reply,
+            id="wamid.other",
+            interactive={"type": "button_reply", "button_reply": {"id": "cancel", "title": "Cancel"}},
+        )
+        (tap, plain), _statuses = whatsapp.parse_webhook(
+            standin.whatsapp_payload("16505551234", messages=[reply, other]), standin.phone_number_id
+        )
+        self.assertEqual((tap.action, tap.target, tap.rating, tap.chat_id), ("rate", "42", 3, "16505551234"))
+        self.assertEqual(
+            (plain.action, plain.text), ("post", "Cancel"), "another button: its title, as before"
+        )
+        # the question: at most 3 buttons, titles cut to 20 characters as WhatsApp counts them
+        message = whatsapp.buttons_message(
+            "16505551234", "How was it?", [("a", "😊" * 15), ("b", "x"), ("c", "y"), ("d", "z")]
+        )
+        buttons = message["interactive"]["action"]["buttons"]
+        self.assertEqual(len(buttons), 3)
+        self.assertEqual(buttons[0]["reply"]["title"], "😊" * 10)
+
+    def test_telegram_callback_query(self):
+        update = {
+            "update_id": 10,
+            "callback_query": {
+                "id": "cbq-1",
+                "from": {"id": 4242, "is_bot": False, "first_name": "Tom", "language_code": "fr"},
+                "message": {"message_id": 7, "chat": {"id": 4242, "type": "private"}, "date": 1749416383},
+                "chat_instance": "1",
+                "data": common.rating_button_id(42, 1),
+            },
+        }
+        (tap,), _statuses = telegram.parse_webhook(update)
+        self.assertEqual(
+            (tap.action, tap.target, tap.rating, tap.chat_id, tap.ref, tap.external_id, tap.lang),
+            ("rate", "42", 1, "4242", "cbq-1", "10", "fr"),
+        )
+        # a message too old for Telegram to show (date 0): still the customer's tap
+        update["callback_query"]["message"]["date"] = 0
+        self.assertEqual(telegram.parse_webhook(update)[0][0].rating, 1)
+        # another button, a group's tap: nothing
+        update["callback_query"]["data"] = "something_else"
+        self.assertEqual(telegram.parse_webhook(update), ([], []))
+        update["callback_query"]["data"] = common.rating_button_id(42, 1)
+        update["callback_query"]["message"]["chat"]["type"] = "group"
+        self.assertEqual(telegram.parse_webhook(update), ([], []))
+        self.assertEqual(
+            telegram.inline_keyboard([("d1", "A"), ("d2", "B")]),
+            {
+                "inline_keyboard": [
+                    [{"text": "A", "callback_data": "d1"}, {"text": "B", "callback_data": "d2"}]
+                ]
+            },
+        )

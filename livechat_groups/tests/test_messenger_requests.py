@@ -4,6 +4,7 @@ against a small schema drawn from the providers' published descriptions (see
 that each provider accepts."""
 
 import re
+import time
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -12,7 +13,7 @@ from markupsafe import Markup
 from odoo.exceptions import UserError
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.livechat_groups.messengers.common import split_text, utf16_length
+from odoo.addons.livechat_groups.messengers.common import rating_button_id, split_text, utf16_length
 
 from .messenger_common import LivechatMessengerCase
 
@@ -136,6 +137,49 @@ WHATSAPP_MESSAGES = {
         },
     },
 }
+# Meta's "Interactive reply buttons messages" (InteractiveObject, type "button"): a body of at
+# most 1,024 characters, 1 to 3 reply buttons, each an id of at most 256 characters and a title
+# of at most 20, unique within the message
+WHATSAPP_REPLY_BUTTON = {
+    "type": "object",
+    "required": ["type", "reply"],
+    "properties": {
+        "type": {"type": STRING, "enum": ["reply"]},
+        "reply": {
+            "type": "object",
+            "required": ["id", "title"],
+            "properties": {
+                "id": {"type": STRING, "min_length": 1, "max_length": 256, "pattern": r"\S(.*\S)?"},
+                "title": {"type": STRING, "min_length": 1, "max_length": 20},
+            },
+        },
+    },
+}
+WHATSAPP_MESSAGES["interactive"] = {
+    "type": "object",
+    "required": ["messaging_product", "to", "type", "interactive"],
+    "properties": {
+        **WHATSAPP_BASE,
+        "type": {"type": STRING, "enum": ["interactive"]},
+        "interactive": {
+            "type": "object",
+            "required": ["type", "body", "action"],
+            "properties": {
+                "type": {"type": STRING, "enum": ["button"]},
+                "body": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {"text": {"type": STRING, "min_length": 1, "max_length": 1024}},
+                },
+                "action": {
+                    "type": "object",
+                    "required": ["buttons"],
+                    "properties": {"buttons": {"type": "array", "items": WHATSAPP_REPLY_BUTTON}},
+                },
+            },
+        },
+    },
+}
 for _kind in ("image", "audio", "video", "document", "sticker"):
     WHATSAPP_MESSAGES[_kind] = {
         "type": "object",
@@ -157,6 +201,28 @@ WHATSAPP_UPLOAD = {
 # String; text 1-4096 characters; caption 0-1024; setWebhook's url an HTTPS URL, its
 # secret_token 1-256 characters of A-Z, a-z, 0-9, _ and -
 TELEGRAM_CHAT_ID = {"type": (INTEGER, STRING), "pattern": r"-?\d+|@\w+"}
+# InlineKeyboardMarkup: inline_keyboard, an Array of Array of InlineKeyboardButton (text; here
+# callback_data, 1-64 bytes)
+TELEGRAM_INLINE_KEYBOARD = {
+    "type": "object",
+    "required": ["inline_keyboard"],
+    "properties": {
+        "inline_keyboard": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["text", "callback_data"],
+                    "properties": {
+                        "text": {"type": STRING, "min_length": 1},
+                        "callback_data": {"type": STRING, "pattern": r"[\x21-\x7e]{1,64}"},
+                    },
+                },
+            },
+        }
+    },
+}
 TELEGRAM_METHODS = {
     "getMe": {"type": "object", "properties": {}},
     "sendMessage": {
@@ -165,6 +231,16 @@ TELEGRAM_METHODS = {
         "properties": {
             "chat_id": TELEGRAM_CHAT_ID,
             "text": {"type": STRING, "min_length": 1, "max_length": 4096},
+            "reply_markup": TELEGRAM_INLINE_KEYBOARD,
+        },
+    },
+    # answerCallbackQuery: callback_query_id required; text 0-200 characters
+    "answerCallbackQuery": {
+        "type": "object",
+        "required": ["callback_query_id"],
+        "properties": {
+            "callback_query_id": {"type": STRING, "min_length": 1},
+            "text": {"type": STRING, "max_length": 200},
         },
     },
     "sendPhoto": {
@@ -231,6 +307,34 @@ class RequestsCase(LivechatMessengerCase):
             ]
         )
 
+    def _close_and_rate(self, session):
+        """The operator closes ``session``; the customer taps "Good" on the rating question (the
+        provider's shape of a tap: WhatsApp's button reply, Telegram's callback query)."""
+        session.with_user(self.support_1).action_livechat_close()
+        self._send()
+        button = rating_button_id(session.id, 5)
+        chat_id = session.livechat_messenger_chat_id
+        if self.provider == "whatsapp":
+            tap = {
+                "from": chat_id,
+                "id": "wamid.tap",
+                "timestamp": str(int(time.time())),
+                "type": "interactive",
+                "interactive": {"type": "button_reply", "button_reply": {"id": button, "title": "😊 Good"}},
+            }
+            self._post(self.standin.whatsapp_payload(chat_id, messages=[tap]))
+        else:
+            update = self.standin.telegram_update(int(chat_id))
+            query = {
+                "id": "cbq-1",
+                "from": update["message"]["from"],
+                "message": update["message"],
+                "data": button,
+            }
+            self._post({"update_id": update["update_id"], "callback_query": query})
+        self._send()
+        self.assertEqual(session.rating_ids.rating, 5)
+
     def assertSplitAnswer(self, session, message, texts, signature):
         """The long answer went out in order, in parts the provider takes, each its own row,
         signed once, no word cut."""
@@ -271,6 +375,8 @@ class TestWhatsAppRequests(RequestsCase):
         )
         session.with_user(self.support_1).action_livechat_messenger_send_template(template.id)
         self._send()
+        # the session closes: the rating question, with reply buttons; the customer's tap is thanked
+        self._close_and_rate(session)
 
         sent, kinds = [], []
         for request in self.standin.requests:
@@ -288,12 +394,17 @@ class TestWhatsAppRequests(RequestsCase):
             self.assertEqual(check(request.json, WHATSAPP_MESSAGES[kind]), [], request)
             kinds.append(kind)
             sent.append(request.json)
-        self.assertEqual(sorted(kinds), ["document", "image", "template", "text", "text", "text"])
+        self.assertEqual(
+            sorted(kinds),
+            ["document", "image", "interactive", "template", "text", "text", "text", "text", "text"],
+        )
+        (question,) = [message for message in sent if message["type"] == "interactive"]
+        self.assertEqual(len(question["interactive"]["action"]["buttons"]), 3)
         self.assertEqual(
             [message["template"]["language"] for message in sent if message["type"] == "template"],
             [{"policy": "deterministic", "code": "en_US"}],
         )
-        texts = [message["text"]["body"] for message in sent if message["type"] == "text"][1:]
+        texts = [message["text"]["body"] for message in sent if message["type"] == "text"][1:3]
         self.assertSplitAnswer(session, long_message, texts, "*Sonia Support*: ")
         # each part's statuses move that part
         rows = self.Outbox.search([("message_id", "=", long_message.id)], order="id")
@@ -343,6 +454,8 @@ class TestTelegramRequests(RequestsCase):
         )
         self._reply(session, "", attachments=self._attachments(session))
         self._send()
+        # the session closes: the rating question, with an inline keyboard; the tap is answered
+        self._close_and_rate(session)
 
         methods, texts = [], []
         for request in self.standin.requests:
@@ -361,9 +474,12 @@ class TestTelegramRequests(RequestsCase):
         self.assertEqual(
             sorted(methods),
             [
+                "answerCallbackQuery",
                 "getFile",
                 "getMe",
                 "sendDocument",
+                "sendMessage",
+                "sendMessage",
                 "sendMessage",
                 "sendMessage",
                 "sendMessage",
@@ -371,7 +487,7 @@ class TestTelegramRequests(RequestsCase):
                 "setWebhook",
             ],
         )
-        self.assertSplitAnswer(session, long_message, texts[1:], "Sonia Support: ")
+        self.assertSplitAnswer(session, long_message, texts[1:3], "Sonia Support: ")
 
     def test_webhook_needs_https(self):
         self.env["ir.config_parameter"].set_param("web.base.url", "http://odoo.example.com")

@@ -94,6 +94,12 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(stored, rebuilt, "the rollup sums the closed sessions' facts")
         return stored
 
+    def _ours(self, rollup):
+        """The rollup's rows of this test's live chats, or of none (a deleted one): the demo
+        data's closed sessions aside."""
+        livechats = (self.external_livechat | self.internal_livechat).ids
+        return [row for row in rollup if row["livechat_channel_id"] in (*livechats, None)]
+
     def _row(self, session):
         """The session's row of the report, read without a commit in between (and without the
         values of an earlier read: the ORM cache does not know the view changed)."""
@@ -252,13 +258,15 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         for session in sessions:
             session.with_user(self.ext_supervisor).action_livechat_close()
         self.assertFactsCurrent(sessions[0])
-        self.assertEqual(sum(row["sessions"] for row in self.assertRollupCurrent()), 2)
+        self.assertEqual(sum(row["sessions"] for row in self._ours(self.assertRollupCurrent())), 2)
         sessions[0].unlink()
         rollup = self.assertRollupCurrent()
-        self.assertEqual(sum(row["sessions"] for row in rollup), 1)
+        self.assertEqual(sum(row["sessions"] for row in self._ours(rollup)), 1)
         self.external_livechat.unlink()
         rollup = self.assertRollupCurrent()
-        self.assertEqual([(row["livechat_channel_id"], row["sessions"]) for row in rollup], [(None, 1)])
+        self.assertEqual(
+            [(row["livechat_channel_id"], row["sessions"]) for row in self._ours(rollup)], [(None, 1)]
+        )
 
     def test_rollup_appends_and_folds(self):
         """Sessions alike closed in two transactions append a row each to the rollup (neither
@@ -340,7 +348,7 @@ class TestSessionReportFacts(LivechatTimersMixin, LivechatGroupsCase):
         rollup = self.assertRollupCurrent()
         self.assertIn(None, [row["operator_id"] for row in rollup if row["sessions"]])
         cr.execute("DELETE FROM discuss_channel WHERE id IN %s", [tuple(sessions.ids)])
-        self.assertFalse([row for row in self.assertRollupCurrent() if row["sessions"]])
+        self.assertFalse([row for row in self._ours(self.assertRollupCurrent()) if row["sessions"]])
 
     def test_uninstall_drops_what_the_addon_keeps_beside_its_models(self):
         """Uninstalled, the addon leaves no table, trigger or function of its own: a later
