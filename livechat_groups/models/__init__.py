@@ -7,6 +7,7 @@ from . import (
     discuss_channel_display,
     discuss_channel_figures,
     discuss_channel_freshness,
+    discuss_channel_history,
     discuss_channel_messenger,
     discuss_channel_notices,
     discuss_channel_privacy,

@@ -2,6 +2,7 @@ from . import (
     test_archiving,
     test_attack22,
     test_bus_channels,
+    test_customer_history,
     test_business_hours,
     test_demo_data,
     test_dialog_attacks,
