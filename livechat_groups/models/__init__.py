@@ -13,6 +13,7 @@ from . import (
     discuss_channel_privacy,
     discuss_channel_rating,
     discuss_channel_routing,
+    discuss_channel_waiting,
     im_livechat_channel,
     im_livechat_channel_internal,
     im_livechat_channel_messenger,

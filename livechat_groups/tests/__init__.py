@@ -2,8 +2,8 @@ from . import (
     test_archiving,
     test_attack22,
     test_bus_channels,
-    test_customer_history,
     test_business_hours,
+    test_customer_history,
     test_demo_data,
     test_dialog_attacks,
     test_i18n,
@@ -52,5 +52,6 @@ from . import (
     test_visitor_labels,
     test_visitor_language,
     test_visitor_notices,
+    test_waiting_alerts,
     test_what_people_see,
 )
