@@ -38,6 +38,7 @@
         "demo/discuss_channel_demo.xml",
         "demo/livechat_messenger_demo.xml",
         "demo/livechat_rating_demo.xml",
+        "demo/livechat_history_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

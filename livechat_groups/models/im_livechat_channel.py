@@ -378,7 +378,11 @@ class ImLivechatChannel(models.Model):
         decision = self.env["livechat.routing"]._decide(
             self,
             self._entry_group_ids(),
-            previous_operator=self.env["res.partner"].browse(previous_operator_id).user_ids[:1],
+            previous_operator=self.env["livechat.routing"]._previous_operator(
+                self,
+                requester.partner_id,
+                given=self.env["res.partner"].browse(previous_operator_id).user_ids[:1],
+            ),
             lang=lang,
             country_id=country_id,
             exclude_users=requester,

@@ -415,7 +415,9 @@ class LivechatMessenger(models.Model):
         name = customer.name or inbound.name or inbound.chat_id
         # sudo: im_livechat.channel - the routing reads the groups of the live chat
         channel = self.livechat_channel_id.sudo().with_context(lang=False)
-        operator = previous.livechat_operator_user_id
+        operator = self.env["livechat.routing"]._previous_operator(
+            channel, customer, given=previous.livechat_operator_user_id
+        )
         vals = channel._get_livechat_discuss_channel_vals(
             name,
             previous_operator_id=operator.partner_id.id if operator else None,

@@ -51,6 +51,9 @@ RANKED = 16
 # up to how many memberships the decision reads each member's facts by index lookups rather than
 # by hash joins over whole tables (see livechat_routing_sql)
 FEW_MEMBERS = 200
+# how long a customer's last operator comes first when they write again, on any channel of the
+# live chat: as long as stock's website widget remembers the visitor's previous operator
+PREVIOUS_OPERATOR_DAYS = 7
 # the post-commit data key of the groups whose queues are served once the transaction commits
 SERVE_AFTER_COMMIT = "livechat_groups.serve_groups"
 
@@ -180,6 +183,42 @@ class LivechatRouting(models.AbstractModel):
             exclude_users=exclude,
             country_id=session.country_id.id,
         )
+
+    @api.model
+    def _previous_operator(self, channel, customers, given=None):
+        """Who comes first for a new session of ``channel``: the operator the customer talked
+        to last, on any of its channels (website, WhatsApp, Telegram), within
+        :data:`PREVIOUS_OPERATOR_DAYS`; else ``given`` (the website widget's memory, or the
+        last operator of the same messenger conversation).
+
+        :param customers: ``res.partner`` the new session is for (empty for an anonymous visitor)
+        :param given: ``res.users`` the caller knows of, if any
+        :return: ``res.users`` (maybe empty)
+        """
+        Users = self.env["res.users"]
+        if customers:
+            since = fields.Datetime.now() - timedelta(days=PREVIOUS_OPERATOR_DAYS)
+            # sudo: discuss.channel - the routing reads the customer's earlier sessions, whoever asks
+            last = (
+                self.env["discuss.channel"]
+                .sudo()
+                .search(
+                    [
+                        ("channel_type", "=", "livechat"),
+                        ("livechat_channel_id", "=", channel.id),
+                        ("livechat_operator_user_id", "!=", False),
+                        ("create_date", ">=", since),
+                        "|",
+                        ("livechat_requester_id", "in", customers.ids),
+                        ("livechat_messenger_partner_id", "in", customers.ids),
+                    ],
+                    order="create_date desc, id desc",
+                    limit=1,
+                )
+            )
+            if last:
+                return last.livechat_operator_user_id.with_env(self.env)
+        return given or Users
 
     @api.model
     def _session_groups(self, session):

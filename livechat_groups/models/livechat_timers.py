@@ -66,7 +66,9 @@ class LivechatTimers(models.AbstractModel):
           they never connected;
         * inactive sessions: sessions in progress where nobody wrote for the live chat's
           inactivity delay close (``last_interest_dt``: stock's time of the session's last
-          message).
+          message);
+        * past the answer target: the supervisors of a session that waits, unanswered, past its
+          live chat's first-answer target are told, once (``discuss_channel_waiting.py``).
 
         :return: list of ``(SQL condition, action)``
         """
@@ -100,6 +102,18 @@ class LivechatTimers(models.AbstractModel):
                     now,
                 ),
                 self._livechat_close_inactive,
+            ),
+            (
+                SQL(
+                    """
+                    c.livechat_routing_state = 'queued' AND lc.answer_target_minutes > 0
+                    AND c.livechat_first_answer_date IS NULL AND c.livechat_target_alert_date IS NULL
+                    AND c.create_date <= %s - make_interval(mins => lc.answer_target_minutes)
+                    """,
+                    now,
+                ),
+                # discuss_channel_waiting.py
+                lambda session: session._livechat_tell_supervisors_waiting(),
             ),
         ]
 

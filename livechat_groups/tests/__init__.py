@@ -3,6 +3,7 @@ from . import (
     test_attack22,
     test_bus_channels,
     test_business_hours,
+    test_customer_history,
     test_demo_data,
     test_dialog_attacks,
     test_i18n,
@@ -51,5 +52,6 @@ from . import (
     test_visitor_labels,
     test_visitor_language,
     test_visitor_notices,
+    test_waiting_alerts,
     test_what_people_see,
 )

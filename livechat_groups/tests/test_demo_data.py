@@ -43,3 +43,22 @@ class TestDemoData(TransactionCase):
         self.assertEqual(marc.with_user(elena).livechat_last_message, "My order #4512 has not arrived yet.")
         self.assertEqual(noah.livechat_operator_user_id, ref("livechat_groups.user_support_1"))
         self.assertEqual(noah.livechat_transfer_ids.mapped("kind"), ["route", "assign"])
+
+    def test_whatsapp_customer_has_an_earlier_website_session(self):
+        """The demo's WhatsApp customer chatted with gary on the website, and rated it: gary
+        reads it in her history, and gets her first when she writes on WhatsApp."""
+        ref = self.env.ref
+        carmen = ref("livechat_groups.partner_whatsapp_customer")
+        gary = ref("livechat_groups.user_support_1")
+        website = ref("livechat_groups.session_carmen_website")
+        self.assertEqual(
+            (website.livechat_medium, website.livechat_routing_state, website.livechat_operator_user_id),
+            ("website", "closed", gary),
+        )
+        self.assertEqual(website.livechat_requester_id, carmen)
+        self.assertEqual(website.rating_last_value, 5)
+        self.assertEqual(
+            self.env["livechat.routing"]._previous_operator(ref("livechat_groups.channel_external"), carmen),
+            gary,
+        )
+        self.assertIn(website, self.env["discuss.channel"].with_user(gary).search([("id", "=", website.id)]))
