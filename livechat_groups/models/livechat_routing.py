@@ -51,6 +51,9 @@ _logger = logging.getLogger(__name__)
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
 RANKED = 16
+# in a batch of hand-backs: each worker's transaction gives out up to a batch of sessions that the
+# others cannot see until it commits, so more candidates are read for one of them to be free
+RANKED_IN_BATCH = 64
 # up to how many memberships the decision reads each member's facts by index lookups rather than
 # by hash joins over whole tables (see livechat_routing_sql)
 FEW_MEMBERS = 200
@@ -251,7 +254,7 @@ class LivechatRouting(models.AbstractModel):
                 country_id or None,
                 channel.max_sessions_per_operator or 0,
                 previous_operator.id if previous_operator else 0,
-                RANKED,
+                RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH,
                 FEW_MEMBERS,
             )
         )
@@ -637,7 +640,7 @@ class LivechatRouting(models.AbstractModel):
             )
         )
         with self._hand_back_batch() as routing:
-            for session in held.with_context(routing.env.context):
+            for session in routing._in_batch(held):
                 operator = session.livechat_operator_user_id
                 if (
                     not deleted
@@ -669,7 +672,7 @@ class LivechatRouting(models.AbstractModel):
             )
         )
         with self._hand_back_batch() as routing:
-            for session in asked.with_context(routing.env.context):
+            for session in routing._in_batch(asked):
                 routing._end(
                     session,
                     session._livechat_operator_user(),
@@ -723,7 +726,7 @@ class LivechatRouting(models.AbstractModel):
     @contextmanager
     def _hand_back_batch(self):
         """Hand back many sessions as a set (the timers, a user archived): within the block,
-        the routing given (``with ... as routing``; sessions take its context) defers what each
+        the routing given (``with ... as routing``; sessions join it by ``routing._in_batch``) defers what each
         hand-back leaves to do for the others (:meth:`_after_hand_back`): at its end, the freed places serve the queues
         once, and each queue that moved sends its visitors their place once. Nested blocks
         belong to the outermost one."""
@@ -735,11 +738,17 @@ class LivechatRouting(models.AbstractModel):
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
-        # a waiting session that another worker serves at the same time is theirs: the batch's
-        # own work is kept
-        self._serve_queues(
-            freed_by=Users.browse(sorted(batch.freed)), exclude=batch.exclude, skip_conflicts=True
-        )
+        if batch.freed:
+            # a waiting session that another worker serves at the same time is theirs: the
+            # batch's own work is kept
+            self._serve_queues(
+                freed_by=Users.browse(sorted(batch.freed)), exclude=batch.exclude, skip_conflicts=True
+            )
+
+    @api.model
+    def _in_batch(self, records):
+        """``records`` in this routing's batch of hand-backs (see :meth:`_hand_back_batch`)."""
+        return records.with_context(**{HAND_BACK_BATCH: self.env.context.get(HAND_BACK_BATCH)})
 
     # ------------------------------------------------------------
     # Serving the queues

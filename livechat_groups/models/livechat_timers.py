@@ -193,12 +193,14 @@ class LivechatTimers(models.AbstractModel):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
                 continue
+            if not sessions:
+                break  # nothing is due
             with sessions.env["livechat.routing"]._hand_back_batch() as routing:
-                for session in sessions.with_context(routing.env.context):
+                for session in routing._in_batch(sessions):
                     routing._in_savepoint(session, action, skip_conflicts=True, skip_errors=False)
             handled += len(sessions)
             done += len(sessions)
-            if auto_commit and sessions:
+            if auto_commit:
                 # this batch's work is kept whatever happens next, and so is the job's progress
                 self.env["ir.cron"]._notify_progress(done=done, remaining=1)
                 self.env.cr.commit()  # pylint: disable=invalid-commit

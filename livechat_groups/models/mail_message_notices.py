@@ -8,7 +8,7 @@ class MailMessage(models.Model):
     (their widget, an operator's Discuss): the stored text keeps the place it was posted with,
     so that a queue moving writes nothing (see ``discuss_channel_notices``)."""
 
-    _inherit = "mail.message"
+    _inherit = "mail.message"  # pylint: disable=consider-merging-classes-inherited
 
     def _to_store(self, store, /, *, fields=None, **kwargs):
         super()._to_store(store, fields=fields, **kwargs)
