@@ -50,6 +50,7 @@ clean:  ## Drop the databases and the test log (the virtualenv stays)
 	-dropdb --if-exists livechat_groups
 	-dropdb --if-exists livechat_groups_bench
 	-dropdb --if-exists livechat_groups_bench_burst
+	-dropdb --if-exists livechat_groups_bench_handback
 	-dropdb --if-exists livechat_groups_bench_figures
 	-[ ! -f var/faults_pg/data/postmaster.pid ] || bash scripts/faults.sh --stop
 	rm -rf var

@@ -2,6 +2,9 @@
 # Routing benchmark: builds its own database once (about two minutes), then prints a table of
 # routing latency (p50, p95) and SQL queries per new session, stock against grouped live chats,
 # for 50, 500 and 2000 operators. Arguments go to bench/bench_routing.py (e.g. --runs 100).
+# Then a shift change (1,000 lapsed sessions of 200 away operators handed back by the timers in
+# 4 processes) and a Take with 10 and 1,000 visitors waiting (bench/bench_handback.py, on a copy
+# of the routing bench's database, BENCH_HANDBACK_DB, made again at each run).
 # Then a burst of website visitors on a 4-worker server, stock against grouped (bench/bench_burst.py,
 # its own database BENCH_BURST_DB, built once, port BENCH_BURST_PORT; about a minute and a half).
 # Then the messengers' webhook intake on a 4-worker server (bench/bench_webhook.py, its own
@@ -31,6 +34,11 @@ bench_db() {
 
 bench_db "$DB"
 BENCH_DB="$DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_routing.py" "$@"
+# a shift change and a long queue, on a copy of the routing bench's database; a broken guarantee
+# fails `make bench`, after the rest has run too
+failed=0
+BENCH_DB="$DB" BENCH_HANDBACK_DB="${BENCH_HANDBACK_DB:-${DB}_handback}" ADDONS_PATH="$ADDONS_PATH" \
+    "$PY" "$ROOT/bench/bench_handback.py" || failed=$?
 # a burst that breaks a guarantee fails `make bench`, after the webhook intake has run too
 burst=0
 ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_burst.py" || burst=$?
@@ -41,4 +49,5 @@ if [ "${BENCH_FIGURES:-1}" != 0 ]; then
     # shellcheck disable=SC2086
     BENCH_FIGURES_DB="$FIGURES_DB" ADDONS_PATH="$ADDONS_PATH" "$PY" "$ROOT/bench/bench_figures.py" ${BENCH_FIGURES_ARGS:-}
 fi
-exit "$burst"
+[ "$burst" = 0 ] || failed=$burst
+exit "$failed"

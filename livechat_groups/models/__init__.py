@@ -34,6 +34,7 @@ from . import (
     livechat_timers,
     mail_message,
     mail_message_messenger,
+    mail_message_notices,
     res_groups,
     res_users,
     res_users_settings,

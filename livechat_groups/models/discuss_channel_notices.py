@@ -3,6 +3,7 @@ import re
 from markupsafe import Markup
 
 from odoo import api, models
+from odoo.tools import SQL
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -169,24 +170,63 @@ class DiscussChannel(models.Model):
 
     @api.model
     def _livechat_refresh_queue_notices(self, groups):
-        """Someone left the queues of ``groups``: the visitors behind them moved up, and their
-        notice says so (the same message, its place rewritten, rather than a new one each time)."""
-        # sudo: discuss.channel, mail.message - the queue moves for everyone who waits in it
-        waiting = self.sudo().search(
-            [("livechat_routing_state", "=", "queued"), ("livechat_group_id", "in", groups.ids)],
-            order="livechat_queued_date, id",
+        """Someone left the queues of ``groups`` (or came back at their front): the visitors
+        waiting there moved. Each of them is told their own new place, by one notification on
+        their own session (none learns anything of the others), all sent in the commit's one
+        batch of bus notifications. Nothing is written, so two departures never wait on each
+        other: the notice keeps the text it was posted with and reads its place live
+        (:meth:`_livechat_queue_places`, ``mail_message_notices``). Messenger customers are not
+        sent each move (they read their place when they are queued)."""
+        if not groups:
+            return
+        for notice_id, (session_id, position, body) in self._livechat_queue_places(groups=groups).items():
+            self.browse(session_id)._bus_send(
+                "mail.record/insert",
+                {"mail.message": [{"id": notice_id, "body": self._livechat_queue_notice_at(body, position)}]},
+            )
+
+    @api.model
+    def _livechat_queue_places(self, groups=None, notices=None):
+        """The live place in their queue of the visitors waiting in ``groups``, or of those whose
+        queue notice is one of ``notices``, in one query: the queue's order (waiting since, then
+        id) read from its index, so that a place costs nothing to keep. A messenger customer's
+        notice stays as it was sent to them.
+
+        :return: ``{notice id: (session id, place, the notice's stored body)}``
+        """
+        self.env.flush_all()
+        if groups is not None:
+            waiting = SQL("c.livechat_group_id = ANY(%s)", groups.ids)
+        else:
+            waiting = SQL(
+                "c.livechat_group_id IN (SELECT s.livechat_group_id FROM discuss_channel s"
+                " WHERE s.livechat_queue_notice_id = ANY(%s) AND s.livechat_routing_state = 'queued')",
+                notices.ids,
+            )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT q.notice_id, q.session_id, q.place, m.body
+                  FROM (SELECT c.livechat_queue_notice_id AS notice_id, c.id AS session_id,
+                               c.livechat_messenger_id AS messenger_id,
+                               row_number() OVER (PARTITION BY c.livechat_group_id
+                                                  ORDER BY c.livechat_queued_date, c.id) AS place
+                          FROM discuss_channel c
+                         WHERE c.livechat_routing_state = 'queued' AND %s) q
+                  JOIN mail_message m ON m.id = q.notice_id
+                 WHERE q.messenger_id IS NULL AND %s
+                """,
+                waiting,
+                SQL("q.notice_id = ANY(%s)", notices.ids) if notices is not None else SQL("TRUE"),
+            )
         )
-        for _group, sessions in waiting.grouped("livechat_group_id").items():
-            for position, session in enumerate(sessions, start=1):
-                notice = session.livechat_queue_notice_id
-                if not notice:
-                    continue
-                # on the plain text of the stored HTML: re on Markup would escape the groups
-                html = str.__str__(notice.body)
-                body = QUEUE_POSITION.sub(rf"\g<1>{position}\g<2>", html)
-                if body != html:
-                    notice.body = Markup(body)
-                    notice._bus_send_store(notice, {"body": notice.body, "write_date": notice.write_date})
+        return {notice_id: (session_id, place, body) for notice_id, session_id, place, body in rows}
+
+    @api.model
+    def _livechat_queue_notice_at(self, body, position):
+        """The stored ``body`` of a queue notice, with the visitor's place ``position`` in it."""
+        # on the plain text of the stored HTML: re on Markup would escape the groups
+        return Markup(QUEUE_POSITION.sub(rf"\g<1>{position}\g<2>", str.__str__(body or "")))
 
     def _message_post_after_hook(self, message, msg_vals):
         res = super()._message_post_after_hook(message, msg_vals)

@@ -21,6 +21,8 @@ verbs, and who calls them:
   membership changes);
 * ``_end``: a session is over, closed by the routing with a notice or already closed: its queue
   moves, its operator is free (close, inactivity, the visitor or the last operator leaving);
+* ``_hand_back_batch``: many sessions handed back or ended as a set, the freed places and the
+  moved queues dealt with once at the end (the timers, ``_release``, ``_release_requests``);
 * ``_in_savepoint``: one session's routing in a savepoint of its own (serving, timers).
 
 The decision itself runs in PostgreSQL (``livechat_routing_sql``), planned once per connection.
@@ -28,6 +30,7 @@ The decision itself runs in PostgreSQL (``livechat_routing_sql``), planned once 
 
 import logging
 from collections import namedtuple
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2
@@ -48,6 +51,9 @@ _logger = logging.getLogger(__name__)
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
 RANKED = 16
+# in a batch of hand-backs: each worker's transaction gives out up to a batch of sessions that the
+# others cannot see until it commits, so more candidates are read for one of them to be free
+RANKED_IN_BATCH = 64
 # up to how many memberships the decision reads each member's facts by index lookups rather than
 # by hash joins over whole tables (see livechat_routing_sql)
 FEW_MEMBERS = 200
@@ -56,6 +62,9 @@ FEW_MEMBERS = 200
 PREVIOUS_OPERATOR_DAYS = 7
 # the post-commit data key of the groups whose queues are served once the transaction commits
 SERVE_AFTER_COMMIT = "livechat_groups.serve_groups"
+
+# the context key of a batch of hand-backs (see LivechatRouting._hand_back_batch)
+HAND_BACK_BATCH = "livechat_groups_hand_back_batch"
 
 Candidate = namedtuple("Candidate", "user_id group eligible load speaks same_country")
 Ranking = namedtuple("Ranking", "candidates claimed at_capacity closed")
@@ -70,6 +79,15 @@ class RoutingDecision(tuple):
         decision = super().__new__(cls, (user, group))
         decision.reason = reason or Reason()
         return decision
+
+
+class HandBackBatch:
+    """What a batch of hand-backs leaves for its end: the operators who freed a place, who
+    must not get each session back (``{session id: user ids}``), the groups whose queue moved
+    (ids). Compared by identity, so that it may travel in a context."""
+
+    def __init__(self):
+        self.freed, self.exclude, self.groups = set(), {}, set()
 
 
 class LivechatRouting(models.AbstractModel):
@@ -275,7 +293,7 @@ class LivechatRouting(models.AbstractModel):
                 country_id or None,
                 channel.max_sessions_per_operator or 0,
                 previous_operator.id if previous_operator else 0,
-                RANKED,
+                RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH,
                 FEW_MEMBERS,
             )
         )
@@ -425,12 +443,13 @@ class LivechatRouting(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _hand_over(self, session, kind, group, user, note=None, reason=None):
+    def _hand_over(self, session, kind, group, user, note=None, reason=None, queued_date=None):
         """Give ``session`` to ``user``, a member of ``group``, or put it in ``group``'s queue
         when ``user`` is empty; then record the hop and tell those concerned.
 
         :param str kind: the ``livechat.session.transfer`` kind of this hop
         :param reason: why the routing chose ``user`` (a ``Reason``, see :meth:`_decide`), if it chose
+        :param datetime queued_date: its place in the queue when it waits (by default, now: the end)
         """
         session.ensure_one()
         if user and user.partner_id in session._livechat_customer_partners():
@@ -461,7 +480,7 @@ class LivechatRouting(models.AbstractModel):
                     "livechat_group_id": group.id,
                     "livechat_routing_state": "queued",
                     "livechat_operator_id": self.env.ref("base.partner_root").id,
-                    "livechat_queued_date": now,
+                    "livechat_queued_date": queued_date or now,
                     "livechat_routing_reason_data": reason or False,
                     "name": f"{session.livechat_visitor_name} ({group.name})",
                 }
@@ -549,14 +568,15 @@ class LivechatRouting(models.AbstractModel):
         settings.flush_recordset()
 
     @api.model
-    def _route(self, session, kind="route", groups=None, exclude_users=None):
+    def _route(self, session, kind="route", groups=None, exclude_users=None, queued_date=None):
         """Decide who gets ``session`` (:meth:`_decide_for`) and hand it over.
 
+        :param datetime queued_date: its place in the queue if it waits (see :meth:`_hand_over`)
         :return: the :class:`RoutingDecision`
         """
         decision = self._decide_for(session, groups=groups, exclude_users=exclude_users)
         user, group = decision
-        self._hand_over(session, kind, group, user, reason=decision.reason)
+        self._hand_over(session, kind, group, user, reason=decision.reason, queued_date=queued_date)
         return decision
 
     # ------------------------------------------------------------
@@ -577,8 +597,9 @@ class LivechatRouting(models.AbstractModel):
         decision = self._decide_for(session, exclude_users=operator)
         user, group = decision
         reason = Reason.load(why).then(decision.reason)
-        self._hand_over(session, kind, group, user, reason=reason)
+        first = None
         if front and not user:
+            # at the front, before the notice tells the visitor their place
             oldest = session.search(
                 [
                     ("livechat_routing_state", "=", "queued"),
@@ -589,10 +610,10 @@ class LivechatRouting(models.AbstractModel):
                 limit=1,
             ).livechat_queued_date
             first = min(session.create_date, oldest - timedelta(seconds=1)) if oldest else session.create_date
-            session.livechat_queued_date = first
-            session._livechat_refresh_queue_notices(group)
-        # the freed place goes to another waiting session, not back to this one
-        self._serve_queues(freed_by=operator, skip=session)
+        self._hand_over(session, kind, group, user, reason=reason, queued_date=first)
+        # the freed place goes to another waiting session, not back to this one; the queue it
+        # came back to at the front moved
+        self._after_hand_back(operator, session, group if front and not user else None)
         if operator.partner_id in session.channel_member_ids.partner_id:
             # they leave the conversation (when they did not leave it themselves)
             session._action_unfollow(partner=operator.partner_id)
@@ -630,11 +651,8 @@ class LivechatRouting(models.AbstractModel):
                         channel=channel.name,
                     )
                 )
-            queued_date = session.livechat_queued_date
-            user, _group = Routing._route(session, kind="requeue")
-            if not user:
-                # the time already waited counts in the new queue
-                session.livechat_queued_date = queued_date
+            # the time already waited counts in the new queue
+            Routing._route(session, kind="requeue", queued_date=session.livechat_queued_date)
         if stranded:
             stranded._livechat_refresh_queue_notices(stranded.livechat_group_id)
 
@@ -660,17 +678,18 @@ class LivechatRouting(models.AbstractModel):
                 ]
             )
         )
-        for session in held:
-            operator = session.livechat_operator_user_id
-            if (
-                not deleted
-                and operator.active
-                and operator in session.livechat_channel_id._operator_group_ids().member_ids
-            ):
-                continue
-            # leaving requeues the session (see discuss_channel_routing)
-            session._action_unfollow(partner=operator.partner_id)
-        self._release_requests(users if deleted else users.filtered(lambda user: not user.active))
+        with self._hand_back_batch() as routing:
+            for session in routing._in_batch(held):
+                operator = session.livechat_operator_user_id
+                if (
+                    not deleted
+                    and operator.active
+                    and operator in session.livechat_channel_id._operator_group_ids().member_ids
+                ):
+                    continue
+                # leaving requeues the session (see discuss_channel_routing)
+                session._action_unfollow(partner=operator.partner_id)
+            routing._release_requests(users if deleted else users.filtered(lambda user: not user.active))
 
     @api.model
     def _release_requests(self, users):
@@ -691,15 +710,16 @@ class LivechatRouting(models.AbstractModel):
                 ]
             )
         )
-        for session in asked:
-            self._end(
-                session,
-                session._livechat_operator_user(),
-                notice=session._livechat_visitor_env()._(
-                    "%(requester)s is no longer a user of this database: the session is closed.",
-                    requester=session.livechat_requester_id.name,
-                ),
-            )
+        with self._hand_back_batch() as routing:
+            for session in routing._in_batch(asked):
+                routing._end(
+                    session,
+                    session._livechat_operator_user(),
+                    notice=session._livechat_visitor_env()._(
+                        "%(requester)s is no longer a user of this database: the session is closed.",
+                        requester=session.livechat_requester_id.name,
+                    ),
+                )
 
     @api.model
     def _end(self, session, operator, notice=None):
@@ -717,18 +737,66 @@ class LivechatRouting(models.AbstractModel):
         left_queue = session.livechat_group_id if session.livechat_routing_state == "queued" else None
         # sudo: discuss.channel - the end of a session ends its routing, whoever ended it
         session.sudo().livechat_routing_state = "closed"
-        if left_queue:
-            session._livechat_refresh_queue_notices(left_queue)
         # a messenger customer is asked to rate it, once (discuss_channel_rating.py)
         session._livechat_rating_ask()
-        self._serve_queues(freed_by=operator)
+        self._after_hand_back(operator, groups=left_queue)
+
+    @api.model
+    def _after_hand_back(self, operator, session=None, groups=None):
+        """What follows a session handed back or ended: the place ``operator`` freed goes to
+        the next waiting session (never back to ``session``), and the visitors waiting in
+        ``groups`` read their new place. In a batch of hand-backs (:meth:`_hand_back_batch`),
+        done once at its end for all of them.
+
+        :param operator: ``res.users`` who freed a place (may be empty)
+        :param session: ``discuss.channel`` just handed back, not to be served now
+        :param groups: ``livechat.group`` whose queue moved, if any
+        """
+        batch = self.env.context.get(HAND_BACK_BATCH)
+        if batch is not None:
+            batch.freed.update(operator.ids)
+            if session:
+                batch.exclude.setdefault(session.id, set()).update(operator.ids)
+            batch.groups.update(groups.ids if groups else ())
+            return
+        if groups:
+            self.env["discuss.channel"]._livechat_refresh_queue_notices(groups)
+        self._serve_queues(freed_by=operator, skip=session)
+
+    @api.model
+    @contextmanager
+    def _hand_back_batch(self):
+        """Hand back many sessions as a set (the timers, a user archived): within the block,
+        the routing given (``with ... as routing``; sessions join it by ``routing._in_batch``) defers what each
+        hand-back leaves to do for the others (:meth:`_after_hand_back`): at its end, the freed places serve the queues
+        once, and each queue that moved sends its visitors their place once. Nested blocks
+        belong to the outermost one."""
+        if self.env.context.get(HAND_BACK_BATCH) is not None:
+            yield self
+            return
+        batch = HandBackBatch()
+        yield self.with_context(**{HAND_BACK_BATCH: batch})
+        Users, Group = self.env["res.users"], self.env["livechat.group"]
+        if batch.groups:
+            self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
+        if batch.freed:
+            # a waiting session that another worker serves at the same time is theirs: the
+            # batch's own work is kept
+            self._serve_queues(
+                freed_by=Users.browse(sorted(batch.freed)), exclude=batch.exclude, skip_conflicts=True
+            )
+
+    @api.model
+    def _in_batch(self, records):
+        """``records`` in this routing's batch of hand-backs (see :meth:`_hand_back_batch`)."""
+        return records.with_context(**{HAND_BACK_BATCH: self.env.context.get(HAND_BACK_BATCH)})
 
     # ------------------------------------------------------------
     # Serving the queues
     # ------------------------------------------------------------
 
     @api.model
-    def _serve_queues(self, groups=None, freed_by=None, skip=None):
+    def _serve_queues(self, groups=None, freed_by=None, skip=None, exclude=None, skip_conflicts=False):
         """Give the waiting sessions of ``groups`` (or of the groups of the operators who just
         ``freed_by`` a place), oldest first, to members who can take them now. Live chats in
         manual routing mode keep their queue for supervisors. A session that cannot be served
@@ -736,6 +804,10 @@ class LivechatRouting(models.AbstractModel):
 
         :param freed_by: ``res.users`` who just freed some capacity
         :param skip: ``discuss.channel`` sessions not to serve now (one its operator just left)
+        :param dict exclude: ``{session id: user ids}`` who must not get these sessions (who just
+            handed them back)
+        :param bool skip_conflicts: a waiting session that another worker changed meanwhile is
+            theirs, and skipped (see :meth:`_in_savepoint`)
         """
         Group = self.env["livechat.group"]
         if freed_by is not None:
@@ -768,21 +840,26 @@ class LivechatRouting(models.AbstractModel):
             session_groups = routing._session_groups(session)
             if not session_groups - full:
                 continue
-            outcome = routing._in_savepoint(session, routing._serve, session_groups)
+            excluded = session.env["res.users"].browse(sorted((exclude or {}).get(session.id, ())))
+            outcome = routing._in_savepoint(
+                session, routing._serve, session_groups, excluded, skip_conflicts=skip_conflicts
+            )
             served |= bool(outcome)
-            if outcome is False and not session._livechat_requester_user():
-                # nobody could take it; a requester's own session says nothing about the others
+            if outcome is False and not session._livechat_requester_user() and not excluded:
+                # nobody could take it; a requester's own session, or one kept from who just
+                # handed it back, says nothing about the others
                 full |= session_groups
         if served:
             sessions._livechat_refresh_queue_notices(groups)
 
     @api.model
-    def _serve(self, session, groups):
-        """Give the waiting ``session`` to a member of ``groups`` who can take it now.
+    def _serve(self, session, groups, exclude_users=None):
+        """Give the waiting ``session`` to a member of ``groups`` who can take it now (never to
+        ``exclude_users``).
 
         :return: whether an operator got it
         """
-        decision = self._decide_for(session, groups)
+        decision = self._decide_for(session, groups, exclude_users=exclude_users)
         user, group = decision
         if user:
             self._hand_over(session, "route", group, user, reason=decision.reason)

@@ -1,6 +1,8 @@
 import threading
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -8,6 +10,9 @@ from .livechat_routing_reason import Reason
 
 # how many sessions one timer handles per run; a full batch runs the timers again at once
 TIMER_BATCH = 50
+# up to how many sessions the timers hand back as a set, committed together; a run starts with
+# one, then doubles, so that a run killed early has reported progress already
+COMMIT_BATCH = 20
 
 
 class LivechatTimers(models.AbstractModel):
@@ -174,44 +179,79 @@ class LivechatTimers(models.AbstractModel):
 
     @api.model
     def _livechat_timer_run(self, condition, action, done=0):
-        """Call ``action(session)`` on each session that matches ``condition``, each in its own
-        savepoint and under a row lock taken with the condition checked again: a session that
-        another worker holds, or changed since this transaction began, is theirs, and skipped.
-        In the scheduler's run (context ``livechat_timers_auto_commit``), each session's work is
-        committed as soon as it is done, with the job's progress.
+        """Call ``action(session)`` on the sessions that match ``condition``, as a set: claimed
+        by small batches under row locks (``SKIP LOCKED``: a session that another worker holds
+        is theirs, and the next batch is another one's), each session in its own savepoint,
+        what their hand-backs leave to do for the others done once per batch
+        (``livechat.routing._hand_back_batch``). In the scheduler's run (context
+        ``livechat_timers_auto_commit``), each batch is committed as soon as it is done, with
+        the job's progress: a worker killed in the middle loses at most one batch, which the
+        next run does again. The first batch is one session, the next ones twice the last, up to
+        :data:`COMMIT_BATCH`: a run killed early has reported its progress, so that Odoo does
+        not count it as timed out.
 
         :param SQL condition: over ``c`` (the session) and ``lc`` (its live chat)
         :param int done: the sessions this run handled before (the job's progress)
         :return: how many sessions were handled (:data:`TIMER_BATCH` when more may be due)
         """
-        self.env.flush_all()
-        query = """
-            SELECT c.id FROM discuss_channel c JOIN im_livechat_channel lc ON lc.id = c.livechat_channel_id
-             WHERE %s
-        """
-        ids = [
-            row[0]
-            for row in self.env.execute_query(SQL(query + " ORDER BY c.id LIMIT %s", condition, TIMER_BATCH))
-        ]
-
-        def locked_action(session):
-            # locked, with the condition checked again: else another worker has it
-            if self.env.execute_query(
-                SQL(query + " AND c.id = %s FOR UPDATE OF c SKIP LOCKED", condition, session.id)
-            ):
-                action(session)
-
-        Routing = self.env["livechat.routing"]
-        # sudo: discuss.channel - the timers act for the system
-        for session in self.env["discuss.channel"].sudo().browse(ids):
-            Routing._in_savepoint(session, locked_action, skip_conflicts=True, skip_errors=False)
-            done += 1
-            if self.env.context.get("livechat_timers_auto_commit"):
-                # this session's work is kept whatever happens next, and so is the job's progress
+        auto_commit = self.env.context.get("livechat_timers_auto_commit")
+        handled, size, conflicts = 0, 1, 0
+        while handled < TIMER_BATCH:
+            wanted = min(size, TIMER_BATCH - handled)
+            sessions = self._livechat_timer_claim(condition, wanted)
+            if sessions is None:
+                # another worker changed what this transaction saw: go on from a fresh view
+                conflicts += 1
+                if not auto_commit or conflicts > 3:
+                    break
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+                self.env.invalidate_all()
+                continue
+            if not sessions:
+                break  # nothing is due
+            with sessions.env["livechat.routing"]._hand_back_batch() as routing:
+                for session in routing._in_batch(sessions):
+                    routing._in_savepoint(session, action, skip_conflicts=True, skip_errors=False)
+            handled += len(sessions)
+            done += len(sessions)
+            if auto_commit:
+                # this batch's work is kept whatever happens next, and so is the job's progress
                 self.env["ir.cron"]._notify_progress(done=done, remaining=1)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
-        return len(ids)
+            if len(sessions) < wanted:
+                break  # nothing more is due
+            size = min(size * 2, COMMIT_BATCH)
+        return handled
+
+    @api.model
+    def _livechat_timer_claim(self, condition, limit):
+        """Lock up to ``limit`` sessions that match ``condition`` and that no other worker holds.
+
+        :return: the ``discuss.channel`` sessions (sudo: the timers act for the system), or None
+            when one of them was changed by a worker since this transaction began
+        """
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(
+                    SQL(
+                        """
+                        SELECT c.id FROM discuss_channel c
+                          JOIN im_livechat_channel lc ON lc.id = c.livechat_channel_id
+                         WHERE %s
+                      ORDER BY c.id
+                         LIMIT %s
+                           FOR UPDATE OF c SKIP LOCKED
+                        """,
+                        condition,
+                        limit,
+                    )
+                )
+        except psycopg2.errors.TransactionRollbackError:
+            return None
+        # sudo: discuss.channel - the timers act for the system
+        return self.env["discuss.channel"].sudo().browse(row[0] for row in rows)
 
     # ------------------------------------------------------------
     # What each timer does to one session

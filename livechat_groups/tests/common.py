@@ -8,6 +8,7 @@ from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tools import html2plaintext
 
 from odoo.addons.livechat_groups.models import livechat_routing
+from odoo.addons.mail.tools.discuss import Store
 
 
 class Killed(BaseException):
@@ -227,7 +228,12 @@ class LivechatGroupsRoutingMixin:
         self.assertTrue(session.livechat_queued_date)
         self.assertFalse(session.livechat_assigned_date)
         notice = session.message_ids[:1]
-        self.assertIn(f"you are number {position} in the queue of {group.name}", html2plaintext(notice.body))
+        self.assertIn(f"you are number {position} in the queue of {group.name}", self._shown_text(notice))
+
+    def _shown_text(self, message):
+        """The text of ``message`` as Discuss and the visitor's widget load it (a queue notice
+        with its live place), as plain text."""
+        return html2plaintext(Store(message).get_result()["mail.message"][0]["body"])
 
 
 class LivechatGroupsRpcMixin:

@@ -23,7 +23,7 @@ class TestRoutingQueues(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
         def places():
             self.env.invalidate_all()
             # a taken session's notice says who answers instead: no place
-            texts = [html2plaintext(n.body) for n in notices]
+            texts = [self._shown_text(n) for n in notices]
             return [
                 t.split("you are number ")[1].split(" ")[0] if "you are number " in t else "-" for t in texts
             ]
@@ -41,7 +41,7 @@ class TestRoutingQueues(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
         )
         self.assertEqual(len(cid.message_ids), messages, "the notice is rewritten, not posted again")
         self.assertIn(
-            "you are number 1 in the queue of General Support", html2plaintext(cid.message_ids[-1].body)
+            "you are number 1 in the queue of General Support", self._shown_text(cid.message_ids[-1])
         )
         # the queue job serves one more (support_1 has room for one) and rewrites the rest once
         self.env["livechat.routing"]._cron_serve_queues()

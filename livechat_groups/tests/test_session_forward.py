@@ -139,7 +139,7 @@ class TestSessionForward(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.assertEqual(self.ann.livechat_routing_state, "queued")
         self.assertGreater(waiting.id, self.ann.id)
         notice = self.ann.livechat_queue_notice_id
-        self.assertIn("you are number 2 in the queue of General Support", html2plaintext(notice.body))
+        self.assertIn("you are number 2 in the queue of General Support", self._shown_text(notice))
 
     def test_forward_wizard_needs_a_session_one_may_read(self):
         with self.assertRefused(AccessError, "Channel"):

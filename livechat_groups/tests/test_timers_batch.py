@@ -1,0 +1,84 @@
+from datetime import datetime, timedelta
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import CommitPoints, LivechatGroupsCase
+from .test_timers import LivechatTimersMixin
+
+T0 = datetime(2026, 3, 2, 10, 0, 0)  # a Monday
+
+
+@tagged("post_install", "-at_install")
+class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
+    """A shift change: many sessions lapse at once, and the timers hand them back as a set:
+    by batches committed together, what each hand-back leaves for the others (the freed places,
+    the queues that moved) done once per batch, nobody getting back a session they let lapse."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.external_livechat.answer_timeout_minutes = 3
+        cls.extra = cls.env["res.users"]
+        for index in range(6):
+            cls.extra |= cls._user(f"extra_{index}", name=f"Extra Operator {index}")
+        cls.group_support.user_ids = [Command.link(user.id) for user in cls.extra]
+
+    def setUp(self):
+        super().setUp()
+        self._freeze(T0)
+
+    def _lapsed_sessions(self, count):
+        """``count`` sessions held by the operators online now, whose answer lapses at T0 + 3 min."""
+        return self.env["discuss.channel"].concat(*(self._new_session(f"Visitor {i}") for i in range(count)))
+
+    def test_committed_by_growing_batches(self):
+        self._online(self.support_1, self.support_2, *self.extra)
+        sessions = self._lapsed_sessions(7)
+        self.assertEqual(len(set(sessions.livechat_operator_id)), 7, "one each")
+        self._at(T0 + timedelta(minutes=3, seconds=1))
+        with CommitPoints(self) as commits:
+            self.env["livechat.timers"]._cron_livechat_timers(auto_commit=True)
+        self.assertEqual(commits.commits, 3, "batches of 1, 2 and 4 sessions")
+        self.env.invalidate_all()
+        for session in sessions:
+            hops = session.livechat_transfer_ids.filtered(lambda hop: hop.kind == "timeout")
+            self.assertEqual(len(hops), 1, "handed back once")
+            self.assertNotEqual(session.livechat_operator_id, hops.from_user_id.partner_id, "to someone else")
+            self.assertEqual(session.livechat_routing_state, "assigned")
+
+    def test_two_lapsed_operators_swap_never_get_their_own_back(self):
+        self.external_livechat.max_sessions_per_operator = 1
+        self._online(self.support_1, self.support_2)
+        first, second = self._lapsed_sessions(2)
+        self.assertEqual(first.livechat_operator_id, self.support_1.partner_id)
+        self.assertEqual(second.livechat_operator_id, self.support_2.partner_id)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        # in one batch: the first waits (support_2 is full), the second goes to support_1 who
+        # was freed; the batch's end serves the first to support_2, freed in turn
+        self.assertEqual(first.livechat_operator_id, self.support_2.partner_id)
+        self.assertEqual(second.livechat_operator_id, self.support_1.partner_id)
+        for session in first | second:
+            self.assertEqual(len(session.livechat_transfer_ids.filtered(lambda h: h.kind == "timeout")), 1)
+            held = session.channel_member_ids.partner_id & (self.support_1 | self.support_2).partner_id
+            self.assertEqual(held, session.livechat_operator_id, "one holder in the conversation")
+
+    def test_freed_places_served_once_per_batch(self):
+        self._online(self.support_1, self.support_2, *self.extra)
+        sessions = self._lapsed_sessions(8)
+        Routing = type(self.env["livechat.routing"])
+        serve_queues = Routing._serve_queues
+        calls = []
+
+        def counted(routing, *args, **kwargs):
+            if kwargs.get("freed_by") is not None:  # a place freed (not a queue served by name)
+                calls.append(kwargs["freed_by"])
+            return serve_queues(routing, *args, **kwargs)
+
+        self.patch(Routing, "_serve_queues", counted)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.assertEqual(len(sessions.livechat_transfer_ids.filtered(lambda hop: hop.kind == "timeout")), 8)
+        # batches of 1, 2, 4 and 1 sessions: the queues are served once for each, with every
+        # operator its sessions freed (one at a time, it was once per session)
+        self.assertEqual(len(calls), 4, [freed.ids for freed in calls])
+        self.assertEqual(sum(len(freed) for freed in calls), 8)
