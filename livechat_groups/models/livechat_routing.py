@@ -518,6 +518,7 @@ class LivechatRouting(models.AbstractModel):
             }
         )
         odoobot = self.env.ref("base.partner_root")
+        placeholder = session.channel_member_ids.filtered(lambda m: m.partner_id == odoobot)
         if not user:
             if not later:
                 session._livechat_post_waiting_notices(starting=starting)
@@ -531,26 +532,28 @@ class LivechatRouting(models.AbstractModel):
         else:
             self._mark_served(user, session.livechat_assigned_date)
             if notify:
-                # the placeholder that held the waiting session leaves it
-                session.channel_member_ids.filtered(lambda m: m.partner_id == odoobot).unlink()
+                # the placeholder that held the waiting session leaves it, in every member's
+                # window too (the employee's chat showed OdooBot's picture)
+                placeholder.unlink()
                 session._broadcast(user.partner_id.ids)
-                session._bus_send_store(
-                    session,
-                    {
-                        "name": session.name,
-                        "operator": Store.one(
-                            session.livechat_operator_id, fields=["avatar_128", "user_livechat_username"]
-                        ),
-                    },
-                )
             session._livechat_notice_operator_answers(user)
             if notify and kind != "take":
                 # who took it opened it themselves
                 session._livechat_tell_new_operator(user)
         if notify:
             # every member's header follows the hand-over: the visitor's names the new operator,
-            # or the group while they wait
-            session._bus_send_store(session, session._livechat_display_values())
+            # with their picture, or the group while they wait, with OdooBot's (a forward to a
+            # group left the previous operator's picture in the visitor's header)
+            values = {
+                **session._livechat_display_values(),
+                "name": session.name,
+                "operator": Store.one(
+                    session.livechat_operator_id, fields=["avatar_128", "user_livechat_username"]
+                ),
+            }
+            if user and placeholder:
+                values["channelMembers"] = Store.many(placeholder, "DELETE", only_id=True)
+            session._bus_send_store(session, values)
 
     @api.model
     def _mark_served(self, user, when):

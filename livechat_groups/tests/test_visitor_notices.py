@@ -75,6 +75,56 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         self.assertFalse(header["livechat_operator_name"], "not the previous operator")
 
 
+    def _session_news(self, session):
+        """What the bus carried to ``session``'s members: the ``discuss.channel`` values sent."""
+        notifications = self.env["bus.bus"].search([("channel", "like", f'"discuss.channel",{session.id}]')])
+        news = []
+        for notification in notifications:
+            message = json.loads(notification.message)
+            if message["type"] == "mail.record/insert":
+                news += [
+                    (values, message["payload"])
+                    for values in message["payload"].get("discuss.channel", [])
+                    if values["id"] == session.id
+                ]
+        return news
+
+    def test_after_a_forward_the_visitor_header_shows_who_holds_it_now(self):
+        """Forwarded to a group, the visitor's header shows OdooBot's picture beside the group,
+        not the previous operator's; taken, the new operator's, and OdooBot leaves every
+        member's window (the employee's chat kept OdooBot's picture)."""
+        odoobot = self.env.ref("base.partner_root")
+        self._online(self.support_1)
+        self._offline(self.sales_1, self.sales_2)
+        ann = self._get_session(self.external_livechat, "Ann")
+        self.env["bus.bus"].search([]).unlink()
+        ann.with_user(self.support_1).action_livechat_forward(self.group_sales.id)
+        operators = [values["operator"] for values, _payload in self._session_news(ann) if "operator" in values]
+        self.assertEqual(operators[-1:], [odoobot.id], "the header's picture is OdooBot's while Ann waits")
+
+        self._online(self.sales_1)
+        self.env["bus.bus"].search([]).unlink()
+        ann.with_user(self.sales_1).action_livechat_take()
+        news = self._session_news(ann)
+        operators = [values["operator"] for values, _payload in news if "operator" in values]
+        self.assertEqual(operators[-1:], [self.sales_1.partner_id.id])
+        odoobot_member = [
+            member["id"]
+            for _values, payload in news
+            for member in payload.get("discuss.channel.member", [])
+            if member.get("persona") == {"id": odoobot.id, "type": "partner"}
+        ]
+        left = [
+            deleted
+            for values, _payload in news
+            for command in values.get("channelMembers", [])
+            if command[0] == "DELETE"
+            for deleted in (command[1] if isinstance(command[1], list) else [command[1]])
+        ]
+        self.assertTrue(left, "OdooBot's member is removed from every member's window")
+        self.assertNotIn(odoobot, ann.channel_member_ids.partner_id)
+        del odoobot_member
+
 @tagged("post_install", "-at_install")
 class TestVisitorPostAnswer(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
     """The answer to the visitor's first message carries the routing's notices, and nothing meant
