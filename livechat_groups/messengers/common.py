@@ -1,6 +1,7 @@
 """What every messenger protocol hands to the account: inbound messages, delivery statuses and
 errors, whatever the provider's own shapes."""
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -293,3 +294,31 @@ def read_limited(response, max_size):
             raise MessengerError("too_large", f"more than {max_size} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def delivery_parts(messages, statuses):
+    """How a webhook's events are kept until processed: one part per conversation, so that
+    each conversation is processed in order and the others are not held back by it; the
+    statuses together, with no conversation (they only move forward, in any order).
+
+    :return: a list of ``(chat_key, event_key)``: ``chat_key`` the conversation's ``chat_id``
+        ("" for the statuses); ``event_key`` a digest of the provider's ids of its events, the
+        same whenever the provider delivers them again (a status's id is its message's, so its
+        state is part of its key)
+    """
+    chats = {}
+    for message in messages:
+        chats.setdefault(message.chat_id, []).append(message.external_id)
+    if statuses:
+        chats[""] = [f"{status.external_id}:{status.state}" for status in statuses]
+    return [
+        (chat_key, hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest())
+        for chat_key, ids in chats.items()
+    ]
+
+
+def events_of_part(messages, statuses, chat_key):
+    """The events of ``chat_key``'s part (see :func:`delivery_parts`): ``(messages, statuses)``."""
+    if chat_key:
+        return [message for message in messages if message.chat_id == chat_key], []
+    return [], list(statuses)

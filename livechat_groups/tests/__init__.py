@@ -15,6 +15,7 @@ from . import (
     test_messenger_access,
     test_messenger_attacks,
     test_messenger_conformance,
+    test_messenger_delivery,
     test_messenger_demo,
     test_messenger_outbox,
     test_messenger_protocol,
