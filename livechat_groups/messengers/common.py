@@ -92,7 +92,8 @@ class StatusUpdate:
 
 # why a request failed, as the account tells the operator (in their language)
 REASONS = (
-    "unreachable",  # network, provider down or overloaded, rate limit: retried
+    "unreachable",  # network, provider down or overloaded: retried
+    "rate_limited",  # the provider's limits (throughput, per customer): retried after its delay
     "window_closed",  # WhatsApp: more than 24 hours since the customer last wrote
     "unknown_recipient",  # the number is not on WhatsApp, the user blocked the bot
     "unauthorized",  # the access token is wrong or expired
@@ -106,15 +107,18 @@ class MessengerError(Exception):
     """A request to the provider failed, for one of :data:`REASONS`. ``transient`` errors are
     worth retrying; ``detail`` holds the provider's own words, ``code`` its error code.
     ``uncertain``: the request was written to the provider, whose answer never came (a timeout,
-    the connection lost): it may have been taken, and sending it again may deliver it twice."""
+    the connection lost): it may have been taken, and sending it again may deliver it twice.
+    ``retry_after``: the provider's limits were hit, and it is worth trying again after that
+    many seconds (a ``rate_limited`` error, which never fails the message)."""
 
-    def __init__(self, reason, detail="", code=None, transient=False, uncertain=False):
+    def __init__(self, reason, detail="", code=None, transient=False, uncertain=False, retry_after=None):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.code = code
-        self.transient = transient
+        self.transient = transient or retry_after is not None
         self.uncertain = uncertain
+        self.retry_after = retry_after
 
 
 MAX_ID_LENGTH = 256

@@ -18,6 +18,7 @@ from . import (
     test_messenger_delivery,
     test_messenger_demo,
     test_messenger_outbox,
+    test_messenger_outbox_limits,
     test_messenger_protocol,
     test_messenger_requests,
     test_messenger_telegram,
