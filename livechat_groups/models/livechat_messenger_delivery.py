@@ -31,6 +31,11 @@ CONCURRENCY_ERRORS = (
 )
 # processed deliveries are kept this long (days): a replay of one is then still recognised
 KEEP_DAYS = 7
+# the scheduled actions that process deliveries side by side when they pile up: Odoo runs one
+# job in one cron worker at a time, so each lane is a job of its own (the webhook wakes the
+# first; a run that finds more than LANE_BACKLOG due deliveries wakes the others)
+LANES = ("ir_cron_livechat_messenger_process", "ir_cron_livechat_messenger_process_2")
+LANE_BACKLOG = 20
 
 
 class LivechatMessengerDelivery(models.Model):
@@ -184,6 +189,10 @@ class LivechatMessengerDelivery(models.Model):
         started = time.monotonic()
         handled = self.browse()
         lost_races = 0
+        if self._messenger_due_count() > LANE_BACKLOG:
+            # woken at the first commit below
+            for cron in self._messenger_process_crons()[1:]:
+                cron._trigger()
         while time.monotonic() - started < max_seconds:
             delivery = self._messenger_claim()
             if not delivery:
@@ -205,7 +214,12 @@ class LivechatMessengerDelivery(models.Model):
                 cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
         self._messenger_purge()
-        remaining = self.search_count(
+        self.env["ir.cron"]._notify_progress(done=len(handled), remaining=self._messenger_due_count())
+        return handled
+
+    @api.model
+    def _messenger_due_count(self):
+        return self.search_count(
             [
                 ("state", "=", "pending"),
                 "|",
@@ -213,8 +227,6 @@ class LivechatMessengerDelivery(models.Model):
                 ("next_attempt_date", "<=", fields.Datetime.now()),
             ]
         )
-        self.env["ir.cron"]._notify_progress(done=len(handled), remaining=remaining)
-        return handled
 
     @api.model
     def _messenger_claim(self):
@@ -308,4 +320,10 @@ class LivechatMessengerDelivery(models.Model):
 
     @api.model
     def _messenger_process_cron(self):
-        return self.env.ref("livechat_groups.ir_cron_livechat_messenger_process")
+        return self.env.ref(f"livechat_groups.{LANES[0]}")
+
+    @api.model
+    def _messenger_process_crons(self):
+        """The scheduled actions of every lane (see :data:`LANES`), the first first."""
+        crons = (self.env.ref(f"livechat_groups.{lane}", raise_if_not_found=False) for lane in LANES)
+        return [cron for cron in crons if cron]

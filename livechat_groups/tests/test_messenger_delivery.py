@@ -12,7 +12,7 @@ from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
 
-from odoo.addons.livechat_groups.models.livechat_messenger_delivery import MAX_ATTEMPTS
+from odoo.addons.livechat_groups.models.livechat_messenger_delivery import LANE_BACKLOG, MAX_ATTEMPTS
 
 from .common import CommitPoints, Killed, LivechatGroupsRpcMixin
 from .messenger_common import LivechatMessengerCase
@@ -182,6 +182,25 @@ class TestMessengerDelivery(LivechatMessengerCase, LivechatGroupsRpcMixin):
         self.assertEqual(response.text, "Dropped")
         self.assertFalse(self._deliveries())
 
+    def test_a_backlog_wakes_the_second_lane(self):
+        lane_2 = self.env.ref("livechat_groups.ir_cron_livechat_messenger_process_2")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search([("cron_id", "=", lane_2.id)])
+
+        def keep(count):
+            for n in range(count):
+                body = json.dumps(
+                    self.standin.whatsapp_payload(f"1650555{n:04d}", text=f"Hello {count}")
+                ).encode()
+                self.Delivery._messenger_store(self.messenger, body, *self.messenger._messenger_parse(body))
+
+        keep(LANE_BACKLOG)
+        self.Delivery._cron_process(max_seconds=0)  # what a run does first, nothing processed
+        self.assertFalse(Trigger.search([("cron_id", "=", lane_2.id)]) - before, "one lane is enough")
+        keep(1)
+        self.Delivery._cron_process(max_seconds=0)
+        self.assertTrue(Trigger.search([("cron_id", "=", lane_2.id)]) - before, "the second lane woken")
+
     def test_webhook_triggers_the_processing(self):
         cron = self.env.ref("livechat_groups.ir_cron_livechat_messenger_process")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
@@ -221,7 +240,8 @@ class TestMessengerDeliveryCommitted(BaseCase):
 
             def __exit__(self, exc_type, exc_value, traceback):
                 if exc_type is None:
-                    self.cr.commit()
+                    # a transaction of the test's own, committed as a worker's is
+                    self.cr.commit()  # pylint: disable=invalid-commit
                 self.cr.close()
 
         return Block()
