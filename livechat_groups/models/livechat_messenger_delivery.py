@@ -194,10 +194,12 @@ class LivechatMessengerDelivery(models.Model):
             for cron in self._messenger_process_crons()[1:]:
                 cron._trigger()
         while time.monotonic() - started < max_seconds:
-            delivery = self._messenger_claim()
-            if not delivery:
-                break
             try:
+                # the claim too: a delivery changed by another worker since this transaction
+                # began fails to lock (REPEATABLE READ)
+                delivery = self._messenger_claim()
+                if not delivery:
+                    break
                 delivery._messenger_process_guarded()
             except psycopg2.OperationalError as error:
                 if not auto_commit or error.pgcode not in CONCURRENCY_ERRORS or lost_races >= 10:

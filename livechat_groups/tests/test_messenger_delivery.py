@@ -317,6 +317,22 @@ class TestMessengerDeliveryCommitted(BaseCase):
             delivery = env["livechat.messenger.delivery"].search([("chat_key", "=", self.chats[0])])
             self.assertEqual(delivery.state, "done")
 
+    def test_a_delivery_changed_since_the_run_began_is_claimed_again(self):
+        # the other lane changed the delivery after this run's snapshot: locking it fails to
+        # serialize; the run begins a new transaction and processes it, without an error
+        self._store(self.chats[0], "Hello")
+        with self._env() as env, self._env() as other:
+            env.cr.execute("SELECT 1")  # this run's transaction began: its snapshot is taken
+            other.cr.execute(
+                "UPDATE livechat_messenger_delivery SET write_date = NOW() WHERE chat_key = %s",
+                [self.chats[0]],
+            )
+            other.cr.commit()
+            with mute_logger("odoo.sql_db"):
+                env["livechat.messenger.delivery"]._cron_process(auto_commit=True)
+        with self._env() as env:
+            self.assertEqual(self._texts(env, self.chats[0]), ["Hello"])
+
     def test_a_second_run_skips_a_conversation_being_processed(self):
         carla, dan = self.chats
         self._store(carla, "first")
