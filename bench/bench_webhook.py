@@ -166,7 +166,10 @@ def steady(rate, seconds, make_request):
         local.session = session
         sent_at[i] = time.time()
         began = time.perf_counter()
-        status = make_request(session, i)
+        try:
+            status = make_request(session, i)
+        except requests.RequestException as error:  # not answered: counted, never a crash
+            status = type(error).__name__
         return time.perf_counter() - began, status
 
     with ThreadPoolExecutor(min(200, count)) as pool:
