@@ -217,7 +217,6 @@ def main():
 
             hook_latencies, hook_statuses, sent_at = steady(args.rate, args.seconds, deliver)
             steady_drained = wait_processed(args.wait)
-            left = pending()
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -242,6 +241,7 @@ def main():
     e2e = [float(shown[steady_wamids[i]]) - sent_at[i] for i in sent_at if steady_wamids.get(i) in shown]
 
     kept = int(sql(DB, "select count(*) from livechat_messenger_message where direction = 'in'"))
+    left = pending()  # once the server stopped: kept, to be processed at its next start
     message_query = (
         " from mail_message m join discuss_channel c on c.id = m.res_id"
         " where m.model = 'discuss.channel' and c.livechat_messenger_id is not null"
@@ -259,7 +259,8 @@ def main():
     )
     failed = int(sql(DB, "select count(*) from livechat_messenger_delivery where state != 'done'"))
     retries = harness.retries_in(harness.read_log(log.name)[0])[0]
-    total_expected = expected + len(sent_at)
+    # a delivery not answered 200 (the client gave up) is not the webhook's: the provider delivers it again
+    total_expected = expected + hook_statuses.count(200)
 
     # stock message_post alone, the server stopped: the same messages of the burst
     stock = harness.odoo(
@@ -319,13 +320,18 @@ def main():
     )
     guarantees = (
         statuses.count(200) == len(statuses)
-        and hook_statuses.count(200) == len(hook_statuses)
         and kept == posted == distinct
         and posted + left == total_expected
         and sessions == chats
         and failed == left
     )
-    aims = hook_p95 < AIM_P95_MS and ratio <= AIM_RATIO and ratio_stock >= AIM_THROUGHPUT and not left
+    aims = (
+        hook_statuses.count(200) == len(hook_statuses)
+        and hook_p95 < AIM_P95_MS
+        and ratio <= AIM_RATIO
+        and ratio_stock >= AIM_THROUGHPUT
+        and not left
+    )
     if not guarantees:
         print(f"FAILED: a message lost or doubled: see {log.name}")
     elif not aims:
