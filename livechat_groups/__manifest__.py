@@ -19,6 +19,7 @@
         "data/ir_cron_data.xml",
         "views/livechat_group_views.xml",
         "views/livechat_messenger_views.xml",
+        "views/livechat_messenger_delivery_views.xml",
         "wizard/livechat_session_forward_views.xml",
         "wizard/livechat_session_assign_views.xml",
         "wizard/livechat_messenger_template_send_views.xml",

@@ -67,7 +67,9 @@ class StandIn:
     """The provider's API for one account: ``provider`` is ``whatsapp`` or ``telegram``.
 
     ``down`` makes every API call answer 503 (the provider is down); ``requests`` lists what
-    Odoo sent; ``on_message`` is called with each message Odoo sent (interactive mode).
+    Odoo sent; ``on_message`` is called with each message Odoo sent (interactive mode);
+    ``refusals``, a list of ``(status, body)`` (e.g. a recorded rate-limit answer), answers the
+    next sends of a message in turn, instead of taking them.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class StandIn:
         self.media = {}  # id -> (bytes, mimetype, filename)
         self.down = False
         self.on_message = None
+        self.refusals = []
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(int(time.time()) % 100000 * 1000)
         self._lock = threading.Lock()
@@ -214,6 +217,9 @@ class StandIn:
             return 200, {"id": self.add_media(content, mimetype, filename)}, json_type
         if action == "messages":
             message = request.json
+            if self.refusals:
+                status, body = self.refusals.pop(0)
+                return status, body, json_type
             wamid = f"wamid.standin{next(self._ids)}"
             if self.on_message:
                 self.on_message(message)
@@ -265,6 +271,9 @@ class StandIn:
                 json_type,
             )
         if method in ("sendMessage", "sendPhoto", "sendDocument"):
+            if self.refusals:
+                status, body = self.refusals.pop(0)
+                return status, body, json_type
             if self.on_message:
                 self.on_message(args)
             result = {

@@ -659,6 +659,12 @@ def invariants(load):
         " left join livechat_group g on g.id = c.livechat_group_id"
         f" where c.livechat_channel_id = {channel} and c.livechat_routing_state = 'queued'",
     ).split("|")
+    # the webhook keeps a delivery and answers; the scheduler processes it right after: what
+    # was answered 200 is checked once processed (a delivery left failed counts as not stored)
+    for _ in range(240):
+        if sql(DB, "select count(*) from livechat_messenger_delivery where state = 'pending'") == "0":
+            break
+        time.sleep(0.5)
     stored = Counter()
     for line in sql(
         DB,

@@ -11,7 +11,7 @@ _logger = logging.getLogger(__name__)
 
 class LivechatMessengerController(http.Controller):
     """The webhook of the messengers: the raw request to the provider's check, then what it
-    carries to the account. Fail closed: a request that does not prove it comes from the
+    carries kept for the account, which processes it after the answer. Fail closed: a request that does not prove it comes from the
     provider is refused before anything is read or written."""
 
     @http.route(
@@ -47,7 +47,9 @@ class LivechatMessengerController(http.Controller):
             # for days; it is acknowledged, logged and dropped whole
             _logger.warning("livechat messenger %s: unreadable webhook dropped (%s)", messenger.id, error)
             return request.make_response("Dropped", headers=[("Content-Type", "text/plain")])
-        messenger._messenger_receive(messages, statuses)
+        # kept, committed and answered: what it brings is processed right after, by the
+        # scheduled action (livechat.messenger.delivery), never inside the provider's request
+        request.env["livechat.messenger.delivery"]._messenger_store(messenger, raw_body, messages, statuses)
         return request.make_response("OK", headers=[("Content-Type", "text/plain")])
 
     def _livechat_messenger(self, token):

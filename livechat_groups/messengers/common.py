@@ -1,6 +1,7 @@
 """What every messenger protocol hands to the account: inbound messages, delivery statuses and
 errors, whatever the provider's own shapes."""
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -124,7 +125,8 @@ def read_rating_button(button_id):
 
 # why a request failed, as the account tells the operator (in their language)
 REASONS = (
-    "unreachable",  # network, provider down or overloaded, rate limit: retried
+    "unreachable",  # network, provider down or overloaded: retried
+    "rate_limited",  # the provider's limits (throughput, per customer): retried after its delay
     "window_closed",  # WhatsApp: more than 24 hours since the customer last wrote
     "unknown_recipient",  # the number is not on WhatsApp, the user blocked the bot
     "unauthorized",  # the access token is wrong or expired
@@ -138,15 +140,18 @@ class MessengerError(Exception):
     """A request to the provider failed, for one of :data:`REASONS`. ``transient`` errors are
     worth retrying; ``detail`` holds the provider's own words, ``code`` its error code.
     ``uncertain``: the request was written to the provider, whose answer never came (a timeout,
-    the connection lost): it may have been taken, and sending it again may deliver it twice."""
+    the connection lost): it may have been taken, and sending it again may deliver it twice.
+    ``retry_after``: the provider's limits were hit, and it is worth trying again after that
+    many seconds (a ``rate_limited`` error, which never fails the message)."""
 
-    def __init__(self, reason, detail="", code=None, transient=False, uncertain=False):
+    def __init__(self, reason, detail="", code=None, transient=False, uncertain=False, retry_after=None):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.code = code
-        self.transient = transient
+        self.transient = transient or retry_after is not None
         self.uncertain = uncertain
+        self.retry_after = retry_after
 
 
 MAX_ID_LENGTH = 256
@@ -334,3 +339,31 @@ def read_limited(response, max_size):
             raise MessengerError("too_large", f"more than {max_size} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def delivery_parts(messages, statuses):
+    """How a webhook's events are kept until processed: one part per conversation, so that
+    each conversation is processed in order and the others are not held back by it; the
+    statuses together, with no conversation (they only move forward, in any order).
+
+    :return: a list of ``(chat_key, event_key)``: ``chat_key`` the conversation's ``chat_id``
+        ("" for the statuses); ``event_key`` a digest of the provider's ids of its events, the
+        same whenever the provider delivers them again (a status's id is its message's, so its
+        state is part of its key)
+    """
+    chats = {}
+    for message in messages:
+        chats.setdefault(message.chat_id, []).append(message.external_id)
+    if statuses:
+        chats[""] = [f"{status.external_id}:{status.state}" for status in statuses]
+    return [
+        (chat_key, hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest())
+        for chat_key, ids in chats.items()
+    ]
+
+
+def events_of_part(messages, statuses, chat_key):
+    """The events of ``chat_key``'s part (see :func:`delivery_parts`): ``(messages, statuses)``."""
+    if chat_key:
+        return [message for message in messages if message.chat_id == chat_key], []
+    return [], list(statuses)

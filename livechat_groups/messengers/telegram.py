@@ -30,6 +30,10 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 # the longest text of one sendMessage (characters, after entities parsing)
 TEXT_LIMIT = 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# flood control (429) without a readable retry_after: the wait before the next try (seconds);
+# a longer wait than the provider's cap is never taken from it
+DEFAULT_RETRY_AFTER = 5
+MAX_RETRY_AFTER = 3600
 
 
 def verify_signature(raw_body, headers, webhook_secret):
@@ -254,7 +258,15 @@ def map_error(status_code, body):
     body = body if isinstance(body, dict) else {}
     code = body.get("error_code") or status_code
     detail = body.get("description") or f"HTTP {status_code}"
-    if code == 429 or code >= 500:
+    if code == 429:
+        # flood control: Telegram says how long to wait (ResponseParameters.retry_after)
+        retry_after = (body.get("parameters") if isinstance(body.get("parameters"), dict) else {}).get(
+            "retry_after"
+        )
+        if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+            retry_after = DEFAULT_RETRY_AFTER
+        return MessengerError("rate_limited", detail, code, retry_after=min(retry_after, MAX_RETRY_AFTER))
+    if code >= 500:
         return MessengerError("unreachable", detail, code, transient=True)
     if code == 401:
         return MessengerError("unauthorized", detail, code)

@@ -37,7 +37,11 @@ MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 WINDOW_HOURS = 24
 ERROR_WINDOW_CLOSED = 131047
 # Graph API error codes worth a retry: throttling, temporary errors of the service
-TRANSIENT_CODES = {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131056, 133004}
+TRANSIENT_CODES = {1, 2, 4, 17, 341, 80007, 131000, 131016, 133004}
+# the sending limits, and how long to wait before the next try (seconds): 130429, the number's
+# throughput (80 messages a second by default) is reached; 131056, the pair rate limit: about
+# one message every 6 seconds to one customer (bursts borrowed, then paid back)
+RATE_LIMIT_DELAYS = {130429: 2, 131056: 6}
 UNKNOWN_RECIPIENT_CODES = {131026, 131030, 131021}
 UNAUTHORIZED_CODES = {0, 10, 190, 200, 131005}
 STATUSES = ("sent", "delivered", "read", "failed")
@@ -429,6 +433,8 @@ def map_error(status_code, body):
 def error_for_code(code, detail, status_code=None):
     if code in (ERROR_WINDOW_CLOSED, 470):
         return MessengerError("window_closed", detail, code)
+    if code in RATE_LIMIT_DELAYS:
+        return MessengerError("rate_limited", detail, code, retry_after=RATE_LIMIT_DELAYS[code])
     if code in TRANSIENT_CODES or (status_code or 0) >= 500 or status_code == 429:
         return MessengerError("unreachable", detail, code, transient=True)
     if code in UNKNOWN_RECIPIENT_CODES:

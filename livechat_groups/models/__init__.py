@@ -24,6 +24,7 @@ from . import (
     livechat_messenger,
     livechat_messenger_chat,
     livechat_messenger_content,
+    livechat_messenger_delivery,
     livechat_messenger_message,
     livechat_messenger_message_rating,
     livechat_messenger_rating,

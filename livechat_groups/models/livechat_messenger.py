@@ -249,6 +249,9 @@ class LivechatMessenger(models.Model):
         """What the operator reads when the provider refused: plain words, in their language."""
         texts = {
             "unreachable": self.env._("%(provider)s could not be reached; it will be tried again."),
+            "rate_limited": self.env._(
+                "%(provider)s asks us to send more slowly; it will be sent again in a few seconds."
+            ),
             "window_closed": self.env._(
                 "more than 24 hours have passed since the customer last wrote, so WhatsApp only "
                 "delivers an approved template until they write again."

@@ -308,6 +308,10 @@ class LivechatMessengerMessage(models.Model):
     @api.model
     def _messenger_claim(self):
         """Take the next due row of the outbox: it becomes ``sending``, with its attempt counted.
+        A row never overtakes an earlier one of its conversation that waits (a retry, the
+        provider's limits); the other conversations go on meanwhile. (One run sends at a time,
+        the scheduler's: an earlier row still ``sending`` is one whose outcome is unknown,
+        which is settled apart, see :meth:`_messenger_settle_uncertain`.)
 
         :return: the row, or an empty recordset when none is due
         """
@@ -320,12 +324,17 @@ class LivechatMessengerMessage(models.Model):
                    SET state = 'sending', sending_date = %(now)s, attempt_count = attempt_count + 1,
                        reference = COALESCE(reference, id || '-' || md5(random()::text || clock_timestamp())),
                        write_date = NOW() AT TIME ZONE 'UTC'
-                 WHERE id = (SELECT id FROM livechat_messenger_message
-                              WHERE state = 'queued' AND direction = 'out'
-                                AND (next_attempt_date IS NULL OR next_attempt_date <= %(now)s)
-                           ORDER BY id
+                 WHERE id = (SELECT m.id FROM livechat_messenger_message m
+                              WHERE m.state = 'queued' AND m.direction = 'out'
+                                AND (m.next_attempt_date IS NULL OR m.next_attempt_date <= %(now)s)
+                                AND NOT EXISTS (
+                                    SELECT 1 FROM livechat_messenger_message earlier
+                                     WHERE earlier.session_id = m.session_id
+                                       AND earlier.direction = 'out' AND earlier.id < m.id
+                                       AND earlier.state = 'queued')
+                           ORDER BY m.id
                               LIMIT 1
-                                FOR UPDATE SKIP LOCKED)
+                                FOR UPDATE OF m SKIP LOCKED)
              RETURNING id
                 """,
                 now=fields.Datetime.now(),
@@ -412,6 +421,19 @@ class LivechatMessengerMessage(models.Model):
                     self._messenger_send_cron()._trigger(self.sending_date + self._messenger_uncertain_wait())
                 else:
                     self._messenger_fail("uncertain", messenger._messenger_uncertain_text())
+            elif error.retry_after is not None:
+                # the provider's limits: tried again when it says, never failed for it; the
+                # conversation's later messages wait behind it (see _messenger_claim)
+                self.write(
+                    {
+                        "state": "queued",
+                        "attempt_count": self.attempt_count - 1,
+                        "next_attempt_date": fields.Datetime.now() + timedelta(seconds=error.retry_after),
+                        "failure_code": error.reason,
+                        "failure_reason": messenger._messenger_failure_text(error),
+                    }
+                )
+                self._messenger_send_cron()._trigger(self.next_attempt_date)
             elif error.transient and self.attempt_count < MAX_ATTEMPTS:
                 delay = timedelta(seconds=min(30 * 2 ** (self.attempt_count - 1), 3600))
                 self.write(

@@ -1,5 +1,7 @@
 import json
 
+from odoo import SUPERUSER_ID
+
 from odoo.addons.livechat_groups_tools.standin import StandIn
 
 from .common import LivechatGroupsHttpCase, LivechatGroupsRoutingMixin
@@ -39,8 +41,10 @@ class LivechatMessengerCase(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         self.standin.requests.clear()
         self.standin.down = False
 
-    def _post(self, payload, headers=None):
-        """Post ``payload`` to the webhook as the provider does (signed unless ``headers``)."""
+    def _post(self, payload, headers=None, process=True):
+        """Post ``payload`` to the webhook as the provider does (signed unless ``headers``);
+        then, unless not ``process``, process what it kept, as the scheduled action does
+        right after the webhook's commit (see :meth:`_process`)."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         headers = {
             "Content-Type": "application/json",
@@ -48,7 +52,15 @@ class LivechatMessengerCase(LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
         }
         response = self.url_open(self.webhook_path, data=body, headers=headers)
         self.env.invalidate_all()
+        if process:
+            self._process()
         return response
+
+    def _process(self):
+        """Run the processing of the kept deliveries as the scheduler does, once (as OdooBot)."""
+        deliveries = self.env["livechat.messenger.delivery"].with_user(SUPERUSER_ID)._cron_process()
+        self.env.invalidate_all()
+        return deliveries
 
     def _write(self, wa_id, text, name="Carla Customer", **kwargs):
         """The customer ``wa_id`` writes ``text``; return the webhook's answer."""

@@ -142,6 +142,35 @@ class TestWhatsAppProtocol(BaseCase):
         self.assertTrue(whatsapp.map_error(400, {"error": {"code": 130429}}).transient, "rate limit")
         self.assertEqual(whatsapp.map_error(401, {"error": {"code": 190}}).reason, "unauthorized")
 
+    def test_rate_limits_wait_the_right_delay(self):
+        for code, delay in ((130429, 2), (131056, 6)):
+            error = whatsapp.map_error(400, {"error": {"code": code, "message": f"(#{code}) Rate limit hit"}})
+            self.assertEqual(
+                (error.reason, error.retry_after, error.transient), ("rate_limited", delay, True)
+            )
+        self.assertIsNone(whatsapp.map_error(503, {"error": {"code": 2}}).retry_after, "down, not a limit")
+
+    def test_delivery_parts_one_per_conversation(self):
+        standin = StandIn("whatsapp")
+        self.addCleanup(standin.server.server_close)
+        payload = standin.whatsapp_payload("16505551234", text="Hi", message_id="wamid.a")
+        value = payload["entry"][0]["changes"][0]["value"]
+        value["messages"].append(dict(value["messages"][0], id="wamid.b", **{"from": "16505559999"}))
+        value["statuses"] = [
+            {"id": "wamid.out", "status": "sent", "timestamp": "1749416383", "recipient_id": "16505551234"}
+        ]
+        messages, statuses = whatsapp.parse_webhook(payload, standin.phone_number_id)
+        parts = common.delivery_parts(messages, statuses)
+        self.assertEqual([chat for chat, _key in parts], ["16505551234", "16505559999", ""])
+        self.assertEqual(parts, common.delivery_parts(messages, statuses), "a replay has the same keys")
+        self.assertEqual(
+            common.events_of_part(messages, statuses, "16505559999")[0][0].external_id, "wamid.b"
+        )
+        self.assertEqual(common.events_of_part(messages, statuses, ""), ([], statuses))
+        # a later status of the same message is another delivery
+        statuses[0].state = "read"
+        self.assertNotEqual(parts[2], common.delivery_parts([], statuses)[0])
+
 
 @tagged("post_install", "-at_install")
 class TestTelegramProtocol(BaseCase):

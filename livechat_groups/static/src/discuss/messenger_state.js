@@ -23,6 +23,15 @@ patch(Message.prototype, {
                 time,
             });
         }
+        if (wait.reason === "rate_limited" && wait.next) {
+            const time = formatDateTime(deserializeDateTime(wait.next), {
+                format: localization.shortTimeFormat,
+            });
+            return _t("%(provider)s asks us to send more slowly; sent again at %(time)s.", {
+                provider: wait.provider,
+                time,
+            });
+        }
         if (wait.reason === "late") {
             return _t(
                 "%(provider)s did not answer in time: waiting for its word that the message arrived.",

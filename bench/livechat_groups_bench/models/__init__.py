@@ -1,0 +1,1 @@
+from . import livechat_groups_bench_row
