@@ -218,6 +218,15 @@ class DiscussChannel(models.Model):
         if not self.env.su:
             # the web client posts as superuser after its own check: see controllers/thread.py
             self._livechat_check_answer_access()
+        leaving = self.env.context.get("livechat_groups_staff_leaving")
+        if (
+            leaving
+            and kwargs.get("author_id") == leaving
+            and kwargs.get("subtype_xmlid") == "mail.mt_comment"
+        ):
+            # stock's "left the channel" of an operator or supervisor (see _action_unfollow) is
+            # for the staff, as their "joined" is: the visitor reads what the routing tells them
+            kwargs["subtype_xmlid"] = "mail.mt_note"
         interest = self.last_interest_dt
         message = super().message_post(**kwargs)
         if self.livechat_routing_state and not message._livechat_says_something():

@@ -34,7 +34,15 @@ class DiscussChannel(models.Model):
 
     def _action_unfollow(self, partner=None, guest=None):
         operator = self._livechat_operator_user()
-        res = super()._action_unfollow(partner=partner, guest=guest)
+        channel = self
+        # sudo: discuss.channel - whether the one who leaves works on this session
+        if (
+            partner
+            and self.sudo().livechat_routing_state
+            and partner not in self.sudo()._livechat_customer_partners()
+        ):
+            channel = self.with_context(livechat_groups_staff_leaving=partner.id)
+        res = super(DiscussChannel, channel)._action_unfollow(partner=partner, guest=guest)
         if not operator or partner != operator.partner_id:
             return res
         # sudo: discuss.channel - the operator who leaves hands the session back

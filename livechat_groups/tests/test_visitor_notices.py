@@ -74,7 +74,6 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         self.assertEqual(header["livechat_group_name"], "Sales Department")
         self.assertFalse(header["livechat_operator_name"], "not the previous operator")
 
-
     def _session_news(self, session):
         """What the bus carried to ``session``'s members: the ``discuss.channel`` values sent."""
         notifications = self.env["bus.bus"].search([("channel", "like", f'"discuss.channel",{session.id}]')])
@@ -99,8 +98,17 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         ann = self._get_session(self.external_livechat, "Ann")
         self.env["bus.bus"].search([]).unlink()
         ann.with_user(self.support_1).action_livechat_forward(self.group_sales.id)
-        operators = [values["operator"] for values, _payload in self._session_news(ann) if "operator" in values]
+        operators = [
+            values["operator"] for values, _payload in self._session_news(ann) if "operator" in values
+        ]
         self.assertEqual(operators[-1:], [odoobot.id], "the header's picture is OdooBot's while Ann waits")
+        # the operator who handed it over left: the staff read it, the visitor reads the transfer
+        texts = self._visitor_reads(ann)
+        self.assertIn("You are transferred to Sales Department.", texts)
+        self.assertFalse([text for text in texts if "left" in text], texts)
+        left = ann.message_ids.filtered(lambda message: "left the channel" in (message.body or ""))
+        self.assertEqual(left.author_id, self.support_1.partner_id)
+        self.assertTrue(left.is_internal or left.subtype_id.internal, "a note for the staff")
 
         self._online(self.sales_1)
         self.env["bus.bus"].search([]).unlink()
@@ -123,7 +131,8 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         ]
         self.assertTrue(left, "OdooBot's member is removed from every member's window")
         self.assertNotIn(odoobot, ann.channel_member_ids.partner_id)
-        del odoobot_member
+        self.assertEqual(odoobot_member, [], "OdooBot is not sent as a member again")
+
 
 @tagged("post_install", "-at_install")
 class TestVisitorPostAnswer(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsHttpCase):
