@@ -76,13 +76,19 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
 
     def _session_news(self, session):
         """What the bus carried to ``session``'s members: the ``discuss.channel`` values sent."""
+        self.env.cr.precommit.run()  # the bus writes its rows when the transaction commits
         notifications = self.env["bus.bus"].search([("channel", "like", f'"discuss.channel",{session.id}]')])
         news = []
         for notification in notifications:
             message = json.loads(notification.message)
             if message["type"] == "mail.record/insert":
                 news += [
-                    (values, message["payload"])
+                    (
+                        {**values, "operator": values["operator"].get("id")}
+                        if isinstance(values.get("operator"), dict)
+                        else values,
+                        message["payload"],
+                    )
                     for values in message["payload"].get("discuss.channel", [])
                     if values["id"] == session.id
                 ]
@@ -96,6 +102,7 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         self._online(self.support_1)
         self._offline(self.sales_1, self.sales_2)
         ann = self._get_session(self.external_livechat, "Ann")
+        self.env.cr.precommit.run()
         self.env["bus.bus"].search([]).unlink()
         ann.with_user(self.support_1).action_livechat_forward(self.group_sales.id)
         operators = [
@@ -111,6 +118,7 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         self.assertTrue(left.is_internal or left.subtype_id.internal, "a note for the staff")
 
         self._online(self.sales_1)
+        self.env.cr.precommit.run()
         self.env["bus.bus"].search([]).unlink()
         ann.with_user(self.sales_1).action_livechat_take()
         news = self._session_news(ann)

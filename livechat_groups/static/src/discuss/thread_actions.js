@@ -90,7 +90,7 @@ threadActionsRegistry.add("livechat-groups-close", {
         dialog.add(ConfirmationDialog, {
             title: _t("Close this session?"),
             body: _t(
-                "%(visitor)s is told that the conversation ended, and you are free for the next session.",
+                "%(visitor)s will be told that the conversation ended, and you will be free for the next session.",
                 { visitor: thread.displayName }
             ),
             confirmLabel: _t("Close the Session"),

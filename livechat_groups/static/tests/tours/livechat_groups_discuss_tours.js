@@ -199,7 +199,7 @@ tours.add("livechat_groups_operator_closes", {
         {
             content: "The confirmation says what happens",
             trigger:
-                ".modal:contains(Close this session?):contains(Ann is told that the conversation ended, and you are free for the next session.)",
+                ".modal:contains(Close this session?):contains(Ann will be told that the conversation ended, and you will be free for the next session.)",
         },
         {
             trigger: ".modal button:contains(Close the Session)",
