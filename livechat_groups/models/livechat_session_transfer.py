@@ -17,6 +17,11 @@ class LivechatSessionTransfer(models.Model):
         ondelete="cascade",
         index=True,
     )
+    session_visitor_name = fields.Char(
+        related="session_id.livechat_visitor_name",
+        string="Visitor",
+        help="Who asked in the session (its name also carries the operator who holds it now).",
+    )
     kind = fields.Selection(
         selection=[
             ("route", "Routed"),

@@ -305,8 +305,8 @@ tours.add("livechat_groups_no_meaningless_controls", {
 registry.category("web_tour.tours").add("livechat_groups_routing_hops", {
     steps: () => [
         {
-            content: "The routing's hop, with its reason",
-            trigger: ".o_list_view .o_data_row:contains(Routed):contains(General Support)",
+            content: "The routing's hop, with its visitor and its reason",
+            trigger: ".o_list_view .o_data_row:contains(Routed):contains(General Support) td[name=session_visitor_name]:contains(Ann)",
         },
         {
             content: "The supervisor's assignment",
