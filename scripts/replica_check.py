@@ -148,12 +148,18 @@ def build_database():
     harness.build_database(DB, SETUP)
 
 
-def caught_up():
-    """Wait until the replica replayed all the primary wrote; return whether it did."""
+def caught_up(session_id=None):
+    """Wait until the replica replayed all the primary wrote, and reads the session
+    ``session_id`` when given; return whether it did."""
     target = psql(PG_PORT, "postgres", "SELECT pg_current_wal_lsn()")
     deadline = time.monotonic() + CATCH_UP_TIMEOUT
     while time.monotonic() < deadline:
-        if psql(REPLICA_PG_PORT, "postgres", f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t":
+        replayed = psql(REPLICA_PG_PORT, "postgres", f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
+        if replayed == "t" and (
+            session_id is None
+            or psql(REPLICA_PG_PORT, DB, f"SELECT count(*) FROM discuss_channel WHERE id = {int(session_id)}")
+            == "1"
+        ):
             return True
         time.sleep(0.2)
     return False
@@ -214,7 +220,9 @@ def checks(base):
         "/im_livechat/get_session", {"channel_id": manual_id, "anonymous_name": "Lagging visitor"}
     )
     session_id = waiting["discuss.channel"][0]["id"]
-    results.append(("the replica replayed the waiting session", caught_up(), f"session {session_id}"))
+    results.append(
+        ("the replica replayed the waiting session", caught_up(session_id), f"session {session_id}")
+    )
     psql(REPLICA_PG_PORT, "postgres", "SELECT pg_wal_replay_pause()")
     try:
         # 1. the operator takes it, then Discuss opens it: the replica still has it waiting
