@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.sql import create_index
@@ -163,7 +165,7 @@ class DiscussChannel(models.Model):
     @api.depends("livechat_routing_state", "livechat_operator_id")
     def _compute_livechat_operator_user_id(self):
         # a closed session keeps the operator who held it last, for the board and the figures
-        odoobot = self.env.ref("base.partner_root")
+        odoobot = self._livechat_odoobot()
         for session in self:
             operator = session.livechat_operator_id
             held = session.livechat_routing_state in ("assigned", "closed") and operator != odoobot
@@ -227,6 +229,9 @@ class DiscussChannel(models.Model):
             # stock's "left the channel" of an operator or supervisor (see _action_unfollow) is
             # for the staff, as their "joined" is: the visitor reads what the routing tells them
             kwargs["subtype_xmlid"] = "mail.mt_note"
+            if "livechat_groups_handed_to" in self.env.context:
+                # the routing took the session from them: one note says who answers now
+                kwargs["body"] = self._livechat_handed_over_note()
         interest = self.last_interest_dt
         message = super().message_post(**kwargs)
         if self.livechat_routing_state and not message._livechat_says_something():
@@ -235,6 +240,21 @@ class DiscussChannel(models.Model):
             # sudo: discuss.channel - stock writes it so for whoever posts
             self.sudo().last_interest_dt = interest
         return message
+
+    def _livechat_handed_over_note(self):
+        """The staff's note of an operator whom the routing took the session from (they did not
+        answer, went away, lost their role), as the session stands now: who answers it, or the
+        queue it waits in. It says in one note what a "left" and a "joined" note would."""
+        # sudo: res.users, livechat.group - the names the staff reads in the conversation
+        session = self.sudo()
+        if user := session._livechat_operator_user():
+            text = self.env._("left the conversation: %(user)s answers it now.", user=user.name)
+        else:
+            text = self.env._(
+                "left the conversation: it waits in the queue of %(group)s.",
+                group=session.livechat_group_id.name,
+            )
+        return Markup('<div class="o_mail_notification">%s</div>') % text
 
     def _livechat_check_answer_access(self):
         """Answering a session of a grouped live chat means taking it: a member of its group
@@ -262,6 +282,12 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------
     # Helpers shared by the concerns
     # ------------------------------------------------------------
+
+    @api.model
+    def _livechat_odoobot(self):
+        """OdooBot's partner, who posts the routing's notices and holds a waiting session: by its
+        cached id (``env.ref`` checks that the record exists, a query at each call)."""
+        return self.env["res.partner"].browse(self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root"))
 
     def _livechat_operator_user(self):
         """The user who holds this session now (empty when it waits, is closed or is not grouped)."""

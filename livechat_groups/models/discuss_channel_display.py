@@ -171,7 +171,7 @@ class DiscussChannel(models.Model):
         """
         self.ensure_one()
         operator = self.livechat_operator_id if self.livechat_routing_state != "queued" else None
-        if operator == self.env.ref("base.partner_root"):
+        if operator == self._livechat_odoobot():
             operator = None
         # sudo: res.partner - the operator's name is what the visitor reads of them
         operator_name = operator and (operator.sudo().user_livechat_username or operator.sudo().name)

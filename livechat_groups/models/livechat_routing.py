@@ -443,13 +443,17 @@ class LivechatRouting(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _hand_over(self, session, kind, group, user, note=None, reason=None, queued_date=None):
+    def _hand_over(
+        self, session, kind, group, user, note=None, reason=None, queued_date=None, joined_note=True
+    ):
         """Give ``session`` to ``user``, a member of ``group``, or put it in ``group``'s queue
         when ``user`` is empty; then record the hop and tell those concerned.
 
         :param str kind: the ``livechat.session.transfer`` kind of this hop
         :param reason: why the routing chose ``user`` (a ``Reason``, see :meth:`_decide`), if it chose
         :param datetime queued_date: its place in the queue when it waits (by default, now: the end)
+        :param bool joined_note: whether the staff's note says that ``user`` joined (not when
+            the note of who leaves says it, see :meth:`_requeue`)
         """
         session.ensure_one()
         if user and user.partner_id in session._livechat_customer_partners():
@@ -463,7 +467,9 @@ class LivechatRouting(models.AbstractModel):
             if user.partner_id not in session.channel_member_ids.partner_id:
                 # added as themselves, not "invited" by whoever handed it over: they are told
                 # of their new session in their own words (see _record_hop)
-                session.with_user(user).sudo()._add_members(users=user, open_chat_window=True)
+                session.with_user(user).sudo()._add_members(
+                    users=user, open_chat_window=True, post_joined_message=joined_note
+                )
             session.write(
                 {
                     "livechat_group_id": group.id,
@@ -479,7 +485,7 @@ class LivechatRouting(models.AbstractModel):
                 {
                     "livechat_group_id": group.id,
                     "livechat_routing_state": "queued",
-                    "livechat_operator_id": self.env.ref("base.partner_root").id,
+                    "livechat_operator_id": session._livechat_odoobot().id,
                     "livechat_queued_date": queued_date or now,
                     "livechat_routing_reason_data": reason or False,
                     "name": f"{session.livechat_visitor_name} ({group.name})",
@@ -517,7 +523,7 @@ class LivechatRouting(models.AbstractModel):
                 "reason_data": session.livechat_routing_reason_data,
             }
         )
-        odoobot = self.env.ref("base.partner_root")
+        odoobot = session._livechat_odoobot()
         placeholder = session.channel_member_ids.filtered(lambda m: m.partner_id == odoobot)
         if not user:
             if not later:
@@ -613,13 +619,15 @@ class LivechatRouting(models.AbstractModel):
                 limit=1,
             ).livechat_queued_date
             first = min(session.create_date, oldest - timedelta(seconds=1)) if oldest else session.create_date
-        self._hand_over(session, kind, group, user, reason=reason, queued_date=first)
+        # they leave the conversation (when they did not leave it themselves): one note for the
+        # staff says it and who answers now
+        stays = operator.partner_id in session.channel_member_ids.partner_id
+        self._hand_over(session, kind, group, user, reason=reason, queued_date=first, joined_note=not stays)
         # the freed place goes to another waiting session, not back to this one; the queue it
         # came back to at the front moved
         self._after_hand_back(operator, session, group if front and not user else None)
-        if operator.partner_id in session.channel_member_ids.partner_id:
-            # they leave the conversation (when they did not leave it themselves)
-            session._action_unfollow(partner=operator.partner_id)
+        if stays:
+            session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
 
     @api.model
     def _move_stranded(self, channels):

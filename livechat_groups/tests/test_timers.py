@@ -49,6 +49,13 @@ class LivechatTimersMixin(LivechatGroupsRoutingMixin):
                 found.append((message["payload"]["title"], message["payload"]["message"]))
         return found
 
+    def _staff_notes(self, session):
+        """The internal notes of the session after its first hop: ``[(author, text)]``, oldest first."""
+        notes = session.message_ids.filtered(
+            lambda m: m.subtype_id == self.env.ref("mail.mt_note") and m.date > T0
+        ).sorted("id")
+        return [(note.author_id, html2plaintext(note.body)) for note in notes]
+
     def _notices(self, session):
         """OdooBot's notices in the session, oldest first, as the visitor reads them."""
         odoobot = self.env.ref("base.partner_root")
@@ -96,6 +103,11 @@ class TestAnswerTimeout(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(session.livechat_routing_reason, hop.reason, "the card shows the last reason")
         self.assertNotIn(self.support_1.partner_id, session.channel_member_ids.partner_id)
         self.assertIn("Sorry for the wait: another operator will answer you.", self._notices(session))
+        # one note for the staff says who left and who answers now (not a "left" and a "joined")
+        notes = self._staff_notes(session)
+        self.assertEqual(
+            notes, [(self.support_1.partner_id, "left the conversation: Simon Support answers it now.")]
+        )
         self.assertIn(
             (
                 "Session handed to another operator",
@@ -149,6 +161,10 @@ class TestAnswerTimeout(LivechatTimersMixin, LivechatGroupsCase):
         self.assertIn("nobody available in General Support", hop.reason)
         self.assertLess(session.livechat_queued_date, waiting.livechat_queued_date)
         self.assertIn("you are number 1 in the queue of General Support", self._notices(session)[-1])
+        self.assertEqual(
+            self._staff_notes(session),
+            [(self.support_1.partner_id, "left the conversation: it waits in the queue of General Support.")],
+        )
 
     def test_off_by_default(self):
         self.external_livechat.answer_timeout_minutes = 0
