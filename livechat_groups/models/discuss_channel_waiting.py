@@ -1,13 +1,14 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError
 
 
 class DiscussChannel(models.Model):
     """No waiting customer missed: when a session starts waiting in a group, the group's
-    available members are told over the bus, once; their web client shows a desktop
-    notification with a sound when Odoo is not in focus (livechat_groups_bus_service.js). When
+    available members are told over the bus, once (``livechat.routing`` records the hop); their
+    web client shows a desktop notification with a sound when Odoo is not in focus
+    (livechat_groups_bus_service.js). When
     the session waits past its live chat's first-answer target, its supervisors are told the
     same way, once (a timer of ``livechat.timers``)."""
 
@@ -20,74 +21,51 @@ class DiscussChannel(models.Model):
         help="When the supervisors were told that this session waited past its first-answer target.",
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        sessions = super().create(vals_list)
-        sessions.filtered(lambda session: session.livechat_routing_state == "queued")._livechat_tell_waiting()
-        return sessions
-
     def write(self, vals):
         if "livechat_target_alert_date" in vals and not self.env.su:
             # an alert is the timers' to send: nobody silences it for the supervisors
             raise AccessError(self._livechat_routing_fields_refusal())
-        if not {"livechat_routing_state", "livechat_group_id"} & vals.keys():
-            return super().write(vals)
-        # sudo: discuss.channel - where each session waited before, whoever moves it
-        before = {
-            session.id: (session.livechat_routing_state, session.livechat_group_id) for session in self.sudo()
-        }
-        res = super().write(vals)
-        self.filtered(
-            lambda session: session.livechat_routing_state == "queued"
-            and before.get(session.id) != ("queued", session.sudo().livechat_group_id)
-        )._livechat_tell_waiting()
-        return res
-
-    def _livechat_waiting_recipients(self):
-        """Who is told that this session waits: the available (online) members of its group,
-        never whoever the session is for."""
-        self.ensure_one()
-        # sudo: livechat.group, res.users - who is told is not the visitor's to read
-        session = self.sudo()
-        customers = session._livechat_customer_partners()
-        return session.livechat_group_id.member_ids.filtered(
-            lambda user: user.active
-            and not user.share
-            and user.partner_id not in customers
-            and user._is_user_available()
-        )
+        return super().write(vals)
 
     def _livechat_tell_waiting(self):
-        """The sessions of ``self`` just started waiting in their group's queue: its available
-        members are told, each in their language, and the timers are scheduled for the
-        first-answer target."""
-        Timers = self.env["livechat.timers"]
-        for session in self.sudo():
-            group, channel = session.livechat_group_id, session.livechat_channel_id
-            if not group or not channel:
-                continue
-            for lang, users in session._livechat_waiting_recipients().grouped("lang").items():
-                env = session.with_context(lang=lang).env
-                message = env._(
+        """This session just started waiting in its group's queue (``livechat.routing``
+        records it): the group's members are told by one notification on the group's bus
+        channel, whatever their number, which carries its text in each installed language;
+        each member's web client reads it in theirs, and only when they are available (active
+        in the last half hour, as stock's presence) and not whom the session is for. The timers
+        are scheduled for the first-answer target."""
+        self.ensure_one()
+        # sudo: discuss.channel, livechat.group - the routing tells the group, whoever moved the session
+        session = self.sudo()
+        group, channel = session.livechat_group_id, session.livechat_channel_id
+        if not group or not channel:
+            return
+        texts = {}
+        for lang, _name in self.env["res.lang"].get_installed():
+            env = session.with_context(lang=lang).env
+            texts[lang] = {
+                "title": env._("A customer is waiting"),
+                "message": env._(
                     "Waiting: %(visitor)s in %(group)s (%(livechat)s)",
                     visitor=session.livechat_visitor_name or session.name,
                     group=group.with_env(env).name,
                     livechat=channel.with_env(env).name,
-                )
-                users.partner_id._bus_send(
-                    "livechat_groups/session_waiting",
-                    {
-                        "id": session.id,
-                        "kind": "waiting",
-                        "title": env._("A customer is waiting"),
-                        "message": message,
-                    },
-                )
-            target = channel.answer_target_minutes
-            if target and not session.livechat_target_alert_date and not session.livechat_first_answer_date:
-                Timers._livechat_timers_cron()._trigger(
-                    at=max(session.create_date + timedelta(minutes=target), fields.Datetime.now())
-                )
+                ),
+            }
+        group._bus_send(
+            "livechat_groups/session_waiting",
+            {
+                "id": session.id,
+                "kind": "waiting",
+                "customer_ids": session._livechat_customer_partners().ids,
+                "texts": texts,
+            },
+        )
+        target = channel.answer_target_minutes
+        if target and not session.livechat_target_alert_date and not session.livechat_first_answer_date:
+            self.env["livechat.timers"]._livechat_timers_cron()._trigger(
+                at=max(session.create_date + timedelta(minutes=target), fields.Datetime.now())
+            )
 
     def _livechat_tell_supervisors_waiting(self):
         """This session has waited past its live chat's first-answer target: the live chat's

@@ -528,6 +528,8 @@ class LivechatRouting(models.AbstractModel):
         if not user:
             if not later:
                 session._livechat_post_waiting_notices(starting=starting)
+            # its group's members hear of it (discuss_channel_waiting)
+            session._livechat_tell_waiting()
             if odoobot not in session.channel_member_ids.partner_id:
                 # back in a queue (a forward, a requeue): OdooBot holds the session again, as a
                 # member, so that the visitor's widget may read who holds it

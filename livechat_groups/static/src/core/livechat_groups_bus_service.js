@@ -1,6 +1,10 @@
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
+
+// stock's bus.presence: a user inactive for longer is away (AWAY_TIMER)
+const AWAY_DELAY = 30 * 60 * 1000;
 
 /**
  * The bus channels of live chat groups and of the live chats one supervises follow one's
@@ -11,7 +15,9 @@ import { registry } from "@web/core/registry";
  * conversation the operator is in the middle of.
  *
  * No waiting customer missed: when a session starts waiting in a group, its available members
- * are told (``livechat_groups/session_waiting``, kind ``waiting``), and its live chat's
+ * are told (``livechat_groups/session_waiting``, kind ``waiting``: one notification on the
+ * group's channel, in every installed language; not told to who is away or whom the session
+ * is for), and its live chat's
  * supervisors when it waits past the answer target (kind ``target``). While Odoo is in focus,
  * the Waiting list says it; out of focus, a desktop notification with a sound says it, once
  * per session, as Discuss does for a new message (``mail.out_of_focus``). A click on it brings
@@ -29,6 +35,19 @@ export const livechatGroupsBusService = {
             const key = `${payload.kind}-${payload.id}`;
             if (toldWaiting.has(key)) {
                 return;
+            }
+            if (payload.texts) {
+                // a session waiting in one of our groups, told to the whole group: not for whom
+                // it is for, nor for who is away (as stock's presence says), in our language
+                const self = store.self;
+                if (
+                    (self?.type === "partner" && payload.customer_ids.includes(self.id)) ||
+                    services.presence.getInactivityPeriod() > AWAY_DELAY
+                ) {
+                    return;
+                }
+                const texts = payload.texts[user.context.lang] || Object.values(payload.texts)[0];
+                payload = { ...payload, ...texts };
             }
             toldWaiting.add(key);
             if (services.presence.isOdooFocused() && !document.hidden) {

@@ -73,6 +73,23 @@ tours.add("livechat_groups_waiting_notification", {
                 window.livechatGroupsSounds = 0;
                 outOfFocus._playSound = () => window.livechatGroupsSounds++;
                 services().presence.isOdooFocused = () => false;
+                // away: inactive for longer than stock's presence allows (31 minutes)
+                const presence = services().presence;
+                window.livechatGroupsInactivity = presence.getInactivityPeriod;
+                presence.getInactivityPeriod = () => 31 * 60 * 1000;
+                await visitorAsks("Paul");
+            },
+        },
+        {
+            content: "Away, the operator is not told of Paul, who waits on the Waiting list",
+            trigger: ".o-livechat-groups-LivechatWaiting-item:contains(Paul)",
+            async run() {
+                await new Promise((resolve) => setTimeout(resolve, 1500));
+                const lines = document.querySelectorAll(".o_livechat_groups_test_desktop_line");
+                if (lines.length || window.livechatGroupsSounds) {
+                    throw new Error(`away, yet ${lines.length} notifications, ${window.livechatGroupsSounds} sounds`);
+                }
+                services().presence.getInactivityPeriod = window.livechatGroupsInactivity;
                 await visitorAsks("Nina");
             },
         },
