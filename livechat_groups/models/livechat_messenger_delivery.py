@@ -1,3 +1,4 @@
+import functools
 import json
 import logging
 import threading
@@ -13,6 +14,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..messengers.common import delivery_parts, events_of_part
+from ..tools.cron_wakeup import notify_cron_trigger
 
 _logger = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ class LivechatMessengerDelivery(models.Model):
     @api.model
     def _messenger_store(self, messenger, raw_body, messages, statuses):
         """Keep what a signed webhook brought, in one statement: a replay is skipped by the
-        unique key. The processing is triggered for after the commit.
+        unique key. The same statement triggers the processing (see :meth:`_messenger_wake`).
 
         :return: the number of deliveries kept (0 for a replay, or a webhook with no event)
         """
@@ -136,17 +138,31 @@ class LivechatMessengerDelivery(models.Model):
             return 0
         # decoded as the JSON parser did: the parse that accepted it succeeds again
         payload = raw_body.decode(json.detect_encoding(raw_body), "surrogatepass")
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(f"livechat_groups.{LANES[0]}") or None
         # SQL: one INSERT ... ON CONFLICT: a replay (or a retry racing the first delivery) is
-        # skipped without an error, and the webhook's transaction holds this statement only
+        # skipped without an error, and the webhook's transaction holds this statement only.
+        # The processing's trigger is kept by the same statement when a delivery is, as
+        # ir.cron._trigger() would (an inactive job is not triggered), without its five
+        # queries: committed with the delivery, so a run whose snapshot misses the delivery
+        # misses its trigger too, and keeps it (ir.cron deletes the triggers it saw)
         rows = self.env.execute_query(
             SQL(
                 """
-                INSERT INTO livechat_messenger_delivery
-                       (messenger_id, chat_key, event_key, payload, state, attempt_count,
-                        create_uid, write_uid, create_date, write_date)
-                VALUES %s
-           ON CONFLICT (messenger_id, event_key) DO NOTHING
-             RETURNING id
+                WITH kept AS (
+                    INSERT INTO livechat_messenger_delivery
+                           (messenger_id, chat_key, event_key, payload, state, attempt_count,
+                            create_uid, write_uid, create_date, write_date)
+                    VALUES %s
+               ON CONFLICT (messenger_id, event_key) DO NOTHING
+                 RETURNING id
+                ), woken AS (
+                    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                    SELECT cron.id, NOW() AT TIME ZONE 'UTC', %s, %s, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC'
+                      FROM ir_cron cron
+                     WHERE cron.id = %s AND cron.active AND EXISTS (SELECT 1 FROM kept)
+                 RETURNING id
+                )
+                SELECT kept.id, (SELECT count(*) FROM woken) FROM kept
                 """,
                 SQL(", ").join(
                     SQL(
@@ -160,11 +176,21 @@ class LivechatMessengerDelivery(models.Model):
                     )
                     for chat_key, event_key in parts
                 ),
+                self.env.uid,
+                self.env.uid,
+                cron_id,
             )
         )
-        if rows:
-            self._messenger_process_cron()._trigger()
+        if rows and rows[0][1]:
+            self._messenger_wake()
         return len(rows)
+
+    @api.model
+    def _messenger_wake(self):
+        """After the commit, wake the scheduler's workers as ``ir.cron._trigger()`` does
+        (``NOTIFY cron_trigger``), on a connection kept open (see :mod:`..tools.cron_wakeup`)."""
+        dbname = self.env.cr.dbname
+        self.env.cr.postcommit.add(functools.partial(notify_cron_trigger, dbname))
 
     # ------------------------------------------------------------
     # Processing

@@ -386,3 +386,45 @@ class TestMessengerDeliveryCommitted(BaseCase):
         with self._env() as env:
             self.assertEqual(self._texts(env, carla), [f"carla {n}" for n in range(5)])
             self.assertEqual(self._texts(env, dan), [f"dan {n}" for n in range(5)])
+
+    def test_a_delivery_kept_while_the_run_ends_is_processed(self):
+        # the scheduler runs the processing (its trigger seen), which finds nothing more; the
+        # webhook keeps a delivery just then, before the run deletes the triggers it saw:
+        # the delivery's own trigger, committed with it, outlives the run, which runs again
+        carla = self.chats[0]
+        IrCron = self.registry["ir.cron"]
+        with self._env() as env:
+            cron_id = env.ref("livechat_groups.ir_cron_livechat_messenger_process").id
+        self._store(carla, "first")
+        Delivery = self.registry["livechat.messenger.delivery"]
+        original = Delivery._cron_process
+        late = []
+
+        def cron_process(delivery, *args, **kwargs):
+            handled = original(delivery, *args, **kwargs)
+            if not late:  # the run's last look is over: the webhook keeps the next one
+                late.append(self._store(carla, "late"))
+            return handled
+
+        self.patch(Delivery, "_cron_process", cron_process)
+        listener = db_connect("postgres").cursor()
+        self.addCleanup(listener.close)
+        listener._cnx.autocommit = True
+        listener.execute("LISTEN cron_trigger")
+        db = db_connect(get_db_name())
+
+        def run_job():
+            """One run of the lane, as ir.cron._process_jobs() runs a ready job."""
+            with db.cursor() as cron_cr:
+                job = IrCron._acquire_one_job(cron_cr, cron_id)
+                self.assertTrue(job, "the lane is ready")
+                IrCron._process_job(db, cron_cr, job)
+
+        run_job()
+        with self._env() as env:
+            self.assertEqual(self._texts(env, carla), ["first"], "kept after the run's last look")
+        listener._cnx.poll()
+        self.assertIn(get_db_name(), [notify.payload for notify in listener._cnx.notifies], "woken")
+        run_job()  # the scheduler, woken, finds the lane ready again
+        with self._env() as env:
+            self.assertEqual(self._texts(env, carla), ["first", "late"])
