@@ -31,6 +31,10 @@ CONCURRENCY_ERRORS = (
     errorcodes.DEADLOCK_DETECTED,
     errorcodes.LOCK_NOT_AVAILABLE,
 )
+# a transaction of the processing takes up to this many deliveries, of as many conversations:
+# one claim and one commit for them all, and the records they share (the account, its live
+# chat and groups) read once
+BATCH_SIZE = 10
 # processed deliveries are kept this long (days): a replay of one is then still recognised
 KEEP_DAYS = 7
 # the scheduled actions that process deliveries side by side when they pile up: Odoo runs one
@@ -198,14 +202,16 @@ class LivechatMessengerDelivery(models.Model):
 
     @api.model
     def _cron_process(self, auto_commit=None, max_seconds=RUN_SECONDS):
-        """The scheduled action: process the due deliveries, one transaction each.
+        """The scheduled action: process the due deliveries, in batches of up to
+        :data:`BATCH_SIZE` (one transaction each, each delivery in a savepoint of its own).
 
-        A delivery is claimed with its row locked (``FOR UPDATE SKIP LOCKED``): another run
-        skips it, and a worker killed while it processes leaves it to process, whole, by the
-        next run (its transaction is rolled back: nothing of it stays). A delivery whose
-        conversation has an older one still to process, or being processed, waits for it.
+        The deliveries of a batch are claimed with their rows locked (``FOR UPDATE SKIP
+        LOCKED``): another run skips them, and a worker killed while it processes leaves the
+        batch to process, whole, by the next run (its transaction is rolled back: nothing of
+        it stays). A delivery whose conversation has an older one still to process, or being
+        processed, waits for it: a batch holds one delivery of a conversation at most.
 
-        :param bool auto_commit: commit after each delivery (the scheduler's run); by default,
+        :param bool auto_commit: commit after each batch (the scheduler's run); by default,
             unless the thread is a test's
         :return: the deliveries this run handled (processed, retried later, or failed)
         """
@@ -223,22 +229,23 @@ class LivechatMessengerDelivery(models.Model):
             try:
                 # the claim too: a delivery changed by another worker since this transaction
                 # began fails to lock (REPEATABLE READ)
-                delivery = self._messenger_claim()
-                if not delivery:
+                batch = self._messenger_claim(limit=BATCH_SIZE)
+                if not batch:
                     break
-                delivery._messenger_process_guarded()
+                for delivery in batch:
+                    delivery._messenger_process_guarded()
             except psycopg2.OperationalError as error:
                 if not auto_commit or error.pgcode not in CONCURRENCY_ERRORS or lost_races >= 10:
                     raise
                 # another worker changed the same rows: this transaction's snapshot is stale,
-                # so the delivery is processed again in a new one (no attempt counted)
+                # so the batch is processed again in a new one (no attempt counted)
                 lost_races += 1
                 cr.rollback()
                 self.env.invalidate_all()
                 continue
-            handled |= delivery
+            handled |= batch
             if auto_commit:
-                # the scheduler's run only: each delivery is its own unit
+                # the scheduler's run only: each batch is its own unit
                 cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
         self._messenger_purge()
@@ -257,10 +264,11 @@ class LivechatMessengerDelivery(models.Model):
         )
 
     @api.model
-    def _messenger_claim(self):
-        """Lock the next due delivery whose conversation has no older one to process.
+    def _messenger_claim(self, limit=1):
+        """Lock the next due deliveries (``limit`` at most) whose conversation has no older
+        one to process: one of a conversation at most, as its younger ones have it to wait for.
 
-        :return: the delivery, or an empty recordset
+        :return: the deliveries, oldest first, or an empty recordset
         """
         self.env.flush_all()
         # SQL: SKIP LOCKED, and the older delivery of the same conversation, which the ORM
@@ -277,10 +285,11 @@ class LivechatMessengerDelivery(models.Model):
                          WHERE older.messenger_id = d.messenger_id AND older.chat_key = d.chat_key
                            AND older.state = 'pending' AND older.id < d.id))
               ORDER BY d.id
-                 LIMIT 1
+                 LIMIT %(limit)s
                    FOR UPDATE OF d SKIP LOCKED
                 """,
                 now=fields.Datetime.now(),
+                limit=limit,
             )
         )
         return self.browse([row[0] for row in rows])

@@ -155,26 +155,48 @@ class TestMessengerDelivery(LivechatMessengerCase, LivechatGroupsRpcMixin):
 
     def test_worker_killed_while_processing_takes_the_delivery_once(self):
         self._deliver("16505551234", "Hello")
+        self._deliver("16505551234", "Carla again")  # her second, in the next batch
         self._deliver("16505559999", "Dan here")
         original = type(self.env["livechat.messenger"])._messenger_receive
 
         def post_then_die(messenger, messages, statuses):
             original(messenger, messages, statuses)
-            if any(message.text == "Dan here" for message in messages):
+            if any(message.text == "Carla again" for message in messages):
                 raise Killed
 
         self.patch(type(self.env["livechat.messenger"]), "_messenger_receive", post_then_die)
-        with CommitPoints(self):
+        with CommitPoints(self) as commits:
             self.Delivery.with_user(SUPERUSER_ID)._cron_process(auto_commit=True)
+        self.assertEqual(commits.commits, 1, "the first batch committed, Carla's first and Dan's")
         self.env.invalidate_all()
-        carla, dan = self._deliveries()
-        self.assertEqual((carla.state, dan.state), ("done", "pending"), "Dan's work rolled back whole")
-        self.assertFalse(self._session_of("16505559999"))
+        carla, carla_again, dan = self._deliveries()
+        self.assertEqual(
+            (carla.state, dan.state, carla_again.state),
+            ("done", "done", "pending"),
+            "the batch being processed rolled back whole",
+        )
+        self.assertEqual(self._texts(self._session_of("16505551234")).count("Carla again"), 0)
         self.patch(type(self.env["livechat.messenger"]), "_messenger_receive", original)
         self._process()
-        self.assertEqual(dan.state, "done")
+        self.assertEqual(carla_again.state, "done")
         self.assertEqual(self._texts(self._session_of("16505559999")).count("Dan here"), 1)
-        self.assertEqual(self._texts(self._session_of("16505551234")).count("Hello"), 1)
+        carla_texts = self._texts(self._session_of("16505551234"))
+        self.assertEqual((carla_texts.count("Hello"), carla_texts.count("Carla again")), (1, 1))
+
+    def test_deliveries_processed_in_batches(self):
+        # one transaction for the oldest delivery of each conversation: Carla's second waits
+        # for the next batch, after her first committed
+        for wa_id, text in [("16505551234", "first"), ("16505551234", "second"), ("16505559999", "Dan")]:
+            self._deliver(wa_id, text)
+        self._deliver("16505558888", "Eve")
+        with CommitPoints(self) as commits:
+            handled = self.Delivery.with_user(SUPERUSER_ID)._cron_process(auto_commit=True)
+        self.assertEqual(len(handled), 4)
+        self.assertEqual(commits.commits, 2, "two batches, not a transaction per delivery")
+        self.env.invalidate_all()
+        self.assertEqual(set(self._deliveries().mapped("state")), {"done"})
+        self.assertEqual(self._texts(self._session_of("16505551234"))[:2], ["first", "second"])
+        self.assertEqual(self._texts(self._session_of("16505558888"))[0], "Eve")
 
     def test_malformed_kept_nowhere(self):
         with self.assertLogs("odoo.addons.livechat_groups.controllers.messenger", "WARNING"):
