@@ -54,9 +54,6 @@ class LivechatMessengerController(http.Controller):
 
     def _livechat_messenger(self, token):
         # sudo: livechat.messenger - the provider is not a user: the unguessable token in the URL
-        # names the account, and its signature proves the request
-        return (
-            request.env["livechat.messenger"]
-            .sudo()
-            .search([("webhook_token", "=", token), ("active", "=", True)], limit=1)
-        )
+        # names the account (from the registry's cache), and its signature proves the request
+        Messenger = request.env["livechat.messenger"].sudo()
+        return Messenger.browse(Messenger._messenger_webhook_id(token))

@@ -29,6 +29,7 @@ from . import (
     livechat_messenger_message_rating,
     livechat_messenger_rating,
     livechat_messenger_template,
+    livechat_messenger_webhook,
     livechat_routing,
     livechat_session_dialog,
     livechat_session_transfer,

@@ -228,21 +228,18 @@ class LivechatMessenger(models.Model):
 
     def _messenger_check_request(self, raw_body, headers):
         """Whether a webhook POST comes from the provider (fail closed)."""
-        self.ensure_one()
-        # sudo: livechat.messenger - the secrets check the request; they never leave the server
-        account = self.sudo()
-        secret = account.app_secret if self.provider == "whatsapp" else account.webhook_secret
-        return self._messenger_protocol().verify_signature(raw_body, headers, secret)
+        keys = self._messenger_webhook_keys()
+        return messengers.PROVIDERS[keys.provider].verify_signature(raw_body, headers, keys.secret)
 
     def _messenger_parse(self, raw_body):
         """What a signed webhook brings to this account: ``(messages, statuses)``.
 
         :raise messengers.common.Malformed: when any of it cannot be read (dropped whole)
         """
-        self.ensure_one()
+        keys = self._messenger_webhook_keys()
         payload = load_json(raw_body)
-        if self.provider == "whatsapp":
-            return whatsapp.parse_webhook(payload, self.phone_number_id)
+        if keys.provider == "whatsapp":
+            return whatsapp.parse_webhook(payload, keys.phone_number_id)
         return telegram.parse_webhook(payload)
 
     def _messenger_failure_text(self, error):

@@ -1,3 +1,4 @@
+import functools
 import json
 import logging
 import threading
@@ -13,6 +14,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..messengers.common import delivery_parts, events_of_part
+from ..tools.cron_wakeup import notify_cron_trigger
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ CONCURRENCY_ERRORS = (
     errorcodes.DEADLOCK_DETECTED,
     errorcodes.LOCK_NOT_AVAILABLE,
 )
+# a transaction of the processing takes up to this many deliveries, of as many conversations:
+# one claim and one commit for them all, and the records they share (the account, its live
+# chat and groups) read once
+BATCH_SIZE = 10
 # processed deliveries are kept this long (days): a replay of one is then still recognised
 KEEP_DAYS = 7
 # the scheduled actions that process deliveries side by side when they pile up: Odoo runs one
@@ -127,7 +133,7 @@ class LivechatMessengerDelivery(models.Model):
     @api.model
     def _messenger_store(self, messenger, raw_body, messages, statuses):
         """Keep what a signed webhook brought, in one statement: a replay is skipped by the
-        unique key. The processing is triggered for after the commit.
+        unique key. The same statement triggers the processing (see :meth:`_messenger_wake`).
 
         :return: the number of deliveries kept (0 for a replay, or a webhook with no event)
         """
@@ -136,17 +142,31 @@ class LivechatMessengerDelivery(models.Model):
             return 0
         # decoded as the JSON parser did: the parse that accepted it succeeds again
         payload = raw_body.decode(json.detect_encoding(raw_body), "surrogatepass")
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(f"livechat_groups.{LANES[0]}") or None
         # SQL: one INSERT ... ON CONFLICT: a replay (or a retry racing the first delivery) is
-        # skipped without an error, and the webhook's transaction holds this statement only
+        # skipped without an error, and the webhook's transaction holds this statement only.
+        # The processing's trigger is kept by the same statement when a delivery is, as
+        # ir.cron._trigger() would (an inactive job is not triggered), without its five
+        # queries: committed with the delivery, so a run whose snapshot misses the delivery
+        # misses its trigger too, and keeps it (ir.cron deletes the triggers it saw)
         rows = self.env.execute_query(
             SQL(
                 """
-                INSERT INTO livechat_messenger_delivery
-                       (messenger_id, chat_key, event_key, payload, state, attempt_count,
-                        create_uid, write_uid, create_date, write_date)
-                VALUES %s
-           ON CONFLICT (messenger_id, event_key) DO NOTHING
-             RETURNING id
+                WITH kept AS (
+                    INSERT INTO livechat_messenger_delivery
+                           (messenger_id, chat_key, event_key, payload, state, attempt_count,
+                            create_uid, write_uid, create_date, write_date)
+                    VALUES %s
+               ON CONFLICT (messenger_id, event_key) DO NOTHING
+                 RETURNING id
+                ), woken AS (
+                    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                    SELECT cron.id, NOW() AT TIME ZONE 'UTC', %s, %s, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC'
+                      FROM ir_cron cron
+                     WHERE cron.id = %s AND cron.active AND EXISTS (SELECT 1 FROM kept)
+                 RETURNING id
+                )
+                SELECT kept.id, (SELECT count(*) FROM woken) FROM kept
                 """,
                 SQL(", ").join(
                     SQL(
@@ -160,11 +180,21 @@ class LivechatMessengerDelivery(models.Model):
                     )
                     for chat_key, event_key in parts
                 ),
+                self.env.uid,
+                self.env.uid,
+                cron_id,
             )
         )
-        if rows:
-            self._messenger_process_cron()._trigger()
+        if rows and rows[0][1]:
+            self._messenger_wake()
         return len(rows)
+
+    @api.model
+    def _messenger_wake(self):
+        """After the commit, wake the scheduler's workers as ``ir.cron._trigger()`` does
+        (``NOTIFY cron_trigger``), on a connection kept open (see :mod:`..tools.cron_wakeup`)."""
+        dbname = self.env.cr.dbname
+        self.env.cr.postcommit.add(functools.partial(notify_cron_trigger, dbname))
 
     # ------------------------------------------------------------
     # Processing
@@ -172,14 +202,16 @@ class LivechatMessengerDelivery(models.Model):
 
     @api.model
     def _cron_process(self, auto_commit=None, max_seconds=RUN_SECONDS):
-        """The scheduled action: process the due deliveries, one transaction each.
+        """The scheduled action: process the due deliveries, in batches of up to
+        :data:`BATCH_SIZE` (one transaction each, each delivery in a savepoint of its own).
 
-        A delivery is claimed with its row locked (``FOR UPDATE SKIP LOCKED``): another run
-        skips it, and a worker killed while it processes leaves it to process, whole, by the
-        next run (its transaction is rolled back: nothing of it stays). A delivery whose
-        conversation has an older one still to process, or being processed, waits for it.
+        The deliveries of a batch are claimed with their rows locked (``FOR UPDATE SKIP
+        LOCKED``): another run skips them, and a worker killed while it processes leaves the
+        batch to process, whole, by the next run (its transaction is rolled back: nothing of
+        it stays). A delivery whose conversation has an older one still to process, or being
+        processed, waits for it: a batch holds one delivery of a conversation at most.
 
-        :param bool auto_commit: commit after each delivery (the scheduler's run); by default,
+        :param bool auto_commit: commit after each batch (the scheduler's run); by default,
             unless the thread is a test's
         :return: the deliveries this run handled (processed, retried later, or failed)
         """
@@ -197,22 +229,23 @@ class LivechatMessengerDelivery(models.Model):
             try:
                 # the claim too: a delivery changed by another worker since this transaction
                 # began fails to lock (REPEATABLE READ)
-                delivery = self._messenger_claim()
-                if not delivery:
+                batch = self._messenger_claim(limit=BATCH_SIZE)
+                if not batch:
                     break
-                delivery._messenger_process_guarded()
+                for delivery in batch:
+                    delivery._messenger_process_guarded()
             except psycopg2.OperationalError as error:
                 if not auto_commit or error.pgcode not in CONCURRENCY_ERRORS or lost_races >= 10:
                     raise
                 # another worker changed the same rows: this transaction's snapshot is stale,
-                # so the delivery is processed again in a new one (no attempt counted)
+                # so the batch is processed again in a new one (no attempt counted)
                 lost_races += 1
                 cr.rollback()
                 self.env.invalidate_all()
                 continue
-            handled |= delivery
+            handled |= batch
             if auto_commit:
-                # the scheduler's run only: each delivery is its own unit
+                # the scheduler's run only: each batch is its own unit
                 cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
         self._messenger_purge()
@@ -231,10 +264,11 @@ class LivechatMessengerDelivery(models.Model):
         )
 
     @api.model
-    def _messenger_claim(self):
-        """Lock the next due delivery whose conversation has no older one to process.
+    def _messenger_claim(self, limit=1):
+        """Lock the next due deliveries (``limit`` at most) whose conversation has no older
+        one to process: one of a conversation at most, as its younger ones have it to wait for.
 
-        :return: the delivery, or an empty recordset
+        :return: the deliveries, oldest first, or an empty recordset
         """
         self.env.flush_all()
         # SQL: SKIP LOCKED, and the older delivery of the same conversation, which the ORM
@@ -251,10 +285,11 @@ class LivechatMessengerDelivery(models.Model):
                          WHERE older.messenger_id = d.messenger_id AND older.chat_key = d.chat_key
                            AND older.state = 'pending' AND older.id < d.id))
               ORDER BY d.id
-                 LIMIT 1
+                 LIMIT %(limit)s
                    FOR UPDATE OF d SKIP LOCKED
                 """,
                 now=fields.Datetime.now(),
+                limit=limit,
             )
         )
         return self.browse([row[0] for row in rows])

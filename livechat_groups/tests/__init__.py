@@ -26,6 +26,7 @@ from . import (
     test_messenger_telegram,
     test_messenger_templates,
     test_messenger_tour,
+    test_messenger_webhook,
     test_messenger_whatsapp,
     test_note_privacy,
     test_notification,

@@ -155,26 +155,48 @@ class TestMessengerDelivery(LivechatMessengerCase, LivechatGroupsRpcMixin):
 
     def test_worker_killed_while_processing_takes_the_delivery_once(self):
         self._deliver("16505551234", "Hello")
+        self._deliver("16505551234", "Carla again")  # her second, in the next batch
         self._deliver("16505559999", "Dan here")
         original = type(self.env["livechat.messenger"])._messenger_receive
 
         def post_then_die(messenger, messages, statuses):
             original(messenger, messages, statuses)
-            if any(message.text == "Dan here" for message in messages):
+            if any(message.text == "Carla again" for message in messages):
                 raise Killed
 
         self.patch(type(self.env["livechat.messenger"]), "_messenger_receive", post_then_die)
-        with CommitPoints(self):
+        with CommitPoints(self) as commits:
             self.Delivery.with_user(SUPERUSER_ID)._cron_process(auto_commit=True)
+        self.assertEqual(commits.commits, 1, "the first batch committed, Carla's first and Dan's")
         self.env.invalidate_all()
-        carla, dan = self._deliveries()
-        self.assertEqual((carla.state, dan.state), ("done", "pending"), "Dan's work rolled back whole")
-        self.assertFalse(self._session_of("16505559999"))
+        carla, carla_again, dan = self._deliveries()
+        self.assertEqual(
+            (carla.state, dan.state, carla_again.state),
+            ("done", "done", "pending"),
+            "the batch being processed rolled back whole",
+        )
+        self.assertEqual(self._texts(self._session_of("16505551234")).count("Carla again"), 0)
         self.patch(type(self.env["livechat.messenger"]), "_messenger_receive", original)
         self._process()
-        self.assertEqual(dan.state, "done")
+        self.assertEqual(carla_again.state, "done")
         self.assertEqual(self._texts(self._session_of("16505559999")).count("Dan here"), 1)
-        self.assertEqual(self._texts(self._session_of("16505551234")).count("Hello"), 1)
+        carla_texts = self._texts(self._session_of("16505551234"))
+        self.assertEqual((carla_texts.count("Hello"), carla_texts.count("Carla again")), (1, 1))
+
+    def test_deliveries_processed_in_batches(self):
+        # one transaction for the oldest delivery of each conversation: Carla's second waits
+        # for the next batch, after her first committed
+        for wa_id, text in [("16505551234", "first"), ("16505551234", "second"), ("16505559999", "Dan")]:
+            self._deliver(wa_id, text)
+        self._deliver("16505558888", "Eve")
+        with CommitPoints(self) as commits:
+            handled = self.Delivery.with_user(SUPERUSER_ID)._cron_process(auto_commit=True)
+        self.assertEqual(len(handled), 4)
+        self.assertEqual(commits.commits, 2, "two batches, not a transaction per delivery")
+        self.env.invalidate_all()
+        self.assertEqual(set(self._deliveries().mapped("state")), {"done"})
+        self.assertEqual(self._texts(self._session_of("16505551234"))[:2], ["first", "second"])
+        self.assertEqual(self._texts(self._session_of("16505558888"))[0], "Eve")
 
     def test_malformed_kept_nowhere(self):
         with self.assertLogs("odoo.addons.livechat_groups.controllers.messenger", "WARNING"):
@@ -386,3 +408,45 @@ class TestMessengerDeliveryCommitted(BaseCase):
         with self._env() as env:
             self.assertEqual(self._texts(env, carla), [f"carla {n}" for n in range(5)])
             self.assertEqual(self._texts(env, dan), [f"dan {n}" for n in range(5)])
+
+    def test_a_delivery_kept_while_the_run_ends_is_processed(self):
+        # the scheduler runs the processing (its trigger seen), which finds nothing more; the
+        # webhook keeps a delivery just then, before the run deletes the triggers it saw:
+        # the delivery's own trigger, committed with it, outlives the run, which runs again
+        carla = self.chats[0]
+        IrCron = self.registry["ir.cron"]
+        with self._env() as env:
+            cron_id = env.ref("livechat_groups.ir_cron_livechat_messenger_process").id
+        self._store(carla, "first")
+        Delivery = self.registry["livechat.messenger.delivery"]
+        original = Delivery._cron_process
+        late = []
+
+        def cron_process(delivery, *args, **kwargs):
+            handled = original(delivery, *args, **kwargs)
+            if not late:  # the run's last look is over: the webhook keeps the next one
+                late.append(self._store(carla, "late"))
+            return handled
+
+        self.patch(Delivery, "_cron_process", cron_process)
+        listener = db_connect("postgres").cursor()
+        self.addCleanup(listener.close)
+        listener._cnx.autocommit = True
+        listener.execute("LISTEN cron_trigger")
+        db = db_connect(get_db_name())
+
+        def run_job():
+            """One run of the lane, as ir.cron._process_jobs() runs a ready job."""
+            with db.cursor() as cron_cr:
+                job = IrCron._acquire_one_job(cron_cr, cron_id)
+                self.assertTrue(job, "the lane is ready")
+                IrCron._process_job(db, cron_cr, job)
+
+        run_job()
+        with self._env() as env:
+            self.assertEqual(self._texts(env, carla), ["first"], "kept after the run's last look")
+        listener._cnx.poll()
+        self.assertIn(get_db_name(), [notify.payload for notify in listener._cnx.notifies], "woken")
+        run_job()  # the scheduler, woken, finds the lane ready again
+        with self._env() as env:
+            self.assertEqual(self._texts(env, carla), ["first", "late"])
