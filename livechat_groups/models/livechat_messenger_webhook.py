@@ -49,3 +49,19 @@ class LivechatMessenger(models.Model):
         account = self.sudo().browse(messenger_id)
         secret = account.app_secret if account.provider == "whatsapp" else account.webhook_secret
         return WebhookKeys(account.id, account.provider, secret or "", account.phone_number_id or "")
+
+
+class ImLivechatChannel(models.Model):
+    _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
+
+    def unlink(self):
+        # its accounts go with it (ondelete cascade, in the database): the webhook forgets them
+        accounts = (
+            self.env["livechat.messenger"]
+            .with_context(active_test=False)
+            .search_count([("livechat_channel_id", "in", self.ids)], limit=1)
+        )
+        res = super().unlink()
+        if accounts:
+            self.env.registry.clear_cache()
+        return res

@@ -58,6 +58,17 @@ class TestMessengerWebhook(LivechatMessengerCase):
         self.assertEqual(len(self.env["livechat.messenger.delivery"].search([])), 1, "still kept")
         self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - before)
 
+    def test_an_account_deleted_with_its_live_chat_is_unknown(self):
+        """The database deletes a live chat's accounts with it (ondelete cascade): the webhook
+        does not keep answering from what it cached of them."""
+        livechat = self.messenger.livechat_channel_id.copy({"name": "Short-lived Live Chat"})
+        self.messenger.livechat_channel_id = livechat
+        self.assertEqual(self._post(self._signed("Hello", "wamid.one")[0], process=False).status_code, 200)
+        livechat.unlink()
+        self.assertFalse(self.messenger.exists())
+        response = self._post(self._signed("Again", "wamid.two")[0], process=False)
+        self.assertEqual(response.status_code, 404)
+
     def test_account_changes_reach_the_next_request(self):
         Delivery = self.env["livechat.messenger.delivery"]
         self.addCleanup(setattr, self.standin, "app_secret", self.standin.app_secret)
