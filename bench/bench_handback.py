@@ -357,7 +357,9 @@ def take_cost(env, waiting, takes):
             if message["type"] != "livechat_groups/queue_places":
                 continue
             notified += 1
-            if json.loads(channel_json)[1:] != ["livechat.group", group.id, "queue"] or set(message["payload"]) != {
+            if json.loads(channel_json)[1:] != ["livechat.group", group.id, "queue"] or set(
+                message["payload"]
+            ) != {
                 "group_id",
                 "queue",
             }:

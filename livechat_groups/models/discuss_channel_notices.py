@@ -237,7 +237,10 @@ class DiscussChannel(models.Model):
                 notices.ids,
             )
         )
-        return {notice_id: (session_id, place, body, group_id) for notice_id, session_id, place, body, group_id in rows}
+        return {
+            notice_id: (session_id, place, body, group_id)
+            for notice_id, session_id, place, body, group_id in rows
+        }
 
     @api.model
     def _livechat_queue_notice_at(self, body, position):

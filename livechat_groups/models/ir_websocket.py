@@ -18,7 +18,9 @@ class IrWebsocket(models.AbstractModel):
 
     @add_guest_to_context
     def _build_bus_channel_list(self, channels):
-        asked = [channel for channel in channels if isinstance(channel, str) and QUEUE_CHANNEL.fullmatch(channel)]
+        asked = [
+            channel for channel in channels if isinstance(channel, str) and QUEUE_CHANNEL.fullmatch(channel)
+        ]
         channels = super()._build_bus_channel_list([channel for channel in channels if channel not in asked])
         user = self.env.user
         if user and not user._is_public() and not user.share:
@@ -43,6 +45,8 @@ class IrWebsocket(models.AbstractModel):
         ``discuss.channel._livechat_refresh_queue_notices``). Any other queue asked for is
         dropped silently: a queue is heard only by whom it keeps waiting.
 
+        :param guest: ``mail.guest`` of the websocket, as stock's Discuss found it, if any
+
         :return: ``[(livechat.group, "queue")]``
         """
         guest = guest or self.env["mail.guest"]._get_guest_from_context()
@@ -55,12 +59,16 @@ class IrWebsocket(models.AbstractModel):
         if not members:
             return []
         # sudo: discuss.channel - which queues the visitor waits in, from their own memberships
-        waiting = self.env["discuss.channel"].sudo().search(
-            [
-                ("channel_type", "=", "livechat"),
-                ("livechat_routing_state", "=", "queued"),
-                ("livechat_group_id", "in", sorted(group_ids)),
-                ("channel_member_ids", "any", expression.OR(members)),
-            ]
+        waiting = (
+            self.env["discuss.channel"]
+            .sudo()
+            .search(
+                [
+                    ("channel_type", "=", "livechat"),
+                    ("livechat_routing_state", "=", "queued"),
+                    ("livechat_group_id", "in", sorted(group_ids)),
+                    ("channel_member_ids", "any", expression.OR(members)),
+                ]
+            )
         )
         return [(group, "queue") for group in waiting.livechat_group_id]

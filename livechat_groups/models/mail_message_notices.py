@@ -24,7 +24,9 @@ class MailMessage(models.Model):
         if not notices:
             return
         Session = self.env["discuss.channel"]
-        for notice_id, (_session_id, place, body, group_id) in Session._livechat_queue_places(notices).items():
+        for notice_id, (_session_id, place, body, group_id) in Session._livechat_queue_places(
+            notices
+        ).items():
             store.add(
                 self.browse(notice_id),
                 {

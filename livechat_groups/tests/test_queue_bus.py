@@ -10,7 +10,9 @@ QUEUE = "livechat_groups/queue_places"
 
 
 @tagged("post_install", "-at_install")
-class TestQueueBus(LivechatGroupsWebsocketMixin, LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase):
+class TestQueueBus(
+    LivechatGroupsWebsocketMixin, LivechatGroupsRoutingMixin, LivechatGroupsScenario, WebsocketCase
+):
     """A group's queue is a bus channel of its own, over Odoo's real /websocket: a visitor
     waiting in it hears it move, one notification for all of them; nobody else may listen,
     whatever they ask for."""
@@ -69,7 +71,9 @@ class TestQueueBus(LivechatGroupsWebsocketMixin, LivechatGroupsRoutingMixin, Liv
 
     def test_an_employee_waiting_on_the_internal_live_chat_hears_their_queue(self):
         self.internal_livechat.with_user(self.employee).livechat_start_session()
-        session = self.env["discuss.channel"].search([("livechat_requester_id", "=", self.employee.partner_id.id)])
+        session = self.env["discuss.channel"].search(
+            [("livechat_requester_id", "=", self.employee.partner_id.id)]
+        )
         self.assertEqual(session.livechat_routing_state, "queued")
         group = session.livechat_group_id
         self.subscribe(

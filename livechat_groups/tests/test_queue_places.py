@@ -65,7 +65,9 @@ class TestQueuePlaces(LivechatGroupsRoutingCase):
         """The body of ``session``'s queue notice as its visitor's client loads it."""
         self._as_visitor(session)
         data = self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": session.id})
-        (notice,) = [m for m in data["data"]["mail.message"] if m["id"] == session.livechat_queue_notice_id.id]
+        (notice,) = [
+            m for m in data["data"]["mail.message"] if m["id"] == session.livechat_queue_notice_id.id
+        ]
         self.assertEqual(notice["livechat_groups_queue_group_id"], session.livechat_group_id.id)
         return notice["body"]
 
@@ -213,7 +215,9 @@ class TestQueuePlaces(LivechatGroupsRoutingCase):
         self._rpc(self.support_1, "discuss.channel", "action_livechat_take", self.ann.ids)
         self.assertEqual(self._told()[self.dan], 3)
         shown = PLACE.sub(f'o_livechat_groups_position">{self._told()[self.dan]}<', loaded)
-        self.assertEqual(shown, loaded.replace('o_livechat_groups_position">4<', 'o_livechat_groups_position">3<'))
+        self.assertEqual(
+            shown, loaded.replace('o_livechat_groups_position">4<', 'o_livechat_groups_position">3<')
+        )
         self.assertEqual(html2plaintext(shown), self._shown_text(self.dan.livechat_queue_notice_id))
 
 
@@ -284,10 +288,15 @@ class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, 
         self.env.invalidate_all()
         self.assertHeldBy(ann, self.support_1, self.group_support)
         bob = self.env["discuss.channel"].search(
-            [("livechat_channel_id", "=", self.external_livechat.id), ("livechat_routing_state", "=", "queued")]
+            [
+                ("livechat_channel_id", "=", self.external_livechat.id),
+                ("livechat_routing_state", "=", "queued"),
+            ]
         )
         self.assertEqual(len(bob), 1)
-        self.assertIn("you are number 1 in the queue of General Support", self._shown_text(bob.livechat_queue_notice_id))
+        self.assertIn(
+            "you are number 1 in the queue of General Support", self._shown_text(bob.livechat_queue_notice_id)
+        )
         # what told him: his queue's one notification, not his notice sent to him
         sent = self.env["bus.bus"].sudo().search([], order="id")
         self.assertEqual(
