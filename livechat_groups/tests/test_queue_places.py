@@ -223,10 +223,10 @@ class TestQueuePlaces(LivechatGroupsRoutingCase):
 
 @tagged("post_install", "-at_install")
 class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
-    """A visitor waiting in the website widget reads their place move live: Ann waits before
-    Bob; while Bob waits, an operator takes Ann (in the request of Bob's next message, another
-    transaction than the one that queued him), and Bob's widget says he is number 1 without a
-    reload, from his queue's one notification."""
+    """A visitor waiting in the website widget (or an employee waiting in Discuss) reads their
+    place move live: Ann waits before Bob; while Bob waits, an operator takes Ann (in the
+    request of Bob's next message, another transaction than the one that queued him), and Bob's
+    widget says he is number 1 without a reload, from his queue's one notification."""
 
     WIDGET = """
         const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
@@ -266,24 +266,46 @@ class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, 
         })().catch((error) => console.error(error.message));
     """
 
+    def _take_on_message(self, session, operator):
+        """When the visitor writes "Are you still there?", ``operator`` takes ``session``, in
+        the same request (another transaction than the one that queued the visitor), and the
+        browsers' websockets wake up for what the queue sends."""
+        Session = self.registry["discuss.channel"]
+        after_hook = Session._message_post_after_hook
+
+        def operator_takes(channel, message, msg_vals):
+            res = after_hook(channel, message, msg_vals)
+            if "Are you still there" in str(message.body):
+                env = channel.env(user=operator, context={})
+                env["bus.presence"].sudo().search([("user_id", "=", operator.id)]).status = "online"
+                env["discuss.channel"].browse(session.id).action_livechat_take()
+            return res
+
+        self.patch(Session, "_message_post_after_hook", operator_takes)
+        self._wake_websockets_after("discuss.channel", "_livechat_refresh_queue_notices")
+
+    def assertToldByTheQueue(self, group):
+        """What told the visitor their new place: the queue's one notification, never their
+        notice sent to them again."""
+        sent = self.env["bus.bus"].sudo().search([], order="id")
+        self.assertEqual(
+            [json.loads(n.channel)[1:] for n in sent if "livechat_groups/queue_places" in n.message],
+            [["livechat.group", group.id, "queue"]],
+        )
+        places_sent = [
+            int(place.group(1))
+            for n in sent
+            if isinstance(payload := json.loads(n.message)["payload"], dict)
+            for record in payload.get("mail.message", [])
+            if (place := PLACE.search(record.get("body") or ""))
+        ]
+        self.assertNotIn(1, places_sent, "the notice was never sent again with the new place")
+
     def test_the_widget_shows_the_new_place_live(self):
         ann = self._get_session(self.external_livechat, "Ann")
         self._visitor_says(ann, "Hello")
         self.assertEqual(ann.livechat_routing_state, "queued")
-        Session = self.registry["discuss.channel"]
-        after_hook = Session._message_post_after_hook
-
-        def operator_takes_ann(channel, message, msg_vals):
-            res = after_hook(channel, message, msg_vals)
-            if "Are you still there" in str(message.body):
-                # the visitor's own request; Sonia's take, as another request would do it
-                env = channel.env(user=self.support_1, context={})
-                env["bus.presence"].sudo().search([("user_id", "=", self.support_1.id)]).status = "online"
-                env["discuss.channel"].browse(ann.id).action_livechat_take()
-            return res
-
-        self.patch(Session, "_message_post_after_hook", operator_takes_ann)
-        self._wake_websockets_after("discuss.channel", "_livechat_refresh_queue_notices")
+        self._take_on_message(ann, self.support_1)
         self.browser_js(f"/im_livechat/support/{self.external_livechat.id}", self.WIDGET)
         self.env.invalidate_all()
         self.assertHeldBy(ann, self.support_1, self.group_support)
@@ -297,17 +319,23 @@ class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, 
         self.assertIn(
             "you are number 1 in the queue of General Support", self._shown_text(bob.livechat_queue_notice_id)
         )
-        # what told him: his queue's one notification, not his notice sent to him
-        sent = self.env["bus.bus"].sudo().search([], order="id")
+        self.assertToldByTheQueue(self.group_support)
+
+    def test_discuss_shows_the_employee_their_new_place_live(self):
+        self.internal_livechat.name = "HR and Accounting Desk"  # the demo data has an "Internal Live Chat"
+        eva = self._queued_session(self.internal_livechat, "Eva")
+        session = self._ask_internal(self.employee)
         self.assertEqual(
-            [json.loads(n.channel)[1:] for n in sent if "livechat_groups/queue_places" in n.message],
-            [["livechat.group", self.group_support.id, "queue"]],
+            (session.livechat_routing_state, session.livechat_group_id), ("queued", self.group_helpdesk)
         )
-        places_sent = [
-            int(place.group(1))
-            for n in sent
-            for record in json.loads(n.message)["payload"].get("mail.message", [])
-            if isinstance(json.loads(n.message)["payload"], dict)
-            and (place := PLACE.search(record.get("body") or ""))
-        ]
-        self.assertNotIn(1, places_sent, "his notice was never sent again with his new place")
+        self._take_on_message(eva, self.helpdesk_1)
+        self.start_tour(
+            self._discuss(session), "livechat_groups_employee_place_moves", login=self.employee.login
+        )
+        self.env.invalidate_all()
+        self.assertHeldBy(eva, self.helpdesk_1, self.group_helpdesk)
+        self.assertIn(
+            "you are number 1 in the queue of General Helpdesk",
+            self._shown_text(session.livechat_queue_notice_id),
+        )
+        self.assertToldByTheQueue(self.group_helpdesk)
