@@ -46,9 +46,11 @@
             "livechat_groups/static/src/core/**/*",
             "livechat_groups/static/src/discuss/**/*",
             "livechat_groups/static/src/views/**/*",
+            "livechat_groups/static/src/queue/**/*",
         ],
         "im_livechat.assets_embed_core": [
             "livechat_groups/static/src/embed/**/*",
+            "livechat_groups/static/src/queue/**/*",
         ],
         # stock's test bundle of the embedded widget drops im_livechat's backend files, which our
         # backend files build on: it tests the widget (our embed patch included), not the backend
@@ -56,6 +58,8 @@
             ("remove", "livechat_groups/static/src/core/**/*"),
             ("remove", "livechat_groups/static/src/discuss/**/*"),
             ("remove", "livechat_groups/static/src/views/**/*"),
+            # in both the backend and the widget: once would be twice here
+            ("remove", "livechat_groups/static/src/queue/**/*"),
         ],
         "web.assets_tests": [
             "livechat_groups/static/tests/tours/**/*",

@@ -171,56 +171,76 @@ class DiscussChannel(models.Model):
     @api.model
     def _livechat_refresh_queue_notices(self, groups):
         """Someone left the queues of ``groups`` (or came back at their front): the visitors
-        waiting there moved. Each of them is told their own new place, by one notification on
-        their own session (none learns anything of the others), all sent in the commit's one
-        batch of bus notifications. Nothing is written, so two departures never wait on each
-        other: the notice keeps the text it was posted with and reads its place live
-        (:meth:`_livechat_queue_places`, ``mail_message_notices``). Messenger customers are not
-        sent each move (they read their place when they are queued)."""
+        waiting there moved. Each queue sends one notification on its own bus channel
+        (``(group, "queue")``, to which only its waiting visitors may subscribe, see
+        ``ir_websocket``): the group's waiting sessions in the queue's order (waiting since,
+        then id), their ids and nothing else. Each visitor's client counts those before its own
+        session and writes the number into its notice, in the words it was posted in
+        (``livechat_queue_places.js``): one row per queue, however long, and never one per
+        visitor. Nothing is written, so two departures never wait on each other: the notice
+        keeps the text it was posted with and reads its place live when loaded
+        (:meth:`_livechat_queue_places`, ``mail_message_notices``). Messenger customers are
+        not sent each move (they read their place when they are queued), but hold their place."""
         if not groups:
             return
-        for notice_id, (session_id, position, body) in self._livechat_queue_places(groups=groups).items():
-            self.browse(session_id)._bus_send(
-                "mail.record/insert",
-                {"mail.message": [{"id": notice_id, "body": self._livechat_queue_notice_at(body, position)}]},
-            )
-
-    @api.model
-    def _livechat_queue_places(self, groups=None, notices=None):
-        """The live place in their queue of the visitors waiting in ``groups``, or of those whose
-        queue notice is one of ``notices``, in one query: the queue's order (waiting since, then
-        id) read from its index, so that a place costs nothing to keep. A messenger customer's
-        notice stays as it was sent to them.
-
-        :return: ``{notice id: (session id, place, the notice's stored body)}``
-        """
         self.env.flush_all()
-        if groups is not None:
-            waiting = SQL("c.livechat_group_id = ANY(%s)", groups.ids)
-        else:
-            waiting = SQL(
-                "c.livechat_group_id IN (SELECT s.livechat_group_id FROM discuss_channel s"
-                " WHERE s.livechat_queue_notice_id = ANY(%s) AND s.livechat_routing_state = 'queued')",
-                notices.ids,
-            )
+        # the queue's order, from its index: the others' session ids open nothing to a visitor
+        # who is not their member (see discuss.channel's rules)
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT q.notice_id, q.session_id, q.place, m.body
+                SELECT livechat_group_id, array_agg(id ORDER BY livechat_queued_date, id)
+                  FROM discuss_channel
+                 WHERE livechat_routing_state = 'queued' AND livechat_group_id = ANY(%s)
+                 GROUP BY livechat_group_id
+                """,
+                groups.ids,
+            )
+        )
+        queues = dict(rows)
+        # sudo: livechat.group - the queue's channel is the group's, whoever moved it
+        for group in groups.sudo():
+            if group.id in queues:
+                group._bus_send(
+                    "livechat_groups/queue_places",
+                    {"group_id": group.id, "queue": queues[group.id]},
+                    subchannel="queue",
+                )
+
+    @api.model
+    def _livechat_queue_places(self, notices):
+        """The live place in their queue of the visitors whose queue notice is one of
+        ``notices``, in one query: the queue's order (waiting since, then id) read from its
+        index, so that a place costs nothing to keep. A messenger customer's notice stays as it
+        was sent to them.
+
+        :return: ``{notice id: (session id, place, the notice's stored body, group id)}``
+        """
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT q.notice_id, q.session_id, q.place, m.body, q.group_id
                   FROM (SELECT c.livechat_queue_notice_id AS notice_id, c.id AS session_id,
-                               c.livechat_messenger_id AS messenger_id,
+                               c.livechat_group_id AS group_id, c.livechat_messenger_id AS messenger_id,
                                row_number() OVER (PARTITION BY c.livechat_group_id
                                                   ORDER BY c.livechat_queued_date, c.id) AS place
                           FROM discuss_channel c
-                         WHERE c.livechat_routing_state = 'queued' AND %s) q
+                         WHERE c.livechat_routing_state = 'queued'
+                           AND c.livechat_group_id IN (
+                               SELECT s.livechat_group_id FROM discuss_channel s
+                                WHERE s.livechat_queue_notice_id = ANY(%s) AND s.livechat_routing_state = 'queued')) q
                   JOIN mail_message m ON m.id = q.notice_id
-                 WHERE q.messenger_id IS NULL AND %s
+                 WHERE q.messenger_id IS NULL AND q.notice_id = ANY(%s)
                 """,
-                waiting,
-                SQL("q.notice_id = ANY(%s)", notices.ids) if notices is not None else SQL("TRUE"),
+                notices.ids,
+                notices.ids,
             )
         )
-        return {notice_id: (session_id, place, body) for notice_id, session_id, place, body in rows}
+        return {
+            notice_id: (session_id, place, body, group_id)
+            for notice_id, session_id, place, body, group_id in rows
+        }
 
     @api.model
     def _livechat_queue_notice_at(self, body, position):

@@ -6,7 +6,8 @@ from .discuss_channel_notices import QUEUE_POSITION
 class MailMessage(models.Model):
     """A visitor's queue notice reads their place in the queue live, wherever it is loaded
     (their widget, an operator's Discuss): the stored text keeps the place it was posted with,
-    so that a queue moving writes nothing (see ``discuss_channel_notices``)."""
+    so that a queue moving writes nothing (see ``discuss_channel_notices``). It names the group
+    whose queue it is: the visitor's client follows that queue's moves on the bus."""
 
     _inherit = "mail.message"  # pylint: disable=consider-merging-classes-inherited
 
@@ -23,5 +24,14 @@ class MailMessage(models.Model):
         if not notices:
             return
         Session = self.env["discuss.channel"]
-        for notice_id, (_session_id, place, body) in Session._livechat_queue_places(notices=notices).items():
-            store.add(self.browse(notice_id), {"body": Session._livechat_queue_notice_at(body, place)})
+        for notice_id, (_session_id, place, body, group_id) in Session._livechat_queue_places(
+            notices
+        ).items():
+            store.add(
+                self.browse(notice_id),
+                {
+                    "body": Session._livechat_queue_notice_at(body, place),
+                    # the queue whose moves the visitor's client follows (livechat_queue_places.js)
+                    "livechat_groups_queue_group_id": group_id,
+                },
+            )

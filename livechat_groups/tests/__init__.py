@@ -31,6 +31,7 @@ from . import (
     test_note_privacy,
     test_notification,
     test_presence,
+    test_queue_bus,
     test_queue_places,
     test_replica_lag,
     test_routing_decision,
