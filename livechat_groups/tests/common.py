@@ -10,6 +10,35 @@ from odoo.tools import html2plaintext
 from odoo.addons.livechat_groups.models import livechat_routing
 from odoo.addons.mail.tools.discuss import Store
 
+# The website widget lives in a shadow root, which tours do not reach: a visitor in it is played
+# by a script (``browser_js``), which starts with these helpers. ``waitFor(selector, text)``
+# waits up to 30 s for an element of the widget (with ``text``) and fails with what the widget
+# shows; ``write(text)`` sends a message from its composer and waits for it.
+WIDGET_HELPERS = """
+        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
+        const MESSAGES = ".o-mail-Message, .o-mail-NotificationMessage";
+        const texts = () => [...(root()?.querySelectorAll(MESSAGES) || [])].map((el) => el.textContent);
+        const waitFor = async (selector, text) => {
+            for (let i = 0; i < 300; i++) {
+                const found = [...(root()?.querySelectorAll(selector) || [])].find(
+                    (el) => !text || el.textContent.includes(text)
+                );
+                if (found) {
+                    return found;
+                }
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            throw new Error(`not shown: ${selector} ${text || ""} in: ${texts().join(" | ")}`);
+        };
+        const write = async (text) => {
+            const composer = await waitFor(".o-mail-Composer-input");
+            composer.value = text;
+            composer.dispatchEvent(new Event("input", { bubbles: true }));
+            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+            await waitFor(MESSAGES, text);
+        };
+"""
+
 
 class Killed(BaseException):
     """A worker killed (SIGKILL) where this is raised: no ``except Exception`` of the code

@@ -7,6 +7,7 @@ from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
 from .common import (
+    WIDGET_HELPERS,
     LivechatGroupsRoutingCase,
     LivechatGroupsRoutingMixin,
     LivechatGroupsRpcMixin,
@@ -228,27 +229,9 @@ class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, 
     request of Bob's next message, another transaction than the one that queued him), and Bob's
     widget says he is number 1 without a reload, from his queue's one notification."""
 
-    WIDGET = """
-        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
-        const waitFor = async (selector, text) => {
-            for (let i = 0; i < 300; i++) {
-                const found = [...(root()?.querySelectorAll(selector) || [])].find(
-                    (el) => !text || el.textContent.includes(text)
-                );
-                if (found) {
-                    return found;
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            throw new Error(`not shown: ${selector} ${text || ""} in: ${root()?.querySelector(".o-mail-Thread")?.innerText}`);
-        };
-        const write = async (text) => {
-            const composer = await waitFor(".o-mail-Composer-input");
-            composer.value = text;
-            composer.dispatchEvent(new Event("input", { bubbles: true }));
-            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-            await waitFor(".o-mail-Message", text);
-        };
+    WIDGET = (
+        WIDGET_HELPERS
+        + """
         (async () => {
             await odoo.livechatReady;
             (await waitFor(".o-livechat-LivechatButton")).click();
@@ -265,6 +248,7 @@ class TestQueuePlacesWidget(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, 
             console.log("test successful");
         })().catch((error) => console.error(error.message));
     """
+    )
 
     def _take_on_message(self, session, operator):
         """When the visitor writes "Are you still there?", ``operator`` takes ``session``, in

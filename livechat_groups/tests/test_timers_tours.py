@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
-from .common import LivechatGroupsRoutingMixin, LivechatGroupsTourCase
+from .common import WIDGET_HELPERS, LivechatGroupsRoutingMixin, LivechatGroupsTourCase
 
 
 @tagged("post_install", "-at_install")
@@ -48,31 +48,16 @@ class TestTimersTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
 class TestBusinessHoursWidget(LivechatGroupsTourCase):
     """A visitor of the website widget while the desk is closed."""
 
-    WIDGET = """
-        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
-        const waitFor = async (selector, text) => {
-            for (let i = 0; i < 300; i++) {
-                const found = [...(root()?.querySelectorAll(selector) || [])].find(
-                    (el) => !text || el.textContent.includes(text)
-                );
-                if (found) {
-                    return found;
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            throw new Error(`not shown: ${selector} ${text || ""} in: ${root()?.querySelector(".o-mail-Thread")?.innerText}`);
-        };
+    WIDGET = (
+        WIDGET_HELPERS
+        + """
         (async () => {
             await odoo.livechatReady;
             const button = await waitFor(".o-livechat-LivechatButton");
             await waitFor(".o-livechat-LivechatButton-notification", "We answer from %(when)s");
             button.click();
             await waitFor(".o-mail-Message", "We are closed right now: we answer again from %(when)s.");
-            const composer = await waitFor(".o-mail-Composer-input");
-            composer.value = "My printer is on fire";
-            composer.dispatchEvent(new Event("input", { bubbles: true }));
-            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-            await waitFor(".o-mail-Message", "My printer is on fire");
+            await write("My printer is on fire");
             await waitFor(".o-mail-NotificationMessage", "in the queue of");
             // once, as the welcome: not again after the first message (issue 24, item 5)
             const closed = [...root().querySelectorAll(".o-mail-Message, .o-mail-NotificationMessage")].filter(
@@ -84,6 +69,7 @@ class TestBusinessHoursWidget(LivechatGroupsTourCase):
             console.log("test successful");
         })().catch((error) => console.error(error.message));
     """
+    )
 
     def test_closed_desk_says_when_it_answers(self):
         today = datetime.now().weekday()

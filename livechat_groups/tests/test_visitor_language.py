@@ -11,6 +11,7 @@ from odoo.addons.bus.models.bus import dispatch
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from .common import (
+    WIDGET_HELPERS,
     LivechatGroupsCase,
     LivechatGroupsHttpCase,
     LivechatGroupsRoutingMixin,
@@ -308,30 +309,13 @@ class TestVisitorFirstMessageLive(LivechatGroupsRoutingMixin, LivechatGroupsTour
     """A visitor's first message while they wait raises no error in their widget and leaves no
     "new message" banner, once the bus has brought everything (issue 24, item 7)."""
 
-    WIDGET = """
-        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
-        const MESSAGES = ".o-mail-Message, .o-mail-NotificationMessage";
-        const texts = () => [...(root()?.querySelectorAll(MESSAGES) || [])].map((el) => el.textContent);
-        const waitFor = async (selector, text) => {
-            for (let i = 0; i < 150; i++) {
-                const found = [...(root()?.querySelectorAll(selector) || [])].find(
-                    (el) => !text || el.textContent.includes(text)
-                );
-                if (found) {
-                    return found;
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            throw new Error(`not shown: ${selector} ${text || ""} in: ${texts().join(" | ")}`);
-        };
+    WIDGET = (
+        WIDGET_HELPERS
+        + """
         (async () => {
             await odoo.livechatReady;
             (await waitFor(".o-livechat-LivechatButton")).click();
-            const composer = await waitFor(".o-mail-Composer-input");
-            composer.value = "Where is my parcel?";
-            composer.dispatchEvent(new Event("input", { bubbles: true }));
-            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-            await waitFor(MESSAGES, "Where is my parcel?");
+            await write("Where is my parcel?");
             await waitFor(".o-mail-NotificationMessage", %(notice)s);
             // the bus brings the rest: the notice moved below the visitor's words, and the
             // banner of a new message, if any came up meanwhile, goes away (a loaded machine
@@ -350,6 +334,7 @@ class TestVisitorFirstMessageLive(LivechatGroupsRoutingMixin, LivechatGroupsTour
             console.log("test successful");
         })().catch((error) => console.error(error.message));
     """
+    )
 
     def _wake_websockets_when_the_notice_moves(self):
         """Let the visitor's bus run as in production (see TestSupervisionTours): websockets

@@ -5,6 +5,7 @@ from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
 from .common import (
+    WIDGET_HELPERS,
     LivechatGroupsHttpCase,
     LivechatGroupsRoutingMixin,
     LivechatGroupsRpcMixin,
@@ -215,30 +216,13 @@ class TestVisitorNoticesLive(LivechatGroupsRoutingMixin, LivechatGroupsTourCase)
 
     # The widget lives in a shadow root, which tours do not reach: the visitor is played by a
     # script. It cannot survive a reload of the page, so passing means nothing was reloaded.
-    WIDGET = """
-        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
-        const MESSAGES = ".o-mail-Message, .o-mail-NotificationMessage";
-        const texts = () => [...(root()?.querySelectorAll(MESSAGES) || [])].map((el) => el.textContent);
-        const waitFor = async (selector, text) => {
-            for (let i = 0; i < 150; i++) {
-                const found = [...(root()?.querySelectorAll(selector) || [])].find(
-                    (el) => !text || el.textContent.includes(text)
-                );
-                if (found) {
-                    return found;
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            throw new Error(`not shown: ${selector} ${text || ""} in: ${texts().join(" | ")}`);
-        };
+    WIDGET = (
+        WIDGET_HELPERS
+        + """
         (async () => {
             await odoo.livechatReady;
             (await waitFor(".o-livechat-LivechatButton")).click();
-            const composer = await waitFor(".o-mail-Composer-input");
-            composer.value = "Where is my parcel?";
-            composer.dispatchEvent(new Event("input", { bubbles: true }));
-            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-            await waitFor(MESSAGES, "Where is my parcel?");
+            await write("Where is my parcel?");
             await waitFor(".o-mail-NotificationMessage", %(notice)s);
             const all = texts();
             const mine = all.findIndex((text) => text.includes("Where is my parcel?"));
@@ -252,6 +236,7 @@ class TestVisitorNoticesLive(LivechatGroupsRoutingMixin, LivechatGroupsTourCase)
             console.log("test successful");
         })().catch((error) => console.error(error.message));
     """
+    )
 
     def _visit(self, notice):
         self.url_open("/web/session/logout")

@@ -2,41 +2,27 @@ import json
 
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.livechat_groups.tests.common import WIDGET_HELPERS
+
 
 @tagged("post_install", "-at_install")
 class TestWebsiteVisitor(HttpCase):
     """A website visitor of the reference scenario (demo data) opens the live chat from the
     website's own button and reaches the External Live Chat's entry group, in their language."""
 
-    WIDGET = """
-        const root = () => document.querySelector(".o-livechat-root")?.shadowRoot;
-        const MESSAGES = ".o-mail-Message, .o-mail-NotificationMessage";
-        const texts = () => [...(root()?.querySelectorAll(MESSAGES) || [])].map((el) => el.textContent);
-        const waitFor = async (selector, text) => {
-            for (let i = 0; i < 150; i++) {
-                const found = [...(root()?.querySelectorAll(selector) || [])].find(
-                    (el) => !text || el.textContent.includes(text)
-                );
-                if (found) {
-                    return found;
-                }
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            throw new Error(`not shown: ${selector} ${text || ""} in: ${texts().join(" | ")}`);
-        };
+    WIDGET = (
+        WIDGET_HELPERS
+        + """
         (async () => {
             await odoo.livechatReady;
             (await waitFor(".o-livechat-LivechatButton")).click();
             await waitFor(".o-mail-Message", %(welcome)s);
-            const composer = await waitFor(".o-mail-Composer-input");
-            composer.value = %(words)s;
-            composer.dispatchEvent(new Event("input", { bubbles: true }));
-            composer.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-            await waitFor(MESSAGES, %(words)s);
+            await write(%(words)s);
             await waitFor(".o-mail-NotificationMessage", %(notice)s);
             console.log("test successful");
         })().catch((error) => console.error(error.message));
     """
+    )
 
     @classmethod
     def setUpClass(cls):
