@@ -30,6 +30,12 @@ patch(Message.prototype, {
                 Promise.resolve().then(() => {
                     if (livechatGroupsWaitsHere(this)) {
                         this.store.env.services.bus_service.addChannel(`livechat_groups_queue_${groupId}`);
+                        // a notice re-posted in the transaction that moved the queue may come
+                        // in after the queue's notification (Discuss inserts a new message
+                        // asynchronously): the queue as last heard is still the truth
+                        if (lastQueues.has(groupId)) {
+                            livechatGroupsShowPlace(this, lastQueues.get(groupId));
+                        }
                     }
                 });
             },
@@ -50,22 +56,33 @@ function livechatGroupsWaitsHere(notice) {
     return self.type === "guest";
 }
 
+/** The last order heard of each group's queue: ``{group id: [waiting session ids]}``. */
+const lastQueues = new Map();
+
+/** Write the place of the session of the queue ``notice`` in ``queue`` into its text. */
+function livechatGroupsShowPlace(notice, queue) {
+    if (!notice.thread) {
+        return;
+    }
+    const place = queue.indexOf(notice.thread.id) + 1;
+    const body = String(notice.body || "");
+    if (!place || !POSITION.test(body)) {
+        return; // no longer waiting here: its notice says who answers now
+    }
+    const moved = body.replace(POSITION, `$1${place}$2`);
+    if (moved !== body) {
+        notice.body = markup(moved);
+    }
+}
+
 export const livechatGroupsQueuePlacesService = {
     dependencies: ["bus_service", "mail.store"],
     start(env, { bus_service, "mail.store": store }) {
         bus_service.subscribe("livechat_groups/queue_places", ({ group_id, queue }) => {
+            lastQueues.set(group_id, queue);
             for (const message of Object.values(store.Message.records)) {
-                if (message.livechat_groups_queue_group_id !== group_id || !message.thread) {
-                    continue;
-                }
-                const place = queue.indexOf(message.thread.id) + 1;
-                const body = String(message.body || "");
-                if (!place || !POSITION.test(body)) {
-                    continue; // no longer waiting here: its notice says who answers now
-                }
-                const moved = body.replace(POSITION, `$1${place}$2`);
-                if (moved !== body) {
-                    message.body = markup(moved);
+                if (message.livechat_groups_queue_group_id === group_id) {
+                    livechatGroupsShowPlace(message, queue);
                 }
             }
         });
