@@ -339,7 +339,8 @@ def main():
     else:
         print("no loss, no duplicate; every aim met")
     subprocess.run(["dropdb", "--if-exists", DB], check=False)
-    return 0 if guarantees and aims else 1
+    # an aim missed is printed; only a broken guarantee fails `make bench`
+    return 0 if guarantees else 1
 
 
 if __name__ == "__main__":
