@@ -40,6 +40,8 @@ class DiscussChannel(models.Model):
         group, channel = session.livechat_group_id, session.livechat_channel_id
         if not group or not channel:
             return
+        # the group's name in every language at once (reading it in each would query each)
+        names = group._fields["name"]._get_stored_translations(group) or {}
         texts = {}
         for lang, _name in self.env["res.lang"].get_installed():
             env = session.with_context(lang=lang).env
@@ -48,7 +50,7 @@ class DiscussChannel(models.Model):
                 "message": env._(
                     "Waiting: %(visitor)s in %(group)s (%(livechat)s)",
                     visitor=session.livechat_visitor_name or session.name,
-                    group=group.with_env(env).name,
+                    group=names.get(lang) or names.get("en_US") or group.name,
                     livechat=channel.with_env(env).name,
                 ),
             }

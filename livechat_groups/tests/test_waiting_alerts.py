@@ -41,6 +41,8 @@ class TestWaitingAlerts(LivechatGroupsRoutingCase):
 
     def test_available_members_of_the_group_told_once(self):
         self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["livechat_groups"], ["fr_FR"])
+        self.group_support.update_field_translations("name", {"fr_FR": "Support général"})
         self.external_livechat.max_sessions_per_operator = 1
         self._online(self.support_1, self.tech_1, self.sales_1, self.helpdesk_1)
         self._offline(self.support_2)
@@ -61,7 +63,11 @@ class TestWaitingAlerts(LivechatGroupsRoutingCase):
                 "message": "Waiting: Bob in General Support (External Live Chat)",
             },
         )
-        self.assertIn("fr_FR", payload["texts"], "each member reads it in their language")
+        self.assertIn(
+            "dans Support général",
+            payload["texts"]["fr_FR"]["message"],
+            "each member reads it in their language",
+        )
         # the queue is served again, Bob still waits: nobody is told twice
         self.env["livechat.routing"]._serve_queues(self.group_support)
         self._visitor_says(bob, "Anyone there?")
