@@ -19,12 +19,36 @@ class DiscussChannel(models.Model):
 
     _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
-    def _livechat_post_notice(self, body):
-        """Post a notice of the routing, by OdooBot, that the visitor and operators see."""
+    def _livechat_post_notice(self, body, starting=False):
+        """Post a notice of the routing, by OdooBot, that the visitor and operators see.
+
+        :param bool starting: the session is being created (``get_session``): nobody is
+            subscribed to it yet and it has no messenger customer to send to, so the notice is
+            only written, as stock's ``_message_log`` writes, without ``message_post``'s
+            notifications: whoever opens the session loads it with its other messages
+        """
+        body = Markup('<div class="o_mail_notification">%s</div>') % body
+        odoobot = self._livechat_odoobot()
+        if starting and not self.livechat_messenger_id:
+            # sudo: mail.message - OdooBot's notice, written by the routing for whoever asked
+            return self.sudo()._message_create(
+                [
+                    {
+                        "author_id": odoobot.id,
+                        "model": self._name,
+                        "res_id": self.id,
+                        "body": body,
+                        "message_type": "notification",
+                        "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
+                        "is_internal": False,
+                        "email_add_signature": False,
+                    }
+                ]
+            )
         # the context marks it as the routing's: a messenger customer receives it too
         return self.with_context(livechat_groups_routing_notice=True).message_post(
-            author_id=self.env.ref("base.partner_root").id,
-            body=Markup('<div class="o_mail_notification">%s</div>') % body,
+            author_id=odoobot.id,
+            body=body,
             message_type="notification",
             subtype_xmlid="mail.mt_comment",
         )
@@ -68,10 +92,10 @@ class DiscussChannel(models.Model):
         :param bool starting: the session is being created: a website visitor's widget said the
             desk is closed already, as its welcome (``im_livechat.channel.get_livechat_info``)
         """
-        self._livechat_post_queue_notice()
+        self._livechat_post_queue_notice(starting=starting)
         website = not self.livechat_messenger_id and self.livechat_channel_id.audience == "external"
         if not (starting and website):
-            self._livechat_post_closed_notice()
+            self._livechat_post_closed_notice(starting=starting)
 
     def _livechat_post_first_notices(self):
         """The session was just created for the customer's first message, now posted: when it
@@ -80,8 +104,9 @@ class DiscussChannel(models.Model):
         if self.livechat_routing_state == "queued":
             self._livechat_post_waiting_notices()
 
-    def _livechat_post_queue_notice(self):
-        """Tell the visitor that they wait, and their place in the queue."""
+    def _livechat_post_queue_notice(self, starting=False):
+        """Tell the visitor that they wait, and their place in the queue (``starting``: see
+        :meth:`_livechat_post_notice`)."""
         # the queue's order: waiting since, then id
         position = self.search_count(
             [
@@ -94,11 +119,14 @@ class DiscussChannel(models.Model):
                 ("id", "<=", self.id),
             ]
         )
-        self.livechat_queue_notice_id = self._livechat_post_notice(self._livechat_queue_notice_body(position))
+        self.livechat_queue_notice_id = self._livechat_post_notice(
+            self._livechat_queue_notice_body(position), starting=starting
+        )
 
-    def _livechat_post_closed_notice(self):
+    def _livechat_post_closed_notice(self, starting=False):
         """When every group that may answer this waiting session is outside its business hours,
-        tell the visitor when the desk opens again, in their language and time zone when known."""
+        tell the visitor when the desk opens again, in their language and time zone when known
+        (``starting``: see :meth:`_livechat_post_notice`)."""
         guest = self.channel_member_ids.guest_id[:1]
         tz = self.livechat_requester_id.tz or guest.timezone or None
         env = self._livechat_visitor_env()
@@ -115,7 +143,8 @@ class DiscussChannel(models.Model):
                     "We are closed right now: we answer again from %(when)s. You may write your "
                     "question now, it waits for us.",
                     when=when,
-                )
+                ),
+                starting=starting,
             )
 
     def _livechat_queue_notice_body(self, position):

@@ -57,6 +57,21 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         self.assertIn("Nobody is online right now: you are number 1 in the queue of General Support", text)
         self.assertNotIn("busy", text)
 
+    def test_a_new_waiting_session_writes_its_notice_without_a_bus_message(self):
+        # nobody is subscribed to a session being created: its queue notice is written, as a
+        # comment the visitor reads when their widget loads the conversation, and sent to no one
+        self._offline(self.support_1, self.support_2)
+        self.env["bus.bus"].search([]).unlink()
+        noah = self._get_session(self.external_livechat, "Noah")
+        notice = noah.livechat_queue_notice_id
+        self.assertEqual(notice.author_id, self.env.ref("base.partner_root"))
+        self.assertEqual(notice.subtype_id, self.env.ref("mail.mt_comment"))
+        self.assertFalse(notice.is_internal)
+        self.assertEqual(noah.message_ids, notice, "one notice, written once")
+        new_messages = self.env["bus.bus"].search([("message", "like", "discuss.channel/new_message")])
+        self.assertFalse(new_messages, "no one listens to a session being created")
+        self.assertIn("number 1 in the queue of General Support", self._visitor_reads(noah)[-1])
+
     def test_supervisor_joining_is_not_told_to_the_visitor(self):
         self._online(self.support_1)
         ann = self._get_session(self.external_livechat, "Ann")
