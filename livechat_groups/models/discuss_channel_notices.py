@@ -41,7 +41,9 @@ class DiscussChannel(models.Model):
                         "message_type": "notification",
                         "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
                         "is_internal": False,
+                        # never mailed: no signature, no address to reply to
                         "email_add_signature": False,
+                        "reply_to": False,
                     }
                 ]
             )
@@ -66,19 +68,24 @@ class DiscussChannel(models.Model):
         # sudo: discuss.channel, res.partner, mail.guest - the customer's language, whoever acts
         session = self.sudo()
         installed = {code for code, _name in self.env["res.lang"].get_installed()}
-        candidates = [
-            session.livechat_requester_id.lang,
-            session.livechat_messenger_partner_id.lang,
-        ]
-        if "livechat_visitor_id" in session._fields:  # website_livechat
-            candidates.append(session.livechat_visitor_id.lang_id.code)
-        candidates += [session.livechat_visitor_lang, session.channel_member_ids.guest_id[:1].lang]
-        Website = self.env.get("website")
-        if Website is not None and "channel_id" in Website._fields:  # website_livechat
-            website = Website.sudo().search([("channel_id", "=", session.livechat_channel_id.id)], limit=1)
-            candidates.append(website.default_lang_id.code)
-        candidates.append(session.env.company.partner_id.lang)
-        return next((code for code in candidates if code in installed), "en_US")
+
+        def candidates():
+            # in order, each read only when those before it gave no installed language
+            yield session.livechat_requester_id.lang
+            yield session.livechat_messenger_partner_id.lang
+            if "livechat_visitor_id" in session._fields:  # website_livechat
+                yield session.livechat_visitor_id.lang_id.code
+            yield session.livechat_visitor_lang
+            yield session.channel_member_ids.guest_id[:1].lang
+            Website = self.env.get("website")
+            if Website is not None and "channel_id" in Website._fields:  # website_livechat
+                website = Website.sudo().search(
+                    [("channel_id", "=", session.livechat_channel_id.id)], limit=1
+                )
+                yield website.default_lang_id.code
+            yield session.env.company.partner_id.lang
+
+        return next((code for code in candidates() if code in installed), "en_US")
 
     def _livechat_visitor_env(self):
         """This session's environment in the language of who asked (see
@@ -153,14 +160,12 @@ class DiscussChannel(models.Model):
         busy operator. The place is marked so that the notice can be kept up to date."""
         channel = self.livechat_channel_id
         env = self._livechat_visitor_env()
-        # sudo: livechat.group, res.users - whether anyone of the group is online
-        members = self.sudo().livechat_group_id.member_ids
         if channel.routing_mode == "manual":
             text = env._(
                 "Your request waits for an operator to take it: you are number %(position)s in the "
                 "queue of %(group)s. What you write now is kept."
             )
-        elif not any(member._is_user_available() for member in members):
+        elif not self._livechat_group_online():
             text = env._(
                 "Nobody is online right now: you are number %(position)s in the queue of %(group)s, "
                 "and we will answer you when someone is back. What you write now is kept; you may "
@@ -176,6 +181,18 @@ class DiscussChannel(models.Model):
             # sudo: livechat.group - the name of the group the visitor waits for is theirs to read
             "group": self.livechat_group_id.with_env(env).sudo().name,
         }
+
+    def _livechat_group_online(self):
+        """Whether anyone of the session's group is online, as the routing counts them (their
+        ``bus.presence``, see ``livechat.routing._rank_operators``), in one query."""
+        # sudo: livechat.group, bus.presence - whether anyone of the group is online
+        members = self.sudo().livechat_group_id.member_ids
+        return bool(
+            members
+            and self.env["bus.presence"]
+            .sudo()
+            .search_count([("user_id", "in", members.ids), ("status", "=", "online")], limit=1)
+        )
 
     def _livechat_notice_operator_answers(self, operator):
         """The visitor's queue notice no longer says they wait: it says who answers them. A
