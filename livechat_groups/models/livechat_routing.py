@@ -897,15 +897,20 @@ class LivechatRouting(models.AbstractModel):
                         env = api.Environment(
                             cr, SUPERUSER_ID, {"livechat_groups_serving_after_commit": True}
                         )
-                        env["livechat.routing"]._serve_queues(
-                            env["livechat.group"].browse(group_ids).exists()
-                        )
+                        env["livechat.routing"]._serve_queues_after_commit(group_ids)
                 except Exception:
                     _logger.warning(
                         "Serving the live chat queues %s after a commit failed", group_ids, exc_info=True
                     )
 
         pending.update(groups.ids)
+
+    @api.model
+    def _serve_queues_after_commit(self, group_ids):
+        """What :meth:`_serve_after_commit` runs in its own transaction: the queues of
+        ``group_ids`` served; a waiting session that another worker changed meanwhile (they
+        are serving it, or handing it back) is theirs, and the others are served all the same."""
+        self._serve_queues(self.env["livechat.group"].browse(group_ids).exists(), skip_conflicts=True)
 
     @api.model
     def _cron_serve_queues(self):

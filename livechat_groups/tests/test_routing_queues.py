@@ -1,5 +1,7 @@
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
@@ -145,6 +147,29 @@ class TestRoutingQueues(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
         self.assertIn(f"Live chat session {broken.id} could not be routed", logs.output[0])
         self.assertEqual(broken.livechat_routing_state, "queued")
         self.assertEqual(broken.name, "Broken (General Support)", "nothing of the failure is written")
+        self.assertEqual(fine.livechat_routing_state, "assigned")
+
+    def test_serving_after_a_commit_leaves_a_session_changed_meanwhile_and_serves_the_others(self):
+        # another worker changed one waiting session since this transaction began (it serves
+        # it, or hands it back): that one is theirs, the rest of the queue is served all the same
+        self._offline(self.support_1, self.support_2)
+        changed = self._get_session(self.external_livechat, "Changed")
+        fine = self._get_session(self.external_livechat, "Fine")
+        self._online(self.support_1, self.support_2)
+        Routing = self.registry["livechat.routing"]
+        hand_over = Routing._hand_over
+
+        def conflicting_hand_over(routing, session, *args, **kwargs):
+            if session.id == changed.id:
+                raise psycopg2.errors.SerializationFailure(
+                    "could not serialize access due to concurrent update"
+                )
+            return hand_over(routing, session, *args, **kwargs)
+
+        with patch.object(Routing, "_hand_over", conflicting_hand_over):
+            # no error: the conflict is the other worker's, not this serving's
+            self.env["livechat.routing"]._serve_queues_after_commit(changed.livechat_group_id.ids)
+        self.assertEqual(changed.livechat_routing_state, "queued")
         self.assertEqual(fine.livechat_routing_state, "assigned")
 
     def test_chatbot_waits_in_the_queue_when_nobody_can_take_it(self):
