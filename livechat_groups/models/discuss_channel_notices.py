@@ -165,7 +165,8 @@ class DiscussChannel(models.Model):
                 "Your request waits for an operator to take it: you are number %(position)s in the "
                 "queue of %(group)s. What you write now is kept."
             )
-        elif not self._livechat_group_online():
+        # sudo: livechat.group, res.users - whether anyone of the group is online
+        elif not any(member._is_user_available() for member in self.sudo().livechat_group_id.member_ids):
             text = env._(
                 "Nobody is online right now: you are number %(position)s in the queue of %(group)s, "
                 "and we will answer you when someone is back. What you write now is kept; you may "
@@ -181,18 +182,6 @@ class DiscussChannel(models.Model):
             # sudo: livechat.group - the name of the group the visitor waits for is theirs to read
             "group": self.livechat_group_id.with_env(env).sudo().name,
         }
-
-    def _livechat_group_online(self):
-        """Whether anyone of the session's group is online, as the routing counts them (their
-        ``bus.presence``, see ``livechat.routing._rank_operators``), in one query."""
-        # sudo: livechat.group, bus.presence - whether anyone of the group is online
-        members = self.sudo().livechat_group_id.member_ids
-        return bool(
-            members
-            and self.env["bus.presence"]
-            .sudo()
-            .search_count([("user_id", "in", members.ids), ("status", "=", "online")], limit=1)
-        )
 
     def _livechat_notice_operator_answers(self, operator):
         """The visitor's queue notice no longer says they wait: it says who answers them. A

@@ -125,22 +125,31 @@ class TestRoutingQueues(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
         self.assertEqual(session.livechat_routing_state, "queued")
         self.assertNotIn(self.int_supervisor.partner_id, session.livechat_operator_id)
 
-    def test_one_session_that_fails_does_not_stop_the_others(self):
+    def _two_waiting(self, first, second):
+        """Two sessions waiting in the external live chat's queue, its operators online again."""
         self._offline(self.support_1, self.support_2)
-        broken = self._get_session(self.external_livechat, "Broken")
-        fine = self._get_session(self.external_livechat, "Fine")
+        sessions = [self._get_session(self.external_livechat, name) for name in (first, second)]
         self._online(self.support_1, self.support_2)
+        return sessions
+
+    def _hand_over_fails_for(self, failing, error):
+        """Patch the routing's hand-over so that it raises ``error`` for the session ``failing``
+        (after writing its name, to show that nothing of it is kept), and works for the others."""
         Routing = self.registry["livechat.routing"]
         hand_over = Routing._hand_over
 
         def failing_hand_over(routing, session, *args, **kwargs):
-            if session.id == broken.id:
+            if session.id == failing.id:
                 session.write({"name": "half-written"})
-                raise ValueError("boom")
+                raise error
             return hand_over(routing, session, *args, **kwargs)
 
+        return patch.object(Routing, "_hand_over", failing_hand_over)
+
+    def test_one_session_that_fails_does_not_stop_the_others(self):
+        broken, fine = self._two_waiting("Broken", "Fine")
         with (
-            patch.object(Routing, "_hand_over", failing_hand_over),
+            self._hand_over_fails_for(broken, ValueError("boom")),
             self.assertLogs("odoo.addons.livechat_groups.models.livechat_routing", "ERROR") as logs,
         ):
             self.env["livechat.routing"]._cron_serve_queues()
@@ -152,24 +161,15 @@ class TestRoutingQueues(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
     def test_serving_after_a_commit_leaves_a_session_changed_meanwhile_and_serves_the_others(self):
         # another worker changed one waiting session since this transaction began (it serves
         # it, or hands it back): that one is theirs, the rest of the queue is served all the same
-        self._offline(self.support_1, self.support_2)
-        changed = self._get_session(self.external_livechat, "Changed")
-        fine = self._get_session(self.external_livechat, "Fine")
-        self._online(self.support_1, self.support_2)
-        Routing = self.registry["livechat.routing"]
-        hand_over = Routing._hand_over
-
-        def conflicting_hand_over(routing, session, *args, **kwargs):
-            if session.id == changed.id:
-                raise psycopg2.errors.SerializationFailure(
-                    "could not serialize access due to concurrent update"
-                )
-            return hand_over(routing, session, *args, **kwargs)
-
-        with patch.object(Routing, "_hand_over", conflicting_hand_over):
-            # no error: the conflict is the other worker's, not this serving's
-            self.env["livechat.routing"]._serve_queues_after_commit(changed.livechat_group_id.ids)
+        changed, fine = self._two_waiting("Changed", "Fine")
+        conflict = psycopg2.errors.SerializationFailure("could not serialize access due to concurrent update")
+        with self._hand_over_fails_for(changed, conflict):
+            self.env["livechat.routing"]._serve_after_commit(changed.livechat_group_id)
+            # what runs once the transaction is committed, in a cursor of its own (the test's)
+            self.env.cr.postcommit.run()
+        self.env.invalidate_all()
         self.assertEqual(changed.livechat_routing_state, "queued")
+        self.assertEqual(changed.name, "Changed (General Support)", "nothing of the conflict is written")
         self.assertEqual(fine.livechat_routing_state, "assigned")
 
     def test_chatbot_waits_in_the_queue_when_nobody_can_take_it(self):
