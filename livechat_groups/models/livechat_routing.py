@@ -84,10 +84,11 @@ class RoutingDecision(tuple):
 class HandBackBatch:
     """What a batch of hand-backs leaves for its end: the operators who freed a place, who
     must not get each session back (``{session id: user ids}``), the groups whose queue moved
-    (ids). Compared by identity, so that it may travel in a context."""
+    (ids), who leaves which session (``[(discuss.channel, res.users)]``). Compared by identity,
+    so that it may travel in a context."""
 
     def __init__(self):
-        self.freed, self.exclude, self.groups = set(), {}, set()
+        self.freed, self.exclude, self.groups, self.leaving = set(), {}, set(), []
 
 
 class LivechatRouting(models.AbstractModel):
@@ -463,10 +464,12 @@ class LivechatRouting(models.AbstractModel):
         from_group, from_user = session.livechat_group_id, session._livechat_operator_user()
         left_queue = session.livechat_routing_state == "queued" and from_group
         now = fields.Datetime.now()
+        joined = user and user.partner_id not in session.channel_member_ids.partner_id
         if user:
-            if user.partner_id not in session.channel_member_ids.partner_id:
+            if joined:
                 # added as themselves, not "invited" by whoever handed it over: they are told
-                # of their new session in their own words (see _record_hop)
+                # of their new session in their own words (see _record_hop), and their Discuss
+                # loads it (stock's discuss.channel/joined)
                 session.with_user(user).sudo()._add_members(
                     users=user, open_chat_window=True, post_joined_message=joined_note
                 )
@@ -491,17 +494,19 @@ class LivechatRouting(models.AbstractModel):
                     "name": f"{session.livechat_visitor_name} ({group.name})",
                 }
             )
-        self._record_hop(session, kind, from_group, from_user, note=note)
+        self._record_hop(session, kind, from_group, from_user, note=note, joined=joined)
         if left_queue and not self.env.context.get("livechat_groups_defer_queue_notices"):
             session._livechat_refresh_queue_notices(from_group)
 
     @api.model
-    def _record_hop(self, session, kind, from_group, from_user, note=None, notify=True):
+    def _record_hop(self, session, kind, from_group, from_user, note=None, notify=True, joined=False):
         """Record the hop that just happened to ``session`` and tell those concerned: its
         clocks start, the visitor reads where they stand, the operator's Discuss opens it.
 
         :param bool notify: whether to tell the members now (not for a session being created:
             stock's ``get_session`` tells its operator)
+        :param bool joined: its operator just joined it: their Discuss loads the session when
+            told so (stock's ``discuss.channel/joined``), it is not sent to them again
 
         A session created for a message that follows in the same transaction (a messenger
         customer's, context ``livechat_groups_first_message_follows``) tells its customer where
@@ -543,7 +548,8 @@ class LivechatRouting(models.AbstractModel):
                 # the placeholder that held the waiting session leaves it, in every member's
                 # window too (the employee's chat showed OdooBot's picture)
                 placeholder.unlink()
-                session._broadcast(user.partner_id.ids)
+                if not joined:
+                    session._broadcast(user.partner_id.ids)
             session._livechat_notice_operator_answers(user)
             if notify and kind != "take":
                 # who took it opened it themselves
@@ -629,7 +635,19 @@ class LivechatRouting(models.AbstractModel):
         # came back to at the front moved
         self._after_hand_back(operator, session, group if front and not user else None)
         if stays:
-            session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
+            self._leave(session, operator)
+
+    @api.model
+    def _leave(self, session, operator):
+        """``operator`` leaves ``session``, which the routing took from them: one note for the
+        staff says it and who answers now. In a batch of hand-backs (:meth:`_hand_back_batch`),
+        done at its end for all of them: removing a member empties the ORM's whole cache
+        (stock's ``unlink``), which every next session of the batch would read again."""
+        batch = self.env.context.get(HAND_BACK_BATCH)
+        if batch is not None:
+            batch.leaving.append((session, operator))
+            return
+        session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
 
     @api.model
     def _move_stranded(self, channels):
@@ -781,14 +799,19 @@ class LivechatRouting(models.AbstractModel):
     def _hand_back_batch(self):
         """Hand back many sessions as a set (the timers, a user archived): within the block,
         the routing given (``with ... as routing``; sessions join it by ``routing._in_batch``) defers what each
-        hand-back leaves to do for the others (:meth:`_after_hand_back`): at its end, the freed places serve the queues
-        once, and each queue that moved sends its visitors their place once. Nested blocks
-        belong to the outermost one."""
+        hand-back leaves to do for the others (:meth:`_after_hand_back`, :meth:`_leave`): at its end, the
+        operators whom the routing took sessions from leave them, the freed places serve the
+        queues once, and each queue that moved sends its visitors their place once. Nested
+        blocks belong to the outermost one."""
         if self.env.context.get(HAND_BACK_BATCH) is not None:
             yield self
             return
         batch = HandBackBatch()
         yield self.with_context(**{HAND_BACK_BATCH: batch})
+        for session, operator in batch.leaving:
+            # not from a session whose hand-back was undone (see _in_savepoint): it is still theirs
+            if session._livechat_operator_user() != operator:
+                self._leave(session.with_context(**{HAND_BACK_BATCH: None}), operator)
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))

@@ -19,12 +19,17 @@ class TestOperatorNotified(
         cls._setup_scenario()
 
     def _sessions_received(self, websocket, user):
-        """Dispatch what the bus holds for ``user`` and return the session ids they were sent."""
+        """Dispatch what the bus holds for ``user`` and return the session ids they were sent:
+        the sessions they joined (stock's ``discuss.channel/joined``, on which their Discuss
+        loads it) or were sent whole."""
         self.trigger_notification_dispatching([user.partner_id])
         received = set()
         for notification in json.loads(websocket.recv()):
-            payload = notification["message"]["payload"]
-            if isinstance(payload, dict):
+            message = notification["message"]
+            payload = message["payload"]
+            if message["type"] == "discuss.channel/joined":
+                received.add(payload["channel"]["id"])
+            elif isinstance(payload, dict):
                 received.update(channel["id"] for channel in payload.get("discuss.channel", []))
         return received
 

@@ -1,7 +1,11 @@
+import json
 from datetime import datetime, timedelta
 
 from odoo import Command
+from odoo.sql_db import Cursor
 from odoo.tests import tagged
+
+from odoo.addons.livechat_groups.models import livechat_routing
 
 from .common import CommitPoints, LivechatGroupsCase
 from .test_timers import LivechatTimersMixin
@@ -82,3 +86,94 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         # operator its sessions freed (one at a time, it was once per session)
         self.assertEqual(len(calls), 4, [freed.ids for freed in calls])
         self.assertEqual(sum(len(freed) for freed in calls), 8)
+
+    def test_a_batch_does_not_read_again_for_each_session_what_it_read(self):
+        """Removing a member empties the ORM's whole cache (stock's ``unlink``): the operators
+        whom the routing took sessions from leave them at the end of the batch, so that each
+        session of a batch does not read again what the ones before it read (here its live
+        chat: the timers read it for each session's notices)."""
+        self._online(self.support_1, self.support_2, *self.extra)
+        sessions = self._lapsed_sessions(8)
+        odoobot = self.env.ref("base.partner_root")
+        for session in sessions:
+            # a website visitor, a guest, asked (the test's user, OdooBot, is no visitor)
+            session.channel_member_ids.filtered(lambda member: member.partner_id == odoobot).unlink()
+            guest = self.env["mail.guest"].create({"name": session.name})
+            self.env["discuss.channel.member"].create({"channel_id": session.id, "guest_id": guest.id})
+        self.env.invalidate_all()
+        reads = []
+        execute = Cursor.execute
+
+        def counted(cr, query, params=None, log_exceptions=True):
+            if 'FROM "im_livechat_channel"' in str(getattr(query, "code", query)):
+                reads.append(query)
+            return execute(cr, query, params, log_exceptions)
+
+        self.patch(Cursor, "execute", counted)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.assertEqual(len(sessions.livechat_transfer_ids.filtered(lambda hop: hop.kind == "timeout")), 8)
+        # batches of 1, 2, 4 and 1 sessions: read by each batch's first session, and by the
+        # queues served at its end, once its operators left
+        self.assertLessEqual(len(reads), 2 * 4, "twice a batch, not once a session")
+        for session in sessions:
+            held = (
+                session.channel_member_ids.partner_id
+                & (self.support_1 | self.support_2 | self.extra).partner_id
+            )
+            self.assertEqual(held, session.livechat_operator_id, "who let it lapse left it")
+
+    def test_who_keeps_a_session_whose_hand_back_failed_does_not_leave_it(self):
+        """In a batch, the operators leave the sessions taken from them at its end; a session
+        whose hand-back failed (and was undone) is still theirs: they stay in it."""
+        self._online(self.support_1, self.support_2, *self.extra)
+        kept, failed = self._lapsed_sessions(2)
+        holders = {session: session._livechat_operator_user() for session in kept | failed}
+
+        def hand_back(session):
+            session.env["livechat.routing"]._requeue(session, holders[session])
+            if session == failed:
+                raise ValueError("a bug after the hand-back")
+
+        with self.env["livechat.routing"]._hand_back_batch() as routing:
+            for session in routing._in_batch(kept | failed):
+                with (
+                    self.assertLogs(livechat_routing.__name__, "ERROR")
+                    if session == failed
+                    else self.subTest()
+                ):
+                    routing._in_savepoint(session, hand_back)
+        self.env.invalidate_all()
+        self.assertNotEqual(kept.livechat_operator_id, holders[kept].partner_id)
+        self.assertNotIn(holders[kept].partner_id, kept.channel_member_ids.partner_id)
+        self.assertEqual(failed.livechat_operator_id, holders[failed].partner_id, "undone")
+        self.assertIn(holders[failed].partner_id, failed.channel_member_ids.partner_id, "still theirs")
+        self.assertFalse(failed.livechat_transfer_ids.filtered(lambda hop: hop.kind == "requeue"))
+
+    def test_the_operator_given_a_session_loads_it_once(self):
+        """Who is given a session joins it: their Discuss loads it when told so (stock's
+        ``discuss.channel/joined``), and is not sent the whole session a second time."""
+        self.external_livechat.max_sessions_per_operator = 1
+        self._online(self.support_1)
+        session = self._lapsed_sessions(1)
+        self.assertEqual(session.livechat_operator_id, self.support_1.partner_id)
+        self._online(self.support_2)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
+        self.env.cr.precommit.run()  # the bus writes its rows before the commit
+        channel = json.dumps(
+            [self.env.cr.dbname, "res.partner", self.support_2.partner_id.id], separators=(",", ":")
+        )
+        told = {}
+        for notification in self.env["bus.bus"].sudo().search([("channel", "=", channel)]):
+            message = json.loads(notification.message)
+            channels = (
+                [message["payload"]["channel"]]
+                if message["type"] == "discuss.channel/joined"
+                else message["payload"].get("discuss.channel", [])
+                if message["type"] == "mail.record/insert"
+                else []
+            )
+            for data in channels:
+                if data["id"] == session.id:
+                    told[message["type"]] = told.get(message["type"], 0) + 1
+        self.assertEqual(told, {"discuss.channel/joined": 1})
