@@ -243,12 +243,16 @@ class DiscussChannel(models.Model):
 
     def _livechat_handed_over_note(self):
         """The staff's note of an operator whom the routing took the session from (they did not
-        answer, went away, lost their role), as the session stands now: who answers it, or the
-        queue it waits in. It says in one note what a "left" and a "joined" note would."""
+        answer, went away, lost their role), as the session stands now: who answers it, in
+        their language, or the queue it waits in. It says in one note what a "left" and a
+        "joined" note would."""
         # sudo: res.users, livechat.group - the names the staff reads in the conversation
         session = self.sudo()
         if user := session._livechat_operator_user():
-            text = self.env._("left the conversation: %(user)s answers it now.", user=user.name)
+            # the scheduler acts in its own user's language: the note is for who answers now
+            text = self.with_context(lang=user.lang).env._(
+                "left the conversation: %(user)s answers it now.", user=user.name
+            )
         else:
             text = self.env._(
                 "left the conversation: it waits in the queue of %(group)s.",

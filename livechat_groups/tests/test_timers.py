@@ -126,6 +126,23 @@ class TestAnswerTimeout(LivechatTimersMixin, LivechatGroupsCase):
         self._run_timers(T0 + timedelta(minutes=4))
         self.assertEqual(len(session.livechat_transfer_ids), 2, "a lapse is acted on once")
 
+    def test_the_staff_note_is_in_the_language_of_who_answers_now(self):
+        """The scheduler acts in its own user's language; the note that says who answers now is
+        for them, in theirs."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.support_2.lang = "fr_FR"
+        self._online(self.support_1)
+        session = self._new_session("Ann")
+        self.assertEqual(session.livechat_operator_id, self.support_1.partner_id)
+        self._online(self.support_2)
+        self.env = self.env(context=dict(self.env.context, lang="en_US"))
+        self._run_timers(T0 + timedelta(minutes=3) + SECOND)
+        self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
+        self.assertEqual(
+            self._staff_notes(session),
+            [(self.support_1.partner_id, "a quitté la conversation : Simon Support y répond maintenant.")],
+        )
+
     def test_an_answer_stops_the_clock(self):
         self._online(self.support_1, self.support_2)
         session = self._new_session("Ann")
