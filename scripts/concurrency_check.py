@@ -29,6 +29,11 @@ several workers on loopback, and checks two races:
    serialize, and the rollup then counts every closed session (see
    ``livechat.session.report._livechat_rollup_sums``).
 
+9. An operator's Discuss changes their membership of a session (a message read) while the
+   no-answer job, which began before, hands that session back among others: that session is
+   left to the next run, the others are handed back, and the job does not fail; the next run
+   hands it back once.
+
 Usage: python scripts/concurrency_check.py (environment: ODOO_SRC, ADDONS_PATH, PORT, DB).
 Prints one line per check and "checks: N passed, N failed"; exits 1 when any check fails.
 scripts/two_servers_check.py runs the same races through two servers on one database.
@@ -679,6 +684,104 @@ def rollup_check(db):
     ]
 
 
+# check 9: the no-answer job hands back two sessions; the first one's operator reads a message
+# (their membership changes) after the job's snapshot was taken
+LEAVE_CHECK = """
+from datetime import timedelta
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tools import SQL
+users = env["res.users"].create([
+    {"name": f"Leaver {i}", "login": f"leaver{i}", "groups_id": [Command.link(env.ref("base.group_user").id)]}
+    for i in range(3)
+])
+for user in users:
+    env["bus.presence"].create({"user_id": user.id, "status": "online"})
+    env["res.users.settings"]._find_or_create_for_user(user)
+group = env["livechat.group"].create({"name": "Leavers", "user_ids": [Command.set(users.ids)]})
+livechat = env["im_livechat.channel"].create({
+    "name": "Leave Live Chat", "user_ids": [Command.clear()], "answer_timeout_minutes": 1,
+    "entry_group_ids": [Command.set(group.ids)],
+})
+sessions = env["discuss.channel"].concat(*(
+    env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(f"Left {i}")) for i in range(2)
+))
+holders = {session.id: session.livechat_operator_id.id for session in sessions}
+env.flush_all()
+env.cr.execute(
+    "UPDATE discuss_channel SET livechat_answer_due = %s WHERE id IN %s",
+    (fields.Datetime.now() - timedelta(minutes=1), tuple(sessions.ids)),
+)
+env.cr.commit()
+first = sessions[0]
+
+def run_timer(cr):
+    timers = api.Environment(cr, SUPERUSER_ID, {})["livechat.timers"]
+    condition, action = timers._livechat_timer_list(fields.Datetime.now())[0]
+    mine = SQL("(%s) AND c.livechat_channel_id = %s", condition, livechat.id)
+    try:
+        timers._livechat_timer_run(mine, action)
+        cr.commit()
+        return "ok"
+    except Exception as error:
+        cr.rollback()
+        return type(error).__name__
+
+def hops(cr):
+    cr.execute(
+        "SELECT c.id, count(t.id), bool_or(m.id IS NOT NULL) FROM discuss_channel c"
+        " LEFT JOIN livechat_session_transfer t ON t.session_id = c.id AND t.kind = 'timeout'"
+        " LEFT JOIN discuss_channel_member m ON m.channel_id = c.id AND m.partner_id = %s"
+        " WHERE c.id = %s GROUP BY c.id",
+        (holders[first.id], first.id),
+    )
+    first_row = cr.fetchone()
+    cr.execute(
+        "SELECT count(t.id) FROM livechat_session_transfer t WHERE t.kind = 'timeout' AND t.session_id = %s",
+        (sessions[1].id,),
+    )
+    return f"{first_row[1]} {str(first_row[2]).lower()} {cr.fetchone()[0]}"
+
+with env.registry.cursor() as timers_cr:
+    timers_cr.execute("SELECT 1")  # the job's snapshot starts here
+    with env.registry.cursor() as client_cr:
+        client_cr.execute(
+            "UPDATE discuss_channel_member SET fold_state = 'open' WHERE channel_id = %s AND partner_id = %s",
+            (first.id, holders[first.id]),
+        )
+    outcome = run_timer(timers_cr)
+with env.registry.cursor() as cr:
+    print("FIRST_RUN", outcome, hops(cr))
+with env.registry.cursor() as cr:
+    outcome = run_timer(cr)
+with env.registry.cursor() as cr:
+    print("NEXT_RUN", outcome, hops(cr))
+"""
+
+
+def leave_check(db):
+    """Check 9: the no-answer job while an operator's Discuss changes their membership.
+
+    :return: a list of ``(name, ok, detail)``
+    """
+    said, transcript = shell_said(db, LEAVE_CHECK)
+    first, after = (said.get(word, [[]])[0] for word in ("FIRST_RUN", "NEXT_RUN"))
+    failure = "" if first and after else f", shell: {transcript}"
+    # each: the job's outcome, the first session's timeout hops, whether its operator is still in
+    # it, the second session's timeout hops
+    return [
+        (
+            "a membership changed during the no-answer job leaves that session to the next run",
+            first == ["ok", "0", "true", "1"],
+            f"job, first session's hops and operator in it, second's hops: {first}{failure}",
+        ),
+        (
+            "the next run hands it back once",
+            after == ["ok", "1", "false", "1"],
+            f"{after}{failure}",
+        ),
+    ]
+
+
 def main():
     harness.build_database(DB, SETUP)
     if TEMPLATE_DB:
@@ -693,6 +796,7 @@ def main():
             results += timer_race(DB)
             results += claim_check(DB)
             results += rollup_check(DB)
+            results += leave_check(DB)
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -645,6 +645,16 @@ class LivechatRouting(models.AbstractModel):
         (stock's ``unlink``), which every next session of the batch would read again."""
         batch = self.env.context.get(HAND_BACK_BATCH)
         if batch is not None:
+            # their membership is locked now, in the session's own savepoint: a change their
+            # Discuss made to it meanwhile (a message read) skips this session, as it would
+            # have, and its removal at the batch's end cannot conflict
+            self.env.execute_query(
+                SQL(
+                    "SELECT id FROM discuss_channel_member WHERE channel_id = %s AND partner_id = %s FOR UPDATE",
+                    session.id,
+                    operator.partner_id.id,
+                )
+            )
             batch.leaving.append((session, operator))
             return
         session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
