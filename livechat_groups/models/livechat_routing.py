@@ -566,7 +566,9 @@ class LivechatRouting(models.AbstractModel):
                 ),
             }
             if user and placeholder:
+                # with the count: the new operator's window counted OdooBot when they joined
                 values["channelMembers"] = Store.many(placeholder, "DELETE", only_id=True)
+                values["memberCount"] = session.member_count
             session._bus_send_store(session, values)
 
     @api.model

@@ -155,6 +155,9 @@ class TestVisitorNotices(LivechatGroupsRpcMixin, LivechatGroupsRoutingMixin, Liv
         ]
         self.assertTrue(left, "OdooBot's member is removed from every member's window")
         self.assertNotIn(odoobot, ann.channel_member_ids.partner_id)
+        counts = [values["memberCount"] for values, _payload in news if "channelMembers" in values]
+        # the window of who joined counted OdooBot ("And 1 other member" under the members)
+        self.assertEqual(counts, [len(ann.channel_member_ids)], "the members' count follows")
         self.assertEqual(odoobot_member, [], "OdooBot is not sent as a member again")
 
 
