@@ -16,7 +16,10 @@ With the replica caught up on a waiting session, its replay is paused
    read-only call still reads it waiting (the replica lags: what this check is about);
 3. an Assign made on the stale card (waiting, nobody holds it) is refused with a message that says
    who took it, and the confirmed Assign then assigns it;
-4. a session created during the lag appears on the board's reload.
+4. with the replica caught up on that, then paused again, the supervisor gives the session to a
+   third operator, and his Discuss opens it (the replica still shows it as the second operator's,
+   not his to read: ``/discuss/channel/info`` looks for it on the primary);
+5. a session created during the lag appears on the board's reload.
 
 Replay is resumed at the end. Prints one line per check and "replica checks: N passed, M failed";
 exits 1 when one fails.
@@ -281,6 +284,25 @@ def checks(base):
                 "the confirmed Assign assigns it",
                 not error and fresh.get(session_id) == ("assigned", int(racers["racer1"])),
                 (error or {}).get("data", {}).get("message") or f"read {fresh}",
+            )
+        )
+        # 3b. given from another operator's hands: the replica, caught up then paused again, has it
+        # held by racer1; the supervisor gives it to racer2, who never was in it, and his Discuss
+        # loads it
+        psql(REPLICA_PG_PORT, "postgres", "SELECT pg_wal_replay_resume()")
+        replayed = caught_up()
+        psql(REPLICA_PG_PORT, "postgres", "SELECT pg_wal_replay_pause()")
+        third = Client(base, "racer2")
+        third_id = int(psql(PG_PORT, DB, "SELECT id FROM res_users WHERE login = 'racer2'"))
+        _result, error = supervisor.kw("discuss.channel", "action_livechat_assign", [session_id], third_id)
+        info, info_error = third.call("/discuss/channel/info", {"channel_id": session_id})
+        loaded = [c.get("id") for c in (info or {}).get("discuss.channel", [])]
+        results.append(
+            (
+                "an operator given a session another one held opens it while the replica lags",
+                replayed and not error and not info_error and loaded == [session_id],
+                (error or info_error or {}).get("data", {}).get("message")
+                or f"replica caught up before: {replayed}; channel info read: {loaded}",
             )
         )
         # 4. a session created during the lag

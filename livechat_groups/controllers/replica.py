@@ -1,6 +1,9 @@
 from odoo import http
 from odoo.http import request
+from odoo.tools import config
 
+from odoo.addons.mail.controllers.discuss.channel import ChannelController
+from odoo.addons.mail.tools.discuss import Store
 from odoo.addons.web.controllers.dataset import DataSet
 
 # in the context of a call_kw: read on the primary database, not on a read replica
@@ -24,3 +27,19 @@ class LivechatGroupsDataSet(DataSet):
     @http.route(readonly=_call_kw_readonly)
     def call_kw(self, model, method, args, kwargs, path=None):
         return super().call_kw(model, method, args, kwargs, path=path)
+
+
+class LivechatGroupsChannelController(ChannelController):
+    @http.route()
+    def discuss_channel_info(self, channel_id):
+        """Stock's, except that a conversation the read replica does not show to the user is
+        looked for on the primary: the bus told them of it (a session they were given, that the
+        lagging replica still shows as another operator's), and Discuss drops a conversation it
+        cannot load."""
+        info = super().discuss_channel_info(channel_id)
+        # served by a replica (as Odoo decides to use one: odoo/modules/registry.py)
+        if info is None and request.env.cr.readonly and config["db_replica_host"] is not False:
+            with request.env.registry.cursor() as cr:
+                channel = request.env(cr=cr)["discuss.channel"].search([("id", "=", channel_id)])
+                return Store(channel).get_result() if channel else None
+        return info
