@@ -105,20 +105,32 @@ print("WORKER DONE")
 """
 ).replace("{ANSWER_TIMER}", ANSWER_TIMER)
 
-# check 7: three operators of a live chat of their own; two cursors route at once
-CLAIM_CHECK = """
-from odoo import SUPERUSER_ID, Command, api, fields
+
+def online_desk(login, group, livechat, **values):
+    """Shell code of checks 7 and 9: three operators online (``<login>0`` to ``<login>2``, their
+    settings made), their group and a live chat of their own routing to it, as ``users``,
+    ``group`` and ``livechat``, with the live chat's other ``values``."""
+    return f"""
+from odoo import Command
 users = env["res.users"].create([
-    {"name": f"Claimer {i}", "login": f"claimer{i}", "groups_id": [Command.link(env.ref("base.group_user").id)]}
+    {{"name": f"{login.title()} {{i}}", "login": f"{login}{{i}}", "groups_id": [Command.link(env.ref("base.group_user").id)]}}
     for i in range(3)
 ])
 for user in users:
-    env["bus.presence"].create({"user_id": user.id, "status": "online"})
+    env["bus.presence"].create({{"user_id": user.id, "status": "online"}})
     env["res.users.settings"]._find_or_create_for_user(user)
-group = env["livechat.group"].create({"name": "Claimers", "user_ids": [Command.set(users.ids)]})
-livechat = env["im_livechat.channel"].create({
-    "name": "Claim Live Chat", "user_ids": [Command.clear()], "entry_group_ids": [Command.set(group.ids)],
-})
+group = env["livechat.group"].create({{"name": {group!r}, "user_ids": [Command.set(users.ids)]}})
+livechat = env["im_livechat.channel"].create({{
+    "name": {livechat!r}, "user_ids": [Command.clear()], "entry_group_ids": [Command.set(group.ids)], **{values!r},
+}})
+"""
+
+
+# check 7: three operators of a live chat of their own; two cursors route at once
+CLAIM_CHECK = (
+    online_desk("claimer", "Claimers", "Claim Live Chat")
+    + """
+from odoo import SUPERUSER_ID, api, fields
 env.cr.commit()
 
 def route(cr):
@@ -159,6 +171,7 @@ with env.registry.cursor() as check_cr:
     check_cr.execute("SELECT livechat_routing_state FROM discuss_channel WHERE id = %s", (session_id,))
     print("ALL_CLAIMED", waited, check_cr.fetchone()[0])
 """
+)
 
 ROLLUP_CHECK = """
 from odoo import SUPERUSER_ID, Command, api
@@ -686,22 +699,12 @@ def rollup_check(db):
 
 # check 9: the no-answer job hands back two sessions; the first one's operator reads a message
 # (their membership changes) after the job's snapshot was taken
-LEAVE_CHECK = """
+LEAVE_CHECK = (
+    online_desk("leaver", "Leavers", "Leave Live Chat", answer_timeout_minutes=1)
+    + """
 from datetime import timedelta
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.tools import SQL
-users = env["res.users"].create([
-    {"name": f"Leaver {i}", "login": f"leaver{i}", "groups_id": [Command.link(env.ref("base.group_user").id)]}
-    for i in range(3)
-])
-for user in users:
-    env["bus.presence"].create({"user_id": user.id, "status": "online"})
-    env["res.users.settings"]._find_or_create_for_user(user)
-group = env["livechat.group"].create({"name": "Leavers", "user_ids": [Command.set(users.ids)]})
-livechat = env["im_livechat.channel"].create({
-    "name": "Leave Live Chat", "user_ids": [Command.clear()], "answer_timeout_minutes": 1,
-    "entry_group_ids": [Command.set(group.ids)],
-})
 sessions = env["discuss.channel"].concat(*(
     env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(f"Left {i}")) for i in range(2)
 ))
@@ -756,6 +759,7 @@ with env.registry.cursor() as cr:
 with env.registry.cursor() as cr:
     print("NEXT_RUN", outcome, hops(cr))
 """
+)
 
 
 def leave_check(db):

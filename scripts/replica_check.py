@@ -18,7 +18,8 @@ With the replica caught up on a waiting session, its replay is paused
    who took it, and the confirmed Assign then assigns it;
 4. with the replica caught up on that, then paused again, the supervisor gives the session to a
    third operator, and his Discuss opens it (the replica still shows it as the second operator's,
-   not his to read: ``/discuss/channel/info`` looks for it on the primary);
+   not his to read: ``/discuss/channel/info`` looks for it on the primary), and nobody else reads it
+   that way (another operator of the group, a visitor, a malformed id);
 5. a session created during the lag appears on the board's reload.
 
 Replay is resumed at the end. Prints one line per check and "replica checks: N passed, M failed";
@@ -303,6 +304,20 @@ def checks(base):
                 replayed and not error and not info_error and loaded == [session_id],
                 (error or info_error or {}).get("data", {}).get("message")
                 or f"replica caught up before: {replayed}; channel info read: {loaded}",
+            )
+        )
+        # ... and nobody else reads it through the primary: another operator of the group, a
+        # visitor, a malformed id
+        others = [
+            Client(base, "racer3").call("/discuss/channel/info", {"channel_id": session_id}),
+            Client(base).call("/discuss/channel/info", {"channel_id": session_id}),
+            Client(base, "racer3").call("/discuss/channel/info", {"channel_id": f"{session_id} OR 1=1"}),
+        ]
+        results.append(
+            (
+                "nobody else reads it through the primary (another operator, a visitor, a malformed id)",
+                all(not result for result, _error in others),
+                f"answers: {[result if result else (error or {}).get('data', {}).get('name') for result, error in others]}",
             )
         )
         # 4. a session created during the lag

@@ -464,7 +464,7 @@ class LivechatRouting(models.AbstractModel):
         from_group, from_user = session.livechat_group_id, session._livechat_operator_user()
         left_queue = session.livechat_routing_state == "queued" and from_group
         now = fields.Datetime.now()
-        joined = user and user.partner_id not in session.channel_member_ids.partner_id
+        joined = bool(user) and user.partner_id not in session.channel_member_ids.partner_id
         if user:
             if joined:
                 # added as themselves, not "invited" by whoever handed it over: they are told

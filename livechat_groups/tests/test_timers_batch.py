@@ -6,8 +6,9 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
 from odoo.addons.livechat_groups.models import livechat_routing
+from odoo.addons.livechat_groups.models.livechat_routing import HAND_BACK_BATCH
 
-from .common import CommitPoints, LivechatGroupsCase
+from .common import CommitPoints, Killed, LivechatGroupsCase
 from .test_timers import LivechatTimersMixin
 
 T0 = datetime(2026, 3, 2, 10, 0, 0)  # a Monday
@@ -135,13 +136,10 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
                 raise ValueError("a bug after the hand-back")
 
         with self.env["livechat.routing"]._hand_back_batch() as routing:
-            for session in routing._in_batch(kept | failed):
-                with (
-                    self.assertLogs(livechat_routing.__name__, "ERROR")
-                    if session == failed
-                    else self.subTest()
-                ):
-                    routing._in_savepoint(session, hand_back)
+            first, second = routing._in_batch(kept | failed)
+            routing._in_savepoint(first, hand_back)
+            with self.assertLogs(livechat_routing.__name__, "ERROR"):
+                routing._in_savepoint(second, hand_back)
         self.env.invalidate_all()
         self.assertNotEqual(kept.livechat_operator_id, holders[kept].partner_id)
         self.assertNotIn(holders[kept].partner_id, kept.channel_member_ids.partner_id)
@@ -163,17 +161,51 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         channel = json.dumps(
             [self.env.cr.dbname, "res.partner", self.support_2.partner_id.id], separators=(",", ":")
         )
-        told = {}
+        told = []
         for notification in self.env["bus.bus"].sudo().search([("channel", "=", channel)]):
             message = json.loads(notification.message)
-            channels = (
-                [message["payload"]["channel"]]
-                if message["type"] == "discuss.channel/joined"
-                else message["payload"].get("discuss.channel", [])
-                if message["type"] == "mail.record/insert"
-                else []
-            )
-            for data in channels:
-                if data["id"] == session.id:
-                    told[message["type"]] = told.get(message["type"], 0) + 1
-        self.assertEqual(told, {"discuss.channel/joined": 1})
+            payload = message["payload"]
+            if message["type"] == "discuss.channel/joined":
+                told += [message["type"]] * (payload["channel"]["id"] == session.id)
+            elif message["type"] == "mail.record/insert":
+                told += [
+                    message["type"] for data in payload.get("discuss.channel", []) if data["id"] == session.id
+                ]
+        self.assertEqual(told, ["discuss.channel/joined"])
+
+    def test_killed_while_its_operators_leave_keeps_the_batch_whole(self):
+        """The operators leave at the end of their batch, before it is committed: a worker
+        killed then loses the whole batch (its sessions still theirs, with them in it), never
+        half of it, and the next run hands each one back once."""
+        self._online(self.support_1, self.support_2, *self.extra)
+        sessions = self._lapsed_sessions(3)
+        holders = [session.livechat_operator_id for session in sessions]
+        Routing = type(self.env["livechat.routing"])
+        leave = Routing._leave
+
+        def leave_or_die(routing, session, operator):
+            if session == sessions[2] and routing.env.context.get(HAND_BACK_BATCH) is None:
+                raise Killed  # in the second batch (two sessions), as its operators leave
+            return leave(routing, session, operator)
+
+        self.patch(Routing, "_leave", leave_or_die)
+        self._at(T0 + timedelta(minutes=3, seconds=1))
+        with CommitPoints(self) as commits:
+            self.env["livechat.timers"]._cron_livechat_timers(auto_commit=True)
+        self.assertEqual(commits.commits, 1, "the first batch, of one session")
+
+        def timeouts(session):
+            return len(session.livechat_transfer_ids.filtered(lambda hop: hop.kind == "timeout"))
+
+        self.assertEqual([timeouts(session) for session in sessions], [1, 0, 0])
+        self.assertNotIn(holders[0], sessions[0].channel_member_ids.partner_id)
+        for session, holder in zip(sessions[1:], holders[1:], strict=True):
+            self.assertEqual(session.livechat_operator_id, holder, "the killed batch is undone whole")
+            self.assertIn(holder, session.channel_member_ids.partner_id)
+
+        self.patch(Routing, "_leave", leave)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=2))
+        self.assertEqual([timeouts(session) for session in sessions], [1, 1, 1])
+        for session, holder in zip(sessions, holders, strict=True):
+            self.assertNotEqual(session.livechat_operator_id, holder)
+            self.assertNotIn(holder, session.channel_member_ids.partner_id)
