@@ -3,6 +3,7 @@ from . import (
     chatbot_script_step,
     discuss_channel,
     discuss_channel_actions,
+    discuss_channel_batch,
     discuss_channel_board,
     discuss_channel_display,
     discuss_channel_figures,

@@ -230,8 +230,17 @@ class DiscussChannel(models.Model):
             # for the staff, as their "joined" is: the visitor reads what the routing tells them
             kwargs["subtype_xmlid"] = "mail.mt_note"
             if "livechat_groups_handed_to" in self.env.context:
-                # the routing took the session from them: one note says who answers now
+                # the routing took the session from them: one note says who answers now,
+                # posted with the other messages of their batch of hand-backs if any
+                if self._livechat_post_in_batch(
+                    lambda session: session._livechat_handed_over_note(),
+                    self.env["res.partner"].browse(leaving),
+                    "mail.mt_note",
+                ):
+                    return self.env["mail.message"]
                 kwargs["body"] = self._livechat_handed_over_note()
+        # what this session keeps for the end of its batch of hand-backs comes first
+        self._livechat_post_pending()
         interest = self.last_interest_dt
         message = super().message_post(**kwargs)
         if self.livechat_routing_state and not message._livechat_says_something():

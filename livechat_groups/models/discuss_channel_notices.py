@@ -19,35 +19,28 @@ class DiscussChannel(models.Model):
 
     _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
-    def _livechat_post_notice(self, body, starting=False):
+    def _livechat_post_notice(self, body, starting=False, batched=False):
         """Post a notice of the routing, by OdooBot, that the visitor and operators see.
 
         :param bool starting: the session is being created (``get_session``): nobody is
             subscribed to it yet and it has no messenger customer to send to, so the notice is
             only written, as stock's ``_message_log`` writes, without ``message_post``'s
             notifications: whoever opens the session loads it with its other messages
+        :param bool batched: in a batch of hand-backs, posted at its end with the batch's other
+            messages (``discuss_channel_batch``); the caller gets no message
         """
         body = Markup('<div class="o_mail_notification">%s</div>') % body
         odoobot = self._livechat_odoobot()
         if starting and not self.livechat_messenger_id:
             # sudo: mail.message - OdooBot's notice, written by the routing for whoever asked
             return self.sudo()._message_create(
-                [
-                    {
-                        "author_id": odoobot.id,
-                        "model": self._name,
-                        "res_id": self.id,
-                        "body": body,
-                        "message_type": "notification",
-                        "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
-                        "is_internal": False,
-                        # never mailed: no signature, no address to reply to
-                        "email_add_signature": False,
-                        "reply_to": False,
-                    }
-                ]
+                [self._livechat_message_values(body, odoobot, "mail.mt_comment")]
             )
         # the context marks it as the routing's: a messenger customer receives it too
+        if batched and self._livechat_post_in_batch(
+            body, odoobot, "mail.mt_comment", livechat_groups_routing_notice=True
+        ):
+            return self.env["mail.message"]
         return self.with_context(livechat_groups_routing_notice=True).message_post(
             author_id=odoobot.id,
             body=body,

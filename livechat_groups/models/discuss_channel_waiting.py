@@ -65,8 +65,8 @@ class DiscussChannel(models.Model):
         )
         target = channel.answer_target_minutes
         if target and not session.livechat_target_alert_date and not session.livechat_first_answer_date:
-            self.env["livechat.timers"]._livechat_timers_cron()._trigger(
-                at=max(session.create_date + timedelta(minutes=target), fields.Datetime.now())
+            self.env["livechat.timers"]._livechat_timers_wake(
+                max(session.create_date + timedelta(minutes=target), fields.Datetime.now())
             )
 
     def _livechat_tell_supervisors_waiting(self):

@@ -21,13 +21,15 @@ verbs, and who calls them:
   membership changes);
 * ``_end``: a session is over, closed by the routing with a notice or already closed: its queue
   moves, its operator is free (close, inactivity, the visitor or the last operator leaving);
-* ``_hand_back_batch``: many sessions handed back or ended as a set, the freed places and the
-  moved queues dealt with once at the end (the timers, ``_release``, ``_release_requests``);
+* ``_hand_back_batch``: many sessions handed back or ended as a set, the leaves, the messages,
+  the freed places and the moved queues dealt with once at the end (the timers, ``_release``,
+  ``_release_requests``);
 * ``_in_savepoint``: one session's routing in a savepoint of its own (serving, timers).
 
 The decision itself runs in PostgreSQL (``livechat_routing_sql``), planned once per connection.
 """
 
+import copy
 import logging
 from collections import namedtuple
 from contextlib import contextmanager
@@ -84,11 +86,21 @@ class RoutingDecision(tuple):
 class HandBackBatch:
     """What a batch of hand-backs leaves for its end: the operators who freed a place, who
     must not get each session back (``{session id: user ids}``), the groups whose queue moved
-    (ids), who leaves which session (``[(discuss.channel, res.users)]``). Compared by identity,
-    so that it may travel in a context."""
+    (ids), who leaves which session (``[(discuss.channel, res.users)]``), the messages to post
+    (see ``discuss_channel_batch``). Compared by identity, so that it may travel in a context."""
 
     def __init__(self):
-        self.freed, self.exclude, self.groups, self.leaving = set(), {}, set(), []
+        self.freed, self.exclude, self.groups, self.leaving, self.posts = set(), {}, set(), [], []
+        self.ending = False
+
+    def mark(self):
+        """Where the lists of what is left for the end stand now, for :meth:`undo`."""
+        return len(self.leaving), len(self.posts)
+
+    def undo(self, mark):
+        """Forget what was left for the end since ``mark``: a session whose hand-back failed."""
+        del self.leaving[mark[0] :]
+        del self.posts[mark[1] :]
 
 
 class LivechatRouting(models.AbstractModel):
@@ -646,7 +658,7 @@ class LivechatRouting(models.AbstractModel):
         done at its end for all of them: removing a member empties the ORM's whole cache
         (stock's ``unlink``), which every next session of the batch would read again."""
         batch = self.env.context.get(HAND_BACK_BATCH)
-        if batch is not None:
+        if batch is not None and not batch.ending:
             # their membership is locked now, in the session's own savepoint: a change their
             # Discuss made to it meanwhile (a message read) skips this session, as it would
             # have, and its removal at the batch's end cannot conflict
@@ -811,19 +823,23 @@ class LivechatRouting(models.AbstractModel):
     def _hand_back_batch(self):
         """Hand back many sessions as a set (the timers, a user archived): within the block,
         the routing given (``with ... as routing``; sessions join it by ``routing._in_batch``) defers what each
-        hand-back leaves to do for the others (:meth:`_after_hand_back`, :meth:`_leave`): at its end, the
-        operators whom the routing took sessions from leave them, the freed places serve the
-        queues once, and each queue that moved sends its visitors their place once. Nested
-        blocks belong to the outermost one."""
+        hand-back leaves to do for the others (:meth:`_after_hand_back`, :meth:`_leave`, the messages
+        posted ``batched``: see ``discuss_channel_batch``): at its end, the operators whom the
+        routing took sessions from leave them, the visitors' notices and the staff's notes are
+        written at once, the freed places serve the queues once, and each queue that moved
+        sends its visitors their place once. Nested blocks belong to the outermost one."""
         if self.env.context.get(HAND_BACK_BATCH) is not None:
             yield self
             return
         batch = HandBackBatch()
         yield self.with_context(**{HAND_BACK_BATCH: batch})
+        # from now on, what the sessions do is done at once (their messages excepted)
+        batch.ending = True
+        # (a session whose hand-back was undone left nothing here: see _in_savepoint)
         for session, operator in batch.leaving:
-            # not from a session whose hand-back was undone (see _in_savepoint): it is still theirs
-            if session._livechat_operator_user() != operator:
-                self._leave(session.with_context(**{HAND_BACK_BATCH: None}), operator)
+            self._leave(session, operator)
+        # the notices and the notes of who left, at once
+        self.env["discuss.channel"]._livechat_post_batch(batch.posts)
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
@@ -969,9 +985,10 @@ class LivechatRouting(models.AbstractModel):
         bus notifications is sent; what the sessions before it wrote and sent is kept.
 
         What the sessions before it left for the commit (their bus notifications, the figures
-        to refresh) is flushed first, pre-commit hooks included: a flushing savepoint inside
-        ``action`` (the claim of an operator without settings) would otherwise run them inside
-        this savepoint, and a rollback would drop them.
+        to refresh, the timers' wake-up) stays for the commit, done once for all of them: when
+        ``action`` fails, the pre-commit hooks are put back as they were before it. A flushing
+        savepoint inside ``action`` (the claim of an operator without settings) may have run
+        them inside this savepoint: the rollback undid what they wrote, and they run again.
 
         :param bool skip_conflicts: a concurrent update (another worker changed the session
             since this transaction began) skips the session; by default it has the whole
@@ -983,7 +1000,9 @@ class LivechatRouting(models.AbstractModel):
         """
         cr = self.env.cr
         self.env.flush_all()
-        cr.flush()
+        before = _pending(cr.precommit)
+        batch = self.env.context.get(HAND_BACK_BATCH)
+        mark = batch.mark() if batch is not None else None
         try:
             with cr.savepoint(flush=False):
                 result = action(session, *args)
@@ -1003,7 +1022,25 @@ class LivechatRouting(models.AbstractModel):
             _logger.exception(
                 "Live chat session %s could not be routed; nothing of it was written.", session.id
             )
-        # what the failed session queued for the commit goes with it
+        # what the failed session queued for the commit, or left for its batch's end, goes with it
         self.env.transaction.clear()
-        cr.precommit.clear()
+        _restore(cr.precommit, before)
+        if batch is not None:
+            batch.undo(mark)
         return None
+
+
+def _pending(callbacks):
+    """What ``callbacks`` (a cursor's ``precommit``) hold now: its hooks and a copy of their
+    data, for :func:`_restore`."""
+    # the queue of hooks has no public reader: a savepoint must put back exactly those before it
+    return list(callbacks._funcs), {key: copy.copy(value) for key, value in callbacks.data.items()}
+
+
+def _restore(callbacks, pending):
+    """Put ``callbacks`` back as :func:`_pending` read them."""
+    funcs, data = pending
+    callbacks.clear()
+    for func in funcs:
+        callbacks.add(func)
+    callbacks.data.update(data)

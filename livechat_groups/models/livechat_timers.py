@@ -13,6 +13,8 @@ TIMER_BATCH = 50
 # up to how many sessions the timers hand back as a set, committed together; a run starts with
 # one, then doubles, so that a run killed early has reported progress already
 COMMIT_BATCH = 20
+# the pre-commit data key of the earliest time the timers must run at (see _livechat_timers_wake)
+WAKE_AT = "livechat_groups.timers_wake_at"
 
 
 class LivechatTimers(models.AbstractModel):
@@ -264,7 +266,9 @@ class LivechatTimers(models.AbstractModel):
         operator = session._livechat_operator_user()
         minutes = session.livechat_channel_id.answer_timeout_minutes
         visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
-        session._livechat_post_notice(visitor_env._("Sorry for the wait: another operator will answer you."))
+        session._livechat_post_notice(
+            visitor_env._("Sorry for the wait: another operator will answer you."), batched=True
+        )
         why = Reason.of("no_answer", user=operator.name, minutes=minutes)
         session.env["livechat.routing"]._requeue(session, operator, why=why, kind="timeout", front=True)
         operator_env = session.with_context(lang=operator.lang).env
@@ -302,7 +306,8 @@ class LivechatTimers(models.AbstractModel):
         minutes = session.livechat_channel_id.away_grace_minutes
         visitor_env = session.with_context(lang=session._livechat_visitor_lang()).env
         session._livechat_post_notice(
-            visitor_env._("%(user)s had to leave: another operator will answer you.", user=operator.name)
+            visitor_env._("%(user)s had to leave: another operator will answer you.", user=operator.name),
+            batched=True,
         )
         why = Reason.of("offline", user=operator.name, minutes=minutes)
         session.env["livechat.routing"]._requeue(session, operator, why=why, front=True)
@@ -357,7 +362,7 @@ class LivechatTimers(models.AbstractModel):
         if assigned and channel.inactivity_close_minutes:
             moments.append(fields.Datetime.now() + timedelta(minutes=channel.inactivity_close_minutes))
         if moments:
-            self._livechat_timers_cron()._trigger(at=min(moments))
+            self._livechat_timers_wake(min(moments))
 
     @api.model
     def _livechat_stop_answer_clock(self, session, message):
@@ -399,7 +404,12 @@ class LivechatTimers(models.AbstractModel):
         :param message: the same
         """
         # sudo: res.groups, livechat.group - who supervises is not for the caller to read
-        managers = self.env.ref("im_livechat.im_livechat_group_manager").sudo().users
+        managers = (
+            self.env["res.groups"]
+            .sudo()
+            .browse(self.env["ir.model.data"]._xmlid_to_res_id("im_livechat.im_livechat_group_manager"))
+            .users
+        )
         supervisors = (
             session.livechat_channel_id.sudo().supervisor_group_ids.member_ids | managers
         ).filtered(lambda user: user.active and not user.share)
@@ -410,6 +420,23 @@ class LivechatTimers(models.AbstractModel):
             )
 
     @api.model
+    def _livechat_timers_wake(self, at):
+        """Run the timers at ``at``: once per transaction, at the earliest time asked when it is
+        committed (a batch of hand-backs starts a clock per session)."""
+        data = self.env.cr.precommit.data
+        if WAKE_AT not in data:
+            self.env.cr.precommit.add(self._livechat_timers_wake_now)
+        data[WAKE_AT] = min(at, data.get(WAKE_AT, at))
+
+    def _livechat_timers_wake_now(self):
+        if at := self.env.cr.precommit.data.pop(WAKE_AT, None):
+            self._livechat_timers_cron()._trigger(at=at)
+
+    @api.model
     def _livechat_timers_cron(self):
-        # sudo: ir.cron - any hand-over may schedule the timers
-        return self.env.ref("livechat_groups.ir_cron_livechat_timers").sudo()
+        # sudo: ir.cron - any hand-over may schedule the timers; by its cached id (env.ref
+        # checks that the record exists, a query at each call)
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "livechat_groups.ir_cron_livechat_timers", raise_if_not_found=True
+        )
+        return self.env["ir.cron"].sudo().browse(cron_id)

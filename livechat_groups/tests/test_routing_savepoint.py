@@ -46,6 +46,22 @@ class TestRoutingSavepoint(TransactionCase):
         self.assertEqual(self.first.name, "First a")
         self.assertEqual(self.second.name, "Second", "nothing of the failure is written")
 
+    def test_what_the_sessions_send_is_written_once_for_all_of_them(self):
+        """The pre-commit hooks (the bus's rows) do not run for each session: what the sessions
+        queued is written once, at the commit, and a failing session drops only its own."""
+
+        def fails(session):
+            self._notify(session, "b")
+            raise ValueError("boom")
+
+        self.Routing._in_savepoint(self.first, self._notify, "a")
+        with self.assertLogs(livechat_routing.__name__, "ERROR"):
+            self.Routing._in_savepoint(self.second, fails)
+        self.Routing._in_savepoint(self.second, self._notify, "c")
+        written = self.env["bus.bus"].search([("message", "like", "livechat_groups.test")])
+        self.assertFalse(written, "nothing written before the commit")
+        self.assertEqual(self._sent(), ["a", "c"])
+
     def test_conflicts_are_skipped_or_retried_as_the_caller_says(self):
         def conflicts(session):
             self._notify(session, "conflict")

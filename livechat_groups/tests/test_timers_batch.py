@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from odoo import Command
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
+from odoo.tools import html2plaintext
 
 from odoo.addons.livechat_groups.models import livechat_routing
 from odoo.addons.livechat_groups.models.livechat_routing import HAND_BACK_BATCH
@@ -123,6 +124,84 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
             )
             self.assertEqual(held, session.livechat_operator_id, "who let it lapse left it")
 
+    def _bus_targets(self, message):
+        """Who was sent ``message`` live (``discuss.channel/new_message``): the bus channels'
+        ``(model, id)``."""
+        self.env.cr.precommit.run()  # the bus writes its rows before the commit
+        targets = set()
+        for notification in (
+            self.env["bus.bus"].sudo().search([("message", "like", "discuss.channel/new_message")])
+        ):
+            payload = json.loads(notification.message)["payload"]
+            if message.id in [data["id"] for data in payload["data"].get("mail.message", [])]:
+                _db, model, record_id = json.loads(notification.channel)[:3]
+                targets.add((model, record_id))
+        return targets
+
+    def test_a_batch_writes_its_messages_together_each_where_it_belongs(self):
+        """The visitors' notices and the staff's notes of a batch are written together, at its
+        end (one INSERT a batch, not one a message), and each session reads its own in order:
+        the visitor's notice, then the note that says who answers now. The visitor is sent the
+        notice live, not the note; who answers now is sent the note."""
+        self._online(self.support_1, self.support_2, *self.extra)
+        sessions = self._lapsed_sessions(4)
+        holders = {session: session._livechat_operator_user() for session in sessions}
+        last = self.env["mail.message"].search([], order="id desc", limit=1).id
+        inserts = []
+        execute = Cursor.execute
+
+        def counted(cr, query, params=None, log_exceptions=True):
+            if str(getattr(query, "code", query)).lstrip().startswith('INSERT INTO "mail_message"'):
+                inserts.append(query)
+            return execute(cr, query, params, log_exceptions)
+
+        self.patch(Cursor, "execute", counted)
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.assertEqual(len(inserts), 3, "batches of 1, 2 and 1 sessions: one INSERT each")
+        odoobot, note = self.env.ref("base.partner_root"), self.env.ref("mail.mt_note")
+        for session in sessions:
+            now = session._livechat_operator_user()
+            self.assertNotEqual(now, holders[session])
+            messages = session.message_ids.filtered(lambda message, last=last: message.id > last).sorted("id")
+            self.assertEqual(
+                [(m.author_id, m.subtype_id == note, html2plaintext(m.body)) for m in messages],
+                [
+                    (odoobot, False, "Sorry for the wait: another operator will answer you."),
+                    (
+                        holders[session].partner_id,
+                        True,
+                        f"left the conversation: {now.name} answers it now.",
+                    ),
+                ],
+            )
+            notice, staff_note = messages
+            self.assertIn(
+                ("discuss.channel", session.id), self._bus_targets(notice), "the conversation reads it"
+            )
+            self.assertEqual(
+                self._bus_targets(staff_note), {("res.partner", now.partner_id.id)}, "for the staff only"
+            )
+
+    def test_a_session_that_waits_reads_its_notices_in_order(self):
+        """A session of a batch that goes back to its queue (nobody is free) is told of its
+        place right away: the notice of the lapse, kept for the batch's end, comes first."""
+        self.external_livechat.max_sessions_per_operator = 1
+        self._online(self.support_1)
+        session = self._lapsed_sessions(1)
+        last = self.env["mail.message"].search([], order="id desc", limit=1).id
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.assertEqual(session.livechat_routing_state, "queued")
+        odoobot = self.env.ref("base.partner_root")
+        notices = [
+            html2plaintext(m.body)
+            for m in session.message_ids.filtered(lambda m: m.id > last and m.author_id == odoobot).sorted(
+                "id"
+            )
+        ]
+        self.assertEqual(len(notices), 2, notices)
+        self.assertEqual(notices[0], "Sorry for the wait: another operator will answer you.")
+        self.assertIn("number 1 in the queue of General Support", notices[1])
+
     def test_who_keeps_a_session_whose_hand_back_failed_does_not_leave_it(self):
         """In a batch, the operators leave the sessions taken from them at its end; a session
         whose hand-back failed (and was undone) is still theirs: they stay in it."""
@@ -131,6 +210,7 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         holders = {session: session._livechat_operator_user() for session in kept | failed}
 
         def hand_back(session):
+            session._livechat_post_notice("Sorry for the wait", batched=True)
             session.env["livechat.routing"]._requeue(session, holders[session])
             if session == failed:
                 raise ValueError("a bug after the hand-back")
@@ -146,6 +226,11 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(failed.livechat_operator_id, holders[failed].partner_id, "undone")
         self.assertIn(holders[failed].partner_id, failed.channel_member_ids.partner_id, "still theirs")
         self.assertFalse(failed.livechat_transfer_ids.filtered(lambda hop: hop.kind == "requeue"))
+        self.assertEqual(self._notices(kept).count("Sorry for the wait"), 1)
+        self.assertNotIn("Sorry for the wait", self._notices(failed), "its notice was undone with it")
+        left = self.env.ref("mail.mt_note")
+        self.assertTrue(kept.message_ids.filtered(lambda m: m.subtype_id == left), "who left it says so")
+        self.assertFalse(failed.message_ids.filtered(lambda m: m.subtype_id == left), "nobody left it")
 
     def test_the_operator_given_a_session_loads_it_once(self):
         """Who is given a session joins it: their Discuss loads it when told so (stock's
