@@ -331,6 +331,27 @@ class TestMessengerWhatsAppIntake(LivechatMessengerCase):
         self.assertEqual(len(new), 1, "a closed session is not written to again: a new one opens")
         self.assertEqual(new.livechat_messenger_partner_id, session.livechat_messenger_partner_id)
 
+    def test_no_answer_in_time_is_told_to_the_customer_not_who_left(self):
+        """Their operator does not answer a WhatsApp customer in time: the timers hand the
+        session to a colleague, in a batch whose messages are written at its end. The customer
+        is sent the notice of the wait; the staff's note of who left stays inside."""
+        self.external_livechat.answer_timeout_minutes = 3
+        self._online(self.support_1)
+        self._write("16505551234", "Hello, my order is late")
+        session = self._session_of("16505551234")
+        self.assertEqual(session.livechat_operator_user_id, self.support_1)
+        self._online(self.support_2)
+        with freeze_time(session.livechat_answer_due + timedelta(seconds=1)):
+            self.env["livechat.timers"]._cron_livechat_timers()
+        self.env.invalidate_all()
+        self.assertEqual(session.livechat_operator_user_id, self.support_2)
+        self.assertIn("left the conversation: Simon Support answers it now.", self._texts(session))
+        self._send()
+        self.assertEqual(
+            [(sent["to"], sent["text"]["body"]) for sent in self.standin.sent()],
+            [("16505551234", "Sorry for the wait: another operator will answer you.")],
+        )
+
     def test_previous_operator_first(self):
         self._online(self.support_2)
         self._write("16505551234", "Hello")
