@@ -91,7 +91,8 @@ class HandBackBatch:
 
     def __init__(self):
         self.freed, self.exclude, self.groups, self.leaving, self.posts = set(), {}, set(), [], []
-        self.ending = False
+        # at its end: what the sessions do is done at once, then their messages are posted
+        self.ending = self.posted = False
 
     def mark(self):
         """Where the lists of what is left for the end stand now, for :meth:`undo`."""
@@ -833,13 +834,13 @@ class LivechatRouting(models.AbstractModel):
             return
         batch = HandBackBatch()
         yield self.with_context(**{HAND_BACK_BATCH: batch})
-        # from now on, what the sessions do is done at once (their messages excepted)
         batch.ending = True
         # (a session whose hand-back was undone left nothing here: see _in_savepoint)
         for session, operator in batch.leaving:
             self._leave(session, operator)
-        # the notices and the notes of who left, at once
+        # the notices and the notes of who left, at once (what comes after them is posted at once)
         self.env["discuss.channel"]._livechat_post_batch(batch.posts)
+        batch.posted = True
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
