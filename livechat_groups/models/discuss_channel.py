@@ -229,15 +229,13 @@ class DiscussChannel(models.Model):
             # stock's "left the channel" of an operator or supervisor (see _action_unfollow) is
             # for the staff, as their "joined" is: the visitor reads what the routing tells them
             kwargs["subtype_xmlid"] = "mail.mt_note"
-            if "livechat_groups_handed_to" in self.env.context:
-                # the routing took the session from them: one note says who answers now,
-                # posted with the other messages of their batch of hand-backs if any
-                if self._livechat_post_in_batch(
-                    lambda session: session._livechat_handed_over_note(),
-                    self.env["res.partner"].browse(leaving),
-                    "mail.mt_note",
-                ):
-                    return self.env["mail.message"]
+            handed = self.env.context.get("livechat_groups_handed_to")
+            if handed == "noted":
+                # the routing took the session from them and its batch posted the note
+                # (livechat.routing._leave)
+                return self.env["mail.message"]
+            if handed:
+                # the routing took the session from them: one note says who answers now
                 kwargs["body"] = self._livechat_handed_over_note()
         # what this session keeps for the end of its batch of hand-backs comes first
         self._livechat_post_pending()

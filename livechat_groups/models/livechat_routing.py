@@ -95,13 +95,13 @@ class HandBackBatch:
         self.ending = self.posted = False
 
     def mark(self):
-        """Where the lists of what is left for the end stand now, for :meth:`undo`."""
-        return len(self.leaving), len(self.posts)
+        """What is left for the end now, for :meth:`undo`."""
+        return list(self.leaving), list(self.posts)
 
     def undo(self, mark):
-        """Forget what was left for the end since ``mark``: a session whose hand-back failed."""
-        del self.leaving[mark[0] :]
-        del self.posts[mark[1] :]
+        """Leave for the end what was left at ``mark``: a session whose hand-back failed takes
+        back what it left, and what it posted of the others' was rolled back with it."""
+        self.leaving[:], self.posts[:] = mark
 
 
 class LivechatRouting(models.AbstractModel):
@@ -656,8 +656,11 @@ class LivechatRouting(models.AbstractModel):
     def _leave(self, session, operator):
         """``operator`` leaves ``session``, which the routing took from them: one note for the
         staff says it and who answers now. In a batch of hand-backs (:meth:`_hand_back_batch`),
-        done at its end for all of them: removing a member empties the ORM's whole cache
-        (stock's ``unlink``), which every next session of the batch would read again."""
+        the note is posted with the batch's messages and they leave after them, at its end, all
+        of them: removing a member empties the ORM's whole cache (stock's ``unlink``), which every
+        next session of the batch would read again; and a message posted after someone left
+        would show the conversation again in their Discuss (stock's ``_action_unfollow`` posts
+        its own before the leave for that reason)."""
         batch = self.env.context.get(HAND_BACK_BATCH)
         if batch is not None and not batch.ending:
             # their membership is locked now, in the session's own savepoint: a change their
@@ -671,8 +674,15 @@ class LivechatRouting(models.AbstractModel):
                 )
             )
             batch.leaving.append((session, operator))
+            self._in_batch(session)._livechat_post_in_batch(
+                lambda session: session._livechat_handed_over_note(), operator.partner_id, "mail.mt_note"
+            )
             return
-        session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
+        # at a batch's end, its note was posted already
+        noted = batch is not None and batch.ending
+        session.with_context(livechat_groups_handed_to="noted" if noted else "note")._action_unfollow(
+            partner=operator.partner_id
+        )
 
     @api.model
     def _move_stranded(self, channels):
@@ -825,21 +835,20 @@ class LivechatRouting(models.AbstractModel):
         """Hand back many sessions as a set (the timers, a user archived): within the block,
         the routing given (``with ... as routing``; sessions join it by ``routing._in_batch``) defers what each
         hand-back leaves to do for the others (:meth:`_after_hand_back`, :meth:`_leave`, the messages
-        posted ``batched``: see ``discuss_channel_batch``): at its end, the operators whom the
-        routing took sessions from leave them, the visitors' notices and the staff's notes are
-        written at once, the freed places serve the queues once, and each queue that moved
-        sends its visitors their place once. Nested blocks belong to the outermost one."""
+        posted ``batched``: see ``discuss_channel_batch``): at its end, the visitors' notices and
+        the staff's notes are written at once, each queue that moved sends its visitors their
+        place once, the freed places serve the queues once, and the operators whom the routing
+        took sessions from leave them. Nested blocks belong to the outermost one."""
         if self.env.context.get(HAND_BACK_BATCH) is not None:
             yield self
             return
         batch = HandBackBatch()
-        yield self.with_context(**{HAND_BACK_BATCH: batch})
+        routing = self.with_context(**{HAND_BACK_BATCH: batch})
+        yield routing
         batch.ending = True
         # (a session whose hand-back was undone left nothing here: see _in_savepoint)
-        for session, operator in batch.leaving:
-            self._leave(session, operator)
-        # the notices and the notes of who left, at once (what comes after them is posted at once)
-        self.env["discuss.channel"]._livechat_post_batch(batch.posts)
+        posts, batch.posts = batch.posts, []
+        self.env["discuss.channel"]._livechat_post_batch(posts)
         batch.posted = True
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
@@ -850,6 +859,9 @@ class LivechatRouting(models.AbstractModel):
             self._serve_queues(
                 freed_by=Users.browse(sorted(batch.freed)), exclude=batch.exclude, skip_conflicts=True
             )
+        # last: nothing is posted after them in the sessions they leave
+        for session, operator in batch.leaving:
+            routing._leave(session, operator)
 
     @api.model
     def _in_batch(self, records):

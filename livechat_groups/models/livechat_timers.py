@@ -13,7 +13,7 @@ TIMER_BATCH = 50
 # up to how many sessions the timers hand back as a set, committed together; a run starts with
 # one, then doubles, so that a run killed early has reported progress already
 COMMIT_BATCH = 20
-# the pre-commit data key of the earliest time the timers must run at (see _livechat_timers_wake)
+# the pre-commit data key of the times the timers must run at (see _livechat_timers_wake)
 WAKE_AT = "livechat_groups.timers_wake_at"
 
 
@@ -421,16 +421,17 @@ class LivechatTimers(models.AbstractModel):
 
     @api.model
     def _livechat_timers_wake(self, at):
-        """Run the timers at ``at``: once per transaction, at the earliest time asked when it is
-        committed (a batch of hand-backs starts a clock per session)."""
+        """Run the timers at ``at``: the times asked in one transaction are scheduled together
+        when it is committed (a batch of hand-backs starts a clock per session), each once."""
         data = self.env.cr.precommit.data
         if WAKE_AT not in data:
+            data[WAKE_AT] = set()
             self.env.cr.precommit.add(self._livechat_timers_wake_now)
-        data[WAKE_AT] = min(at, data.get(WAKE_AT, at))
+        data[WAKE_AT].add(at)
 
     def _livechat_timers_wake_now(self):
-        if at := self.env.cr.precommit.data.pop(WAKE_AT, None):
-            self._livechat_timers_cron()._trigger(at=at)
+        if moments := self.env.cr.precommit.data.pop(WAKE_AT, None):
+            self._livechat_timers_cron()._trigger(sorted(moments))
 
     @api.model
     def _livechat_timers_cron(self):

@@ -193,19 +193,22 @@ class TestAnswerTimeout(LivechatTimersMixin, LivechatGroupsCase):
 
     def test_due_time_schedules_the_timers(self):
         """The answer clocks started in one transaction (a batch of hand-backs starts one per
-        session) have the timers run once, when the first one falls due."""
+        session) have the timers run when each falls due, scheduled together at its commit."""
         cron = self.env.ref("livechat_groups.ir_cron_livechat_timers")
         Trigger = self.env["ir.cron.trigger"]
         self.env.cr.precommit.run()
         before = Trigger.search([("cron_id", "=", cron.id)])
         self._online(self.support_1, self.support_2)
         self._new_session("Ann")
-        self._at(T0 + SECOND)
+        self._new_session("Bea")
+        self._at(T0 + timedelta(minutes=2))
         self._new_session("Bob")
         self.assertFalse(Trigger.search([("cron_id", "=", cron.id)]) - before, "when the transaction commits")
         self.env.cr.precommit.run()
         triggers = Trigger.search([("cron_id", "=", cron.id)]) - before
-        self.assertEqual(triggers.mapped("call_at"), [T0 + timedelta(minutes=3)])
+        self.assertEqual(
+            sorted(triggers.mapped("call_at")), [T0 + timedelta(minutes=3), T0 + timedelta(minutes=5)]
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -142,7 +142,7 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         """The visitors' notices and the staff's notes of a batch are written together, at its
         end (one INSERT a batch, not one a message), and each session reads its own in order:
         the visitor's notice, then the note that says who answers now. The visitor is sent the
-        notice live, not the note; who answers now is sent the note."""
+        notice live, not the note; the staff (who answers now, who left) are sent the note."""
         self._online(self.support_1, self.support_2, *self.extra)
         sessions = self._lapsed_sessions(4)
         holders = {session: session._livechat_operator_user() for session in sessions}
@@ -178,9 +178,9 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
             self.assertIn(
                 ("discuss.channel", session.id), self._bus_targets(notice), "the conversation reads it"
             )
-            self.assertEqual(
-                self._bus_targets(staff_note), {("res.partner", now.partner_id.id)}, "for the staff only"
-            )
+            # for the staff only: who answers now, and who left (posted before they leave)
+            staff = {("res.partner", now.partner_id.id), ("res.partner", holders[session].partner_id.id)}
+            self.assertEqual(self._bus_targets(staff_note), staff)
 
     def test_a_session_that_waits_reads_its_notices_in_order(self):
         """A session of a batch that goes back to its queue (nobody is free) is told of its
@@ -201,6 +201,42 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(len(notices), 2, notices)
         self.assertEqual(notices[0], "Sorry for the wait: another operator will answer you.")
         self.assertIn("number 1 in the queue of General Support", notices[1])
+
+    def test_who_left_is_not_shown_the_session_again(self):
+        """Stock's ``_action_unfollow`` posts before it tells who leaves to unpin the session: a
+        message posted after it would pin it again in their Discuss, still listening to the
+        session's members until their client listens again. A batch posts its notes and notices,
+        and serves its queues (a session served there posts its "joined" note), before its
+        operators leave. Here the first session waits (support_2 is full), the second goes to
+        support_1, and the batch's end serves the first to support_2."""
+        self.external_livechat.max_sessions_per_operator = 1
+        self._online(self.support_1, self.support_2)
+        sessions = self._lapsed_sessions(2)
+        holders = [session._livechat_operator_user() for session in sessions]
+        self.env.cr.precommit.run()
+        last = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+        self._run_timers(T0 + timedelta(minutes=3, seconds=1))
+        self.env.cr.precommit.run()
+        rows = [
+            (row.id, json.loads(row.channel)[1:], json.loads(row.message))
+            for row in self.env["bus.bus"].sudo().search([("id", ">", last)], order="id")
+        ]
+        for session, holder in zip(sessions, holders, strict=True):
+            self.assertNotEqual(session._livechat_operator_user(), holder)
+            (left,) = [
+                row_id
+                for row_id, channel, message in rows
+                if channel == ["res.partner", holder.partner_id.id]
+                and message["type"] == "discuss.channel/leave"
+                and message["payload"]["discuss.channel"][0]["id"] == session.id
+            ]
+            after = [
+                message["type"]
+                for row_id, channel, message in rows
+                if row_id > left and channel[:2] == ["discuss.channel", session.id]
+            ]
+            self.assertNotIn("discuss.channel/new_message", after, "nothing posted after they left")
+            self.assertNotIn('"is_pinned": true', json.dumps(after), "nor pinned again")
 
     def test_who_keeps_a_session_whose_hand_back_failed_does_not_leave_it(self):
         """In a batch, the operators leave the sessions taken from them at its end; a session
@@ -269,7 +305,7 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         leave = Routing._leave
 
         def leave_or_die(routing, session, operator):
-            if session == sessions[2] and routing.env.context.get(HAND_BACK_BATCH) is None:
+            if session == sessions[2] and routing.env.context[HAND_BACK_BATCH].ending:
                 raise Killed  # in the second batch (two sessions), as its operators leave
             return leave(routing, session, operator)
 
