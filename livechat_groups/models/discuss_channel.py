@@ -230,7 +230,7 @@ class DiscussChannel(models.Model):
             # for the staff, as their "joined" is: the visitor reads what the routing tells them
             kwargs["subtype_xmlid"] = "mail.mt_note"
             handed = self.env.context.get("livechat_groups_handed_to")
-            if handed == "noted":
+            if handed == "note_posted":
                 # the routing took the session from them and its batch posted the note
                 # (livechat.routing._leave)
                 return self.env["mail.message"]

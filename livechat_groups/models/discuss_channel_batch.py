@@ -26,7 +26,7 @@ class DiscussChannel(models.Model):
         """
         self.ensure_one()
         batch = self.env.context.get(HAND_BACK_BATCH)
-        if batch is None or batch.posted:
+        if batch is None or batch.ending:
             return False
         batch.posts.append((self.id, self._livechat_message_values(body, author, subtype_xmlid), context))
         return True

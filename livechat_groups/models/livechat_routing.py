@@ -91,8 +91,8 @@ class HandBackBatch:
 
     def __init__(self):
         self.freed, self.exclude, self.groups, self.leaving, self.posts = set(), {}, set(), [], []
-        # at its end: what the sessions do is done at once, then their messages are posted
-        self.ending = self.posted = False
+        # at its end, what the sessions left is done: nothing more is left for it
+        self.ending = False
 
     def mark(self):
         """What is left for the end now, for :meth:`undo`."""
@@ -678,9 +678,9 @@ class LivechatRouting(models.AbstractModel):
                 lambda session: session._livechat_handed_over_note(), operator.partner_id, "mail.mt_note"
             )
             return
-        # at a batch's end, its note was posted already
+        # at a batch's end, the batch posted their note already
         noted = batch is not None and batch.ending
-        session.with_context(livechat_groups_handed_to="noted" if noted else "note")._action_unfollow(
+        session.with_context(livechat_groups_handed_to="note_posted" if noted else True)._action_unfollow(
             partner=operator.partner_id
         )
 
@@ -849,7 +849,6 @@ class LivechatRouting(models.AbstractModel):
         # (a session whose hand-back was undone left nothing here: see _in_savepoint)
         posts, batch.posts = batch.posts, []
         self.env["discuss.channel"]._livechat_post_batch(posts)
-        batch.posted = True
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))

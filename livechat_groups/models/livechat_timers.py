@@ -6,6 +6,7 @@ import psycopg2.errors
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools import until_commit
 from .livechat_routing_reason import Reason
 
 # how many sessions one timer handles per run; a full batch runs the timers again at once
@@ -423,14 +424,10 @@ class LivechatTimers(models.AbstractModel):
     def _livechat_timers_wake(self, at):
         """Run the timers at ``at``: the times asked in one transaction are scheduled together
         when it is committed (a batch of hand-backs starts a clock per session), each once."""
-        data = self.env.cr.precommit.data
-        if WAKE_AT not in data:
-            data[WAKE_AT] = set()
-            self.env.cr.precommit.add(self._livechat_timers_wake_now)
-        data[WAKE_AT].add(at)
+        until_commit.gather(self.env.cr, WAKE_AT, [at], self._livechat_timers_wake_now)
 
     def _livechat_timers_wake_now(self):
-        if moments := self.env.cr.precommit.data.pop(WAKE_AT, None):
+        if moments := until_commit.take(self.env.cr, WAKE_AT):
             self._livechat_timers_cron()._trigger(sorted(moments))
 
     @api.model

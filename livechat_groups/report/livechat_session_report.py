@@ -9,10 +9,11 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.addons.rating.models.rating_data import RATING_LIMIT_SATISFIED
 
 from ..models import livechat_targets
+from ..tools import until_commit
 from .livechat_session_report_fact import FACTS_TABLE
 
 # the sessions whose stored facts (livechat.session.report.fact) this transaction must compute
-# again (cr.precommit.data)
+# again (see tools/until_commit.py)
 PENDING_KEY = "livechat_groups.report_sessions"
 # the facts of a session, in the order the refresh computes them (after its session_id)
 FACT_COLUMNS = (
@@ -265,16 +266,11 @@ class LivechatSessionReport(models.Model):
         """Have the facts of ``session_ids`` computed again before the transaction commits (or
         before the figures are read in it, whichever comes first): called where the routing
         writes a session, a hop or a message. Costs one query per transaction, not per write."""
-        data = self.env.cr.precommit.data
-        if PENDING_KEY not in data:
-            data[PENDING_KEY] = set()
-            self.env.cr.precommit.add(self._livechat_refresh_pending)
-        data[PENDING_KEY].update(session_ids)
+        until_commit.gather(self.env.cr, PENDING_KEY, session_ids, self._livechat_refresh_pending)
 
     def _livechat_refresh_pending(self):
         self.env.flush_all()
-        session_ids = self.env.cr.precommit.data.pop(PENDING_KEY, None)
-        if session_ids:
+        if session_ids := until_commit.take(self.env.cr, PENDING_KEY):
             self._livechat_refresh_facts(list(session_ids))
 
     @api.model

@@ -124,19 +124,24 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
             )
             self.assertEqual(held, session.livechat_operator_id, "who let it lapse left it")
 
+    def _bus_rows(self, after=0):
+        """What the bus was sent after row ``after``: ``[(id, channel without the database,
+        message)]``, in order."""
+        self.env.cr.precommit.run()  # the bus writes its rows before the commit
+        return [
+            (row.id, json.loads(row.channel)[1:], json.loads(row.message))
+            for row in self.env["bus.bus"].sudo().search([("id", ">", after)], order="id")
+        ]
+
     def _bus_targets(self, message):
         """Who was sent ``message`` live (``discuss.channel/new_message``): the bus channels'
         ``(model, id)``."""
-        self.env.cr.precommit.run()  # the bus writes its rows before the commit
-        targets = set()
-        for notification in (
-            self.env["bus.bus"].sudo().search([("message", "like", "discuss.channel/new_message")])
-        ):
-            payload = json.loads(notification.message)["payload"]
-            if message.id in [data["id"] for data in payload["data"].get("mail.message", [])]:
-                _db, model, record_id = json.loads(notification.channel)[:3]
-                targets.add((model, record_id))
-        return targets
+        return {
+            tuple(channel[:2])
+            for _id, channel, sent in self._bus_rows()
+            if sent["type"] == "discuss.channel/new_message"
+            and message.id in [data["id"] for data in sent["payload"]["data"].get("mail.message", [])]
+        }
 
     def test_a_batch_writes_its_messages_together_each_where_it_belongs(self):
         """The visitors' notices and the staff's notes of a batch are written together, at its
@@ -213,8 +218,7 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self._online(self.support_1, self.support_2)
         sessions = self._lapsed_sessions(2)
         holders = [session._livechat_operator_user() for session in sessions]
-        self.env.cr.precommit.run()
-        last = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+        last = self._bus_rows()[-1][0]
         self._at(T0 + timedelta(minutes=3, seconds=1))
         lapsed = self.env["livechat.timers"]._livechat_answer_lapsed
         with self.env["livechat.routing"]._hand_back_batch() as routing:
@@ -224,11 +228,7 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(
             [session._livechat_operator_user() for session in sessions], [self.support_2, self.support_1]
         )
-        self.env.cr.precommit.run()
-        rows = [
-            (row.id, json.loads(row.channel)[1:], json.loads(row.message))
-            for row in self.env["bus.bus"].sudo().search([("id", ">", last)], order="id")
-        ]
+        rows = self._bus_rows(last)
         for session, holder in zip(sessions, holders, strict=True):
             (left,) = [
                 row_id
@@ -296,13 +296,10 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self._online(self.support_2)
         self._run_timers(T0 + timedelta(minutes=3, seconds=1))
         self.assertEqual(session.livechat_operator_id, self.support_2.partner_id)
-        self.env.cr.precommit.run()  # the bus writes its rows before the commit
-        channel = json.dumps(
-            [self.env.cr.dbname, "res.partner", self.support_2.partner_id.id], separators=(",", ":")
-        )
         told = []
-        for notification in self.env["bus.bus"].sudo().search([("channel", "=", channel)]):
-            message = json.loads(notification.message)
+        for _id, channel, message in self._bus_rows():
+            if channel != ["res.partner", self.support_2.partner_id.id]:
+                continue
             payload = message["payload"]
             if message["type"] == "discuss.channel/joined":
                 told += [message["type"]] * (payload["channel"]["id"] == session.id)

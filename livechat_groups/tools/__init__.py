@@ -1,1 +1,1 @@
-from . import cron_wakeup
+from . import cron_wakeup, until_commit
