@@ -36,6 +36,7 @@ from . import (
     livechat_session_transfer,
     livechat_timers,
     mail_message,
+    mail_message_batch,
     mail_message_messenger,
     mail_message_notices,
     res_groups,

@@ -229,12 +229,7 @@ class DiscussChannel(models.Model):
             # stock's "left the channel" of an operator or supervisor (see _action_unfollow) is
             # for the staff, as their "joined" is: the visitor reads what the routing tells them
             kwargs["subtype_xmlid"] = "mail.mt_note"
-            handed = self.env.context.get("livechat_groups_handed_to")
-            if handed == "note_posted":
-                # the routing took the session from them and its batch posted the note
-                # (livechat.routing._leave)
-                return self.env["mail.message"]
-            if handed:
+            if self.env.context.get("livechat_groups_handed_to"):
                 # the routing took the session from them: one note says who answers now
                 kwargs["body"] = self._livechat_handed_over_note()
         # what this session keeps for the end of its batch of hand-backs comes first

@@ -86,10 +86,7 @@ class DiscussChannel(models.Model):
         members = super(DiscussChannel, grouped)._add_members(post_joined_message=False, **kwargs)
         for member in members:
             member.channel_id._livechat_post_operator_note(
-                Markup('<div class="o_mail_notification">%s</div>')
-                % self.env._(
-                    "%(name)s joined the conversation.", name=member.partner_id.name or member.guest_id.name
-                )
+                self._livechat_joined_note(member.partner_id or member.guest_id)
             )
         # posting notifies the members, which may create their settings rows behind the users'
         # cached ones: the routing reads them right after
@@ -100,6 +97,12 @@ class DiscussChannel(models.Model):
                 post_joined_message=post_joined_message, **kwargs
             )
         return members
+
+    def _livechat_joined_note(self, persona):
+        """The staff's note that ``persona`` (``res.partner`` or ``mail.guest``) joined the session."""
+        return Markup('<div class="o_mail_notification">%s</div>') % self.env._(
+            "%(name)s joined the conversation.", name=persona.name
+        )
 
     def _livechat_tell_new_operator(self, user):
         """``user`` was given this session by someone else (the routing, a supervisor, a

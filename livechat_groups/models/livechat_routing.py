@@ -53,9 +53,10 @@ _logger = logging.getLogger(__name__)
 # how many of the best candidates a routing decision reads: more than the routings that can run
 # at once (workers), so that one of them is free
 RANKED = 16
-# in a batch of hand-backs: each worker's transaction gives out up to a batch of sessions that the
-# others cannot see until it commits, so more candidates are read for one of them to be free
-RANKED_IN_BATCH = 64
+# in a batch of hand-backs: each worker's transaction gives out up to a batch of sessions (the
+# timers' COMMIT_BATCH, 40) to operators it holds claimed until it commits, so more candidates are
+# read for one of them to be free: enough for five workers handing back at once
+RANKED_IN_BATCH = 200
 # up to how many memberships the decision reads each member's facts by index lookups rather than
 # by hash joins over whole tables (see livechat_routing_sql)
 FEW_MEMBERS = 200
@@ -86,22 +87,24 @@ class RoutingDecision(tuple):
 class HandBackBatch:
     """What a batch of hand-backs leaves for its end: the operators who freed a place, who
     must not get each session back (``{session id: user ids}``), the groups whose queue moved
-    (ids), who leaves which session (``[(discuss.channel, res.users)]``), the messages to post
-    (see ``discuss_channel_batch``). Compared by identity, so that it may travel in a context."""
+    (ids), who joins and who leaves which session (``[(discuss.channel, res.users)]``), the
+    messages to post (see ``discuss_channel_batch``). Compared by identity, so that it may
+    travel in a context."""
 
     def __init__(self):
-        self.freed, self.exclude, self.groups, self.leaving, self.posts = set(), {}, set(), [], []
+        self.freed, self.exclude, self.groups = set(), {}, set()
+        self.joining, self.leaving, self.posts = [], [], []
         # at its end, what the sessions left is done: nothing more is left for it
         self.ending = False
 
     def mark(self):
         """What is left for the end now, for :meth:`undo`."""
-        return list(self.leaving), list(self.posts)
+        return list(self.joining), list(self.leaving), list(self.posts)
 
     def undo(self, mark):
         """Leave for the end what was left at ``mark``: a session whose hand-back failed takes
         back what it left, and what it posted of the others' was rolled back with it."""
-        self.leaving[:], self.posts[:] = mark
+        self.joining[:], self.leaving[:], self.posts[:] = mark
 
 
 class LivechatRouting(models.AbstractModel):
@@ -480,12 +483,7 @@ class LivechatRouting(models.AbstractModel):
         joined = bool(user) and user.partner_id not in session.channel_member_ids.partner_id
         if user:
             if joined:
-                # added as themselves, not "invited" by whoever handed it over: they are told
-                # of their new session in their own words (see _record_hop), and their Discuss
-                # loads it (stock's discuss.channel/joined)
-                session.with_user(user).sudo()._add_members(
-                    users=user, open_chat_window=True, post_joined_message=joined_note
-                )
+                self._join(session, user, joined_note)
             session.write(
                 {
                     "livechat_group_id": group.id,
@@ -510,6 +508,29 @@ class LivechatRouting(models.AbstractModel):
         self._record_hop(session, kind, from_group, from_user, note=note, joined=joined)
         if left_queue and not self.env.context.get("livechat_groups_defer_queue_notices"):
             session._livechat_refresh_queue_notices(from_group)
+
+    @api.model
+    def _join(self, session, user, note=True):
+        """``user`` joins ``session``, which the routing gives them: added as themselves, not
+        "invited" by whoever handed it over. They are told of their new session in their own
+        words (see :meth:`_record_hop`), and their Discuss loads it (stock's
+        ``discuss.channel/joined``). In a batch of hand-backs (:meth:`_hand_back_batch`), they
+        join at its end, all at once, before its messages are posted
+        (``discuss.channel._livechat_join_batch``).
+
+        :param bool note: whether the staff's note says that they joined
+        """
+        batch = self.env.context.get(HAND_BACK_BATCH)
+        if batch is None or batch.ending:
+            session.with_user(user).sudo()._add_members(
+                users=user, open_chat_window=True, post_joined_message=note
+            )
+            return
+        batch.joining.append((session, user))
+        if note:
+            self._in_batch(session)._livechat_post_in_batch(
+                session._livechat_joined_note(user.partner_id), user.partner_id, "mail.mt_note"
+            )
 
     @api.model
     def _record_hop(self, session, kind, from_group, from_user, note=None, notify=True, joined=False):
@@ -657,8 +678,9 @@ class LivechatRouting(models.AbstractModel):
         """``operator`` leaves ``session``, which the routing took from them: one note for the
         staff says it and who answers now. In a batch of hand-backs (:meth:`_hand_back_batch`),
         the note is posted with the batch's messages and they leave after them, at its end, all
-        of them: removing a member empties the ORM's whole cache (stock's ``unlink``), which every
-        next session of the batch would read again; and a message posted after someone left
+        at once (``discuss.channel._livechat_leave_batch``): removing a member empties the ORM's
+        whole cache (stock's ``unlink``), which every next session of the batch would read
+        again, and costs a dozen queries each time; and a message posted after someone left
         would show the conversation again in their Discuss (stock's ``_action_unfollow`` posts
         its own before the leave for that reason)."""
         batch = self.env.context.get(HAND_BACK_BATCH)
@@ -678,11 +700,7 @@ class LivechatRouting(models.AbstractModel):
                 lambda session: session._livechat_handed_over_note(), operator.partner_id, "mail.mt_note"
             )
             return
-        # at a batch's end, the batch posted their note already
-        noted = batch is not None and batch.ending
-        session.with_context(livechat_groups_handed_to="note_posted" if noted else True)._action_unfollow(
-            partner=operator.partner_id
-        )
+        session.with_context(livechat_groups_handed_to=True)._action_unfollow(partner=operator.partner_id)
 
     @api.model
     def _move_stranded(self, channels):
@@ -847,8 +865,11 @@ class LivechatRouting(models.AbstractModel):
         yield routing
         batch.ending = True
         # (a session whose hand-back was undone left nothing here: see _in_savepoint)
+        Session = self.env["discuss.channel"]
+        # first: who is given a session is a member when its messages are posted
+        Session._livechat_join_batch(batch.joining)
         posts, batch.posts = batch.posts, []
-        self.env["discuss.channel"]._livechat_post_batch(posts)
+        Session._livechat_post_batch(posts)
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
             self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
@@ -859,8 +880,7 @@ class LivechatRouting(models.AbstractModel):
                 freed_by=Users.browse(sorted(batch.freed)), exclude=batch.exclude, skip_conflicts=True
             )
         # last: nothing is posted after them in the sessions they leave
-        for session, operator in batch.leaving:
-            routing._leave(session, operator)
+        Session._livechat_leave_batch(batch.leaving)
 
     @api.model
     def _in_batch(self, records):

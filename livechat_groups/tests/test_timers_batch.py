@@ -1,5 +1,6 @@
 import json
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.sql_db import Cursor
@@ -7,7 +8,6 @@ from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
 from odoo.addons.livechat_groups.models import livechat_routing
-from odoo.addons.livechat_groups.models.livechat_routing import HAND_BACK_BATCH
 
 from .common import CommitPoints, Killed, LivechatGroupsCase
 from .test_timers import LivechatTimersMixin
@@ -316,15 +316,15 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self._online(self.support_1, self.support_2, *self.extra)
         sessions = self._lapsed_sessions(3)
         holders = [session.livechat_operator_id for session in sessions]
-        Routing = type(self.env["livechat.routing"])
-        leave = Routing._leave
+        Session = type(self.env["discuss.channel"])
+        leave = Session._livechat_leave_batch
 
-        def leave_or_die(routing, session, operator):
-            if session == sessions[2] and routing.env.context[HAND_BACK_BATCH].ending:
+        def leave_or_die(channels, leaving):
+            if sessions[2] in [session for session, _operator in leaving]:
                 raise Killed  # in the second batch (two sessions), as its operators leave
-            return leave(routing, session, operator)
+            return leave(channels, leaving)
 
-        self.patch(Routing, "_leave", leave_or_die)
+        self.patch(Session, "_livechat_leave_batch", leave_or_die)
         self._at(T0 + timedelta(minutes=3, seconds=1))
         with CommitPoints(self) as commits:
             self.env["livechat.timers"]._cron_livechat_timers(auto_commit=True)
@@ -339,9 +339,103 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
             self.assertEqual(session.livechat_operator_id, holder, "the killed batch is undone whole")
             self.assertIn(holder, session.channel_member_ids.partner_id)
 
-        self.patch(Routing, "_leave", leave)
+        self.patch(Session, "_livechat_leave_batch", leave)
         self._run_timers(T0 + timedelta(minutes=3, seconds=2))
         self.assertEqual([timeouts(session) for session in sessions], [1, 1, 1])
         for session, holder in zip(sessions, holders, strict=True):
             self.assertNotEqual(session.livechat_operator_id, holder)
             self.assertNotIn(holder, session.channel_member_ids.partner_id)
+
+    # ------------------------------------------------------------
+    # Who joins and who leaves at a batch's end is told as stock tells it
+    # ------------------------------------------------------------
+
+    def _told(self, do, session, member_ids):
+        """What doing ``do()`` sent on the bus: ``[(target model, type, payload)]``, in order,
+        each payload with ``session``'s id read "S" and ``member_ids``' read "M", its other
+        values by their type (two sessions differ in their names, their uuids, their times)."""
+        last = self._bus_rows()[-1][0] if self._bus_rows() else 0
+        do()
+
+        def shape(value, key=None, persona=False):
+            if isinstance(value, dict):
+                return {k: shape(v, k, persona="type" in value) for k, v in value.items()}
+            if isinstance(value, list):
+                return [shape(v) for v in value]
+            if key == "id" and not persona and value == session.id:
+                return "S"
+            if key == "id" and not persona and value in member_ids():
+                return "M"
+            if key in ("id", "memberCount", "channel_type", "model", "is_pinned", "open_chat_window"):
+                return value
+            return type(value).__name__
+
+        return [
+            (channel[0], message["type"], shape(message["payload"]))
+            for _id, channel, message in self._bus_rows(last)
+        ]
+
+    def test_join_batch_tells_as_stock(self):
+        """The operators given sessions in a batch join them at its end, all at once: they and
+        the sessions' members are told what stock's ``_add_members`` tells them."""
+        self._online(self.support_1)
+        stock, batched = self._new_session("Visitor A"), self._new_session("Visitor B")
+        joiner = self.support_2
+        Member = self.env["discuss.channel.member"]
+
+        def members(session):
+            return lambda: Member.search(
+                [("channel_id", "=", session.id), ("partner_id", "=", joiner.partner_id.id)]
+            ).ids
+
+        told_stock = self._told(
+            lambda: stock.with_user(joiner)
+            .sudo()
+            ._add_members(users=joiner, open_chat_window=True, post_joined_message=False),
+            stock,
+            members(stock),
+        )
+        told_batched = self._told(
+            lambda: self.env["discuss.channel"]._livechat_join_batch([(batched, joiner)]),
+            batched,
+            members(batched),
+        )
+        self.assertTrue(told_stock)
+        self.assertIn("discuss.channel/joined", [kind for _target, kind, _payload in told_stock])
+        self.assertEqual(told_batched, told_stock)
+        self.assertIn(joiner.partner_id, batched.channel_member_ids.partner_id)
+
+    def test_leave_batch_tells_as_stock(self):
+        """The operators whom a batch took sessions from leave them at its end, all at once:
+        they and the sessions' members are told what stock's ``_action_unfollow`` tells them
+        (apart from its "left" message: the batch posted the staff's note)."""
+        self._online(self.support_1)
+        stock, batched = self._new_session("Visitor A"), self._new_session("Visitor B")
+        leaver = self.support_2  # a colleague who joined both, not who holds them
+        for session in (stock, batched):
+            session.with_user(leaver).sudo()._add_members(users=leaver, post_joined_message=False)
+        Member = self.env["discuss.channel.member"]
+        gone = {
+            session: Member.search(
+                [("channel_id", "=", session.id), ("partner_id", "=", leaver.partner_id.id)]
+            ).ids
+            for session in (stock, batched)
+        }
+
+        def unfollow_without_message():
+            # the batch posted the staff's note: stock's "left the channel" is not compared
+            with patch.object(
+                type(stock), "message_post", lambda channel, **kwargs: channel.env["mail.message"]
+            ):
+                stock._action_unfollow(partner=leaver.partner_id)
+
+        told_stock = self._told(unfollow_without_message, stock, lambda: gone[stock])
+        told_batched = self._told(
+            lambda: self.env["discuss.channel"]._livechat_leave_batch([(batched, leaver)]),
+            batched,
+            lambda: gone[batched],
+        )
+        self.assertIn("discuss.channel/leave", [kind for _target, kind, _payload in told_stock])
+        self.assertEqual(told_batched, told_stock)
+        self.assertNotIn(leaver.partner_id, batched.channel_member_ids.partner_id)
+        self.assertEqual(batched.livechat_operator_id, self.support_1.partner_id, "its holder keeps it")
