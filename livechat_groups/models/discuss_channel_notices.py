@@ -159,7 +159,7 @@ class DiscussChannel(models.Model):
                 "queue of %(group)s. What you write now is kept."
             )
         # sudo: livechat.group, res.users - whether anyone of the group is online
-        elif not any(member._is_user_available() for member in self.sudo().livechat_group_id.member_ids):
+        elif not self.sudo().livechat_group_id._livechat_anyone_online():
             text = env._(
                 "Nobody is online right now: you are number %(position)s in the queue of %(group)s, "
                 "and we will answer you when someone is back. What you write now is kept; you may "

@@ -390,7 +390,10 @@ class ImLivechatChannel(models.Model):
         operator, group = decision
         # Stock builds the session around the operator we chose; a waiting session is held
         # by OdooBot, who tells the visitor where they stand, until an operator takes it.
-        holder = operator or self.env.ref("base.user_root")
+        # (by its cached id: env.ref checks that the record exists, a query at each new session)
+        holder = operator or self.env["res.users"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id("base.user_root")
+        )
         vals = super(
             ImLivechatChannel, self.with_context(livechat_groups_operator=holder)
         )._get_livechat_discuss_channel_vals(

@@ -127,25 +127,8 @@ class LivechatGroup(models.Model):
         # It reads membership whoever asks, as the tied groups' members may not be readable.
         members_of = defaultdict(list)
         if self.ids:
-            self.env["res.users"].flush_model(["active", "share"])
-            self.env["res.groups"].flush_model(["users"])
-            self.flush_model(["user_ids", "system_group_ids"])
             rows = self.env.execute_query(
-                SQL(
-                    """
-                    SELECT m.group_id, u.id
-                      FROM (SELECT group_id, user_id FROM livechat_group_res_users_rel
-                             WHERE group_id IN %(ids)s
-                             UNION
-                            SELECT t.group_id, r.uid FROM livechat_group_res_groups_rel t
-                              JOIN res_groups_users_rel r ON r.gid = t.res_group_id
-                             WHERE t.group_id IN %(ids)s) m
-                      JOIN res_users u ON u.id = m.user_id
-                     WHERE u.active AND NOT u.share
-                  ORDER BY u.id
-                    """,
-                    ids=tuple(self.ids),
-                )
+                SQL("SELECT m.group_id, m.user_id FROM %s ORDER BY m.user_id", self._livechat_members_sql())
             )
             for group_id, user_id in rows:
                 members_of[group_id].append(user_id)
@@ -159,6 +142,42 @@ class LivechatGroup(models.Model):
             )
             group.member_ids = [Command.set(members)]
             group.member_count = len(members)
+
+    def _livechat_members_sql(self):
+        """The members of these groups, as a table ``m (group_id, user_id)`` to select from:
+        active internal users, by hand or through their tied user groups (what was written
+        before is flushed)."""
+        self.env["res.users"].flush_model(["active", "share"])
+        self.env["res.groups"].flush_model(["users"])
+        self.flush_model(["user_ids", "system_group_ids"])
+        return SQL(
+            """
+            (SELECT m.group_id, u.id AS user_id
+               FROM (SELECT group_id, user_id FROM livechat_group_res_users_rel
+                      WHERE group_id IN %(ids)s
+                      UNION
+                     SELECT t.group_id, r.uid FROM livechat_group_res_groups_rel t
+                       JOIN res_groups_users_rel r ON r.gid = t.res_group_id
+                      WHERE t.group_id IN %(ids)s) m
+               JOIN res_users u ON u.id = m.user_id
+              WHERE u.active AND NOT u.share) m
+            """,
+            ids=tuple(self.ids),
+        )
+
+    def _livechat_anyone_online(self):
+        """Whether a member of these groups is online now (their ``bus.presence``, as the
+        routing reads it: see ``livechat_routing_sql``), in one query: reading every member's
+        presence cost a tenth of each new visitor's request that waits."""
+        if not self.ids:
+            return False
+        self.env["bus.presence"].flush_model(["user_id", "status"])
+        return self.env.execute_query(
+            SQL(
+                "SELECT EXISTS (SELECT 1 FROM %s JOIN bus_presence b ON b.user_id = m.user_id AND b.status = 'online')",
+                self._livechat_members_sql(),
+            )
+        )[0][0]
 
     def _search_member_ids(self, operator, value):
         """Translate a condition on members into conditions on the two stored sources

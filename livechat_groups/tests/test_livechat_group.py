@@ -59,6 +59,37 @@ class TestLivechatGroup(LivechatGroupsCase):
             "an archived user is a member of no group",
         )
 
+    def test_anyone_online_reads_the_members_presence(self):
+        """Whether anyone of a group is online (what a waiting visitor is told) counts its
+        members by hand and through its tied group, online now, and nobody else."""
+        sales_user_group = self.env["res.groups"].create({"name": "Sales / Test User"})
+        seller = self._user("seller_online", name="Sid Seller")
+        seller.groups_id = [Command.link(sales_user_group.id)]
+        group = self.env["livechat.group"].create(
+            {
+                "name": "Sellers",
+                "user_ids": [Command.link(self.sales_1.id)],
+                "system_group_ids": [Command.link(sales_user_group.id)],
+            }
+        )
+        Presence = self.env["bus.presence"]
+        Presence.search([]).unlink()
+        self.assertFalse(group._livechat_anyone_online(), "nobody has a presence")
+        Presence.create({"user_id": self.portal.id, "status": "online"})
+        Presence.create({"user_id": self.sales_2.id, "status": "online"})
+        self.assertFalse(group._livechat_anyone_online(), "online, but not members")
+        away = Presence.create({"user_id": self.sales_1.id, "status": "away"})
+        self.assertFalse(group._livechat_anyone_online(), "a member away is not online")
+        away.status = "online"
+        self.assertTrue(group._livechat_anyone_online(), "a member by hand")
+        away.status = "offline"
+        self.assertFalse(group._livechat_anyone_online())
+        Presence.create({"user_id": seller.id, "status": "online"})
+        self.assertTrue(group._livechat_anyone_online(), "a member through the tied group")
+        seller.active = False
+        self.assertFalse(group._livechat_anyone_online(), "an archived user is no member")
+        self.assertFalse(self.env["livechat.group"]._livechat_anyone_online(), "no group")
+
     def test_members_follow_tied_group_without_refresh(self):
         team = self.env["res.groups"].create({"name": "Support Team"})
         group = self.env["livechat.group"].create(

@@ -43,6 +43,31 @@ class TestTimersTours(LivechatGroupsRoutingMixin, LivechatGroupsTourCase):
             login=self.ext_supervisor.login,
         )
 
+    def test_lapsed_session_as_each_operator_sees_it(self):
+        """A shift change, as the two operators see it afterwards: the timers hand back the
+        session Sonia let lapse, in a batch (its operators join and leave at the batch's end);
+        it is gone from her Discuss, and Simon finds it with the notes that say why."""
+        self.external_livechat.answer_timeout_minutes = 3
+        self._online(self.support_1)
+        ann = self._get_session(self.external_livechat, "Ann")
+        bob = self._get_session(self.external_livechat, "Bob")
+        self.assertEqual((ann | bob).livechat_operator_id, self.support_1.partner_id)
+        bob.with_user(self.support_1).message_post(body="Hello Bob", message_type="comment")
+        self._online(self.support_2)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET livechat_answer_due = now() AT TIME ZONE 'UTC' - interval '1 minute'"
+            " WHERE id = %s",
+            (ann.id,),
+        )
+        self.env.invalidate_all()
+        self.env["livechat.timers"]._cron_livechat_timers(auto_commit=False)
+        self.env.invalidate_all()
+        self.assertEqual(ann.livechat_operator_id, self.support_2.partner_id)
+        self.assertEqual(bob.livechat_operator_id, self.support_1.partner_id)
+        self.start_tour("/odoo/discuss", "livechat_groups_lapsed_session_gone", login=self.support_1.login)
+        self.start_tour("/odoo/discuss", "livechat_groups_lapsed_session_given", login=self.support_2.login)
+
 
 @tagged("post_install", "-at_install")
 class TestBusinessHoursWidget(LivechatGroupsTourCase):

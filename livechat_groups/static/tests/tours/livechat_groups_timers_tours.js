@@ -62,3 +62,53 @@ registry.category("web_tour.tours").add("livechat_groups_board_target_clock", {
         },
     ],
 });
+
+/** After a shift change: the operator who did not answer in time no longer has the session. */
+registry.category("web_tour.tours").add("livechat_groups_lapsed_session_gone", {
+    steps: () => [
+        {
+            content: "The session he answered is still his",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Bob)",
+        },
+        {
+            content: "The one he let lapse left his Discuss",
+            trigger: "body:not(:has(.o-mail-DiscussSidebarChannel:contains(Ann)))",
+        },
+    ],
+});
+
+/** After a shift change: who was given the session finds it, and reads why in it. */
+registry.category("web_tour.tours").add("livechat_groups_lapsed_session_given", {
+    steps: () => [
+        {
+            content: "The session given to her is in her Discuss",
+            trigger: ".o-mail-DiscussSidebarChannel:contains(Ann)",
+            run: "click",
+        },
+        {
+            content: "The visitor was told that someone else answers",
+            trigger: ".o-mail-Thread .o-mail-NotificationMessage:contains(Sorry for the wait: another operator will answer you.)",
+        },
+        {
+            content: "The staff's note says who left and who answers now, once",
+            trigger:
+                ".o-mail-Thread .o-mail-NotificationMessage:contains(Sonia Support left the conversation: Simon Support answers it now.)",
+            run() {
+                const notes = [...document.querySelectorAll(".o-mail-Thread .o-mail-NotificationMessage")].filter(
+                    (el) => el.textContent.includes("left the conversation")
+                );
+                if (notes.length !== 1) {
+                    throw new Error(`${notes.length} notes of who left`);
+                }
+            },
+        },
+        {
+            content: "Nobody's 'joined' or 'invited' is shown",
+            trigger: ".o-mail-Thread:not(:has(.o-mail-NotificationMessage:contains(invited))):not(:has(:contains(joined the channel)))",
+        },
+        {
+            content: "She may answer: the composer is hers",
+            trigger: ".o-mail-Composer-input",
+        },
+    ],
+});
