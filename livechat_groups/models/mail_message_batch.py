@@ -12,6 +12,8 @@ class MailMessage(models.Model):
     _inherit = "mail.message"  # pylint: disable=consider-merging-classes-inherited
 
     def _to_store(self, store, /, *, msg_vals=None, **kwargs):
-        if msg_vals is None and self and set(self.ids) <= self.env.context.get(UNSCHEDULED, frozenset()):
+        unscheduled = self.env.context.get(UNSCHEDULED)
+        # a frozenset only the batch puts there: a context sent over RPC cannot hold one
+        if msg_vals is None and self and isinstance(unscheduled, frozenset) and set(self.ids) <= unscheduled:
             msg_vals = {"scheduled_date": False}
         return super()._to_store(store, msg_vals=msg_vals, **kwargs)
