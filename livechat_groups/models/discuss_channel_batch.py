@@ -20,12 +20,14 @@ class DiscussChannel(models.Model):
 
     _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
-    def _livechat_post_in_batch(self, body, author, subtype_xmlid, **context):
+    def _livechat_post_in_batch(self, body, author, subtype_xmlid, message_type="notification", **context):
         """Post ``body`` in this session at the end of the batch of hand-backs it is in.
 
         :param body: its text, or a function of the session that writes it when it is posted
             (as the session stands then, read for all the batch's sessions at once)
         :param author: ``res.partner`` who writes it
+        :param str message_type: a notification of the routing, or a ``comment`` (a note written
+            as its author would, as the note that someone joined is)
         :param context: the context it is sent in (e.g. ``livechat_groups_routing_notice``)
         :return: whether it was kept for the batch's end (False: no batch, post it now)
         """
@@ -33,19 +35,20 @@ class DiscussChannel(models.Model):
         batch = self.env.context.get(HAND_BACK_BATCH)
         if batch is None or batch.ending:
             return False
-        batch.posts.append((self.id, self._livechat_message_values(body, author, subtype_xmlid), context))
+        values = self._livechat_message_values(body, author, subtype_xmlid, message_type=message_type)
+        batch.posts.append((self.id, values, context))
         return True
 
-    def _livechat_message_values(self, body, author, subtype_xmlid):
+    def _livechat_message_values(self, body, author, subtype_xmlid, message_type="notification"):
         """The values of a message of the routing in this session (``_message_create``'s),
-        written without ``message_post``: a notification, never mailed."""
+        written without ``message_post``: a notification (or ``message_type``), never mailed."""
         self.ensure_one()
         return {
             "author_id": author.id,
             "model": self._name,
             "res_id": self.id,
             "body": body,
-            "message_type": "notification",
+            "message_type": message_type,
             "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id(subtype_xmlid),
             "is_internal": False,
             "partner_ids": [],

@@ -528,8 +528,9 @@ class LivechatRouting(models.AbstractModel):
             return
         batch.joining.append((session, user))
         if note:
+            # the note that its operator posts when they join (see discuss_channel_display)
             self._in_batch(session)._livechat_post_in_batch(
-                session._livechat_joined_note(user.partner_id), user.partner_id, "mail.mt_note"
+                session._livechat_joined_note(user.partner_id), user.partner_id, "mail.mt_note", "comment"
             )
 
     @api.model

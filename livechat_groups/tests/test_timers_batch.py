@@ -439,3 +439,28 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         self.assertEqual(told_batched, told_stock)
         self.assertNotIn(leaver.partner_id, batched.channel_member_ids.partner_id)
         self.assertEqual(batched.livechat_operator_id, self.support_1.partner_id, "its holder keeps it")
+
+    def test_joined_note_in_a_batch_reads_as_outside_one(self):
+        """Who is given a session in a batch (its operator archived: ``_release``) is noted
+        as having joined it as anyone who joins outside a batch is: the same note, written as
+        theirs."""
+        self._online(self.support_1)
+        given, joined = self._new_session("Visitor A"), self._new_session("Visitor B")
+        self._online(self.support_2)
+        self.support_1.active = False  # their sessions go back to the routing, as a batch
+        self.env.invalidate_all()
+        self.assertEqual(given.livechat_operator_id, self.support_2.partner_id)
+        joined.with_user(self.ext_supervisor).sudo()._add_members(users=self.ext_supervisor)
+
+        def note(session, partner):
+            (message,) = session.message_ids.filtered(
+                lambda m: m.author_id == partner and "joined the conversation" in m.body
+            )
+            return (
+                message.message_type,
+                message.subtype_id,
+                html2plaintext(message.body).replace(partner.name, "X"),
+            )
+
+        self.assertEqual(note(given, self.support_2.partner_id), note(joined, self.ext_supervisor.partner_id))
+        self.assertEqual(note(given, self.support_2.partner_id)[0], "comment")
