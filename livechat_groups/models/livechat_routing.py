@@ -55,7 +55,8 @@ _logger = logging.getLogger(__name__)
 RANKED = 16
 # in a batch of hand-backs: each worker's transaction gives out up to a batch of sessions (the
 # timers' COMMIT_BATCH, 40) to operators it holds claimed until it commits, so more candidates are
-# read for one of them to be free: enough for five workers handing back at once
+# read for one of them to be free: enough for five workers handing back at once. A decision
+# outside a batch that finds its RANKED best all claimed (a shift change is under way) reads as many
 RANKED_IN_BATCH = 200
 # up to how many memberships the decision reads each member's facts by index lookups rather than
 # by hash joins over whole tables (see livechat_routing_sql)
@@ -300,31 +301,38 @@ class LivechatRouting(models.AbstractModel):
             and how many members were at capacity or outside business hours
         """
         self.env.flush_all()
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                open_groups.ids,
-                (groups - open_groups).ids,
-                (exclude_users or self.env["res.users"]).ids,
-                lang or "",
-                country_id or None,
-                channel.max_sessions_per_operator or 0,
-                previous_operator.id if previous_operator else 0,
-                RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH,
-                FEW_MEMBERS,
+        ranked = RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH
+        while True:
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    open_groups.ids,
+                    (groups - open_groups).ids,
+                    (exclude_users or self.env["res.users"]).ids,
+                    lang or "",
+                    country_id or None,
+                    channel.max_sessions_per_operator or 0,
+                    previous_operator.id if previous_operator else 0,
+                    ranked,
+                    FEW_MEMBERS,
+                )
             )
-        )
-        eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
-        for kind, position, count, other, user_id, speaks_lang, same_country, *operator in rows:
-            if kind == "position":
-                eligible[position] = count
-                at_capacity += other
-            elif kind == "candidate":
-                candidates.append((other, user_id, position, count, speaks_lang, same_country, operator))
-            elif kind == "claimed":
-                claimed = user_id
-            else:
-                closed = count
+            eligible, candidates, claimed, at_capacity, closed = {}, [], None, 0, 0
+            for kind, position, count, other, user_id, speaks_lang, same_country, *operator in rows:
+                if kind == "position":
+                    eligible[position] = count
+                    at_capacity += other
+                elif kind == "candidate":
+                    candidates.append((other, user_id, position, count, speaks_lang, same_country, operator))
+                elif kind == "claimed":
+                    claimed = user_id
+                else:
+                    closed = count
+            if claimed or len(candidates) < ranked or ranked >= RANKED_IN_BATCH:
+                break
+            # every one of the best is being given a session by another transaction (a batch
+            # of hand-backs holds those it gave until it commits): the next ones are read, once
+            ranked = RANKED_IN_BATCH
         candidates.sort()
         ids = [user_id for _rank, user_id, *_facts in candidates]
         before = ids[: ids.index(claimed)] if claimed else ids

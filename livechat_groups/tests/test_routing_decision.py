@@ -4,6 +4,8 @@ from odoo import Command, fields
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
+from odoo.addons.livechat_groups.models import livechat_routing
+
 from .common import (
     LivechatGroupsCase,
     LivechatGroupsChatbotMixin,
@@ -153,6 +155,25 @@ class TestOperatorChoice(LivechatGroupsChatbotMixin, LivechatGroupsRoutingCase):
         self.assertEqual(
             html2plaintext(self._get_session(self.livechat, "Bob").message_ids[:1].body).count("number 2"), 1
         )
+
+    def test_best_all_claimed_elsewhere_reads_further(self):
+        """During a shift change, batches of hand-backs hold the operators they gave sessions
+        to until they commit: a new visitor whose best candidates are all being claimed gets
+        the next free one, rather than a place in the queue. (Here the best is one, claimed by
+        "another transaction": the claim skips whoever ranks first.)"""
+        self._online(self.support_1, self.support_2)
+        for user in (self.support_1, self.support_2):
+            self.env["res.users.settings"]._find_or_create_for_user(user)
+        self.patch(livechat_routing, "RANKED", 1)
+        self.env.cr.execute(
+            """
+            CREATE OR REPLACE FUNCTION livechat_groups_claim_operator(user_ids int[]) RETURNS int
+            LANGUAGE sql AS $$ SELECT user_ids[2] $$
+            """
+        )  # rolled back with the test
+        session = self._get_session(self.livechat, "Ann")
+        self.assertEqual(session.livechat_routing_state, "assigned", "not left waiting")
+        self.assertTrue(session.livechat_operator_id in (self.support_1 | self.support_2).partner_id)
 
     def _overflow_to_tech(self):
         """Theo Tech leaves the specialists for a second entry group, Overflow; return it."""
