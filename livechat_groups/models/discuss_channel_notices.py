@@ -69,7 +69,10 @@ class DiscussChannel(models.Model):
             if "livechat_visitor_id" in session._fields:  # website_livechat
                 yield session.livechat_visitor_id.lang_id.code
             yield session.livechat_visitor_lang
-            yield session.channel_member_ids.guest_id[:1].lang
+            # the guest of one member read with those of the sessions read with this one (a
+            # batch of hand-backs): mapped over this session's members alone, one query each
+            member = next((member for member in session.channel_member_ids if member.guest_id), None)
+            yield member and member.guest_id.lang
             Website = self.env.get("website")
             if Website is not None and "channel_id" in Website._fields:  # website_livechat
                 website = Website.sudo().search(

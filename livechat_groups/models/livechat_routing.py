@@ -301,8 +301,10 @@ class LivechatRouting(models.AbstractModel):
             and how many members were at capacity or outside business hours
         """
         self.env.flush_all()
-        ranked = RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH
-        while True:
+        first = RANKED if self.env.context.get(HAND_BACK_BATCH) is None else RANKED_IN_BATCH
+        # when every one of the first is being given a session by another transaction (a batch
+        # of hand-backs holds those it gave until it commits), the next ones are read, once
+        for ranked in dict.fromkeys((first, RANKED_IN_BATCH)):
             rows = self.env.execute_query(
                 SQL(
                     "SELECT * FROM livechat_groups_rank_operators(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -328,11 +330,8 @@ class LivechatRouting(models.AbstractModel):
                     claimed = user_id
                 else:
                     closed = count
-            if claimed or len(candidates) < ranked or ranked >= RANKED_IN_BATCH:
+            if claimed or len(candidates) < ranked:
                 break
-            # every one of the best is being given a session by another transaction (a batch
-            # of hand-backs holds those it gave until it commits): the next ones are read, once
-            ranked = RANKED_IN_BATCH
         candidates.sort()
         ids = [user_id for _rank, user_id, *_facts in candidates]
         before = ids[: ids.index(claimed)] if claimed else ids
@@ -881,7 +880,7 @@ class LivechatRouting(models.AbstractModel):
         Session._livechat_post_batch(posts)
         Users, Group = self.env["res.users"], self.env["livechat.group"]
         if batch.groups:
-            self.env["discuss.channel"]._livechat_refresh_queue_notices(Group.browse(batch.groups))
+            Session._livechat_refresh_queue_notices(Group.browse(batch.groups))
         if batch.freed:
             # a waiting session that another worker serves at the same time is theirs: the
             # batch's own work is kept

@@ -215,8 +215,6 @@ class LivechatTimers(models.AbstractModel):
                 continue
             if not sessions:
                 break  # nothing is due
-            # what each session's timer reads of its visitor (their language), read at once
-            sessions.channel_member_ids.guest_id.mapped("lang")
             with sessions.env["livechat.routing"]._hand_back_batch() as routing:
                 for session in routing._in_batch(sessions):
                     routing._in_savepoint(session, action, skip_conflicts=True, skip_errors=False)

@@ -27,6 +27,11 @@ class TestLivechatGroup(LivechatGroupsCase):
         group.unlink()
         self.assertFalse(group.exists())
 
+    def _sellers(self):
+        """A group of Sam Seller, through a tied user group, and of a sales user, by hand."""
+        group, seller = self._sellers()
+        return group, seller
+
     def test_members_are_union_of_users_and_tied_groups(self):
         sales_user_group = self.env["res.groups"].create({"name": "Sales / Test User"})
         seller = self._user("seller", name="Sam Seller")
@@ -62,16 +67,7 @@ class TestLivechatGroup(LivechatGroupsCase):
     def test_anyone_online_reads_the_members_presence(self):
         """Whether anyone of a group is online (what a waiting visitor is told) counts its
         members by hand and through its tied group, online now, and nobody else."""
-        sales_user_group = self.env["res.groups"].create({"name": "Sales / Test User"})
-        seller = self._user("seller_online", name="Sid Seller")
-        seller.groups_id = [Command.link(sales_user_group.id)]
-        group = self.env["livechat.group"].create(
-            {
-                "name": "Sellers",
-                "user_ids": [Command.link(self.sales_1.id)],
-                "system_group_ids": [Command.link(sales_user_group.id)],
-            }
-        )
+        group, seller = self._sellers()
         Presence = self.env["bus.presence"]
         Presence.search([]).unlink()
         self.assertFalse(group._livechat_anyone_online(), "nobody has a presence")

@@ -354,7 +354,8 @@ class TestTimersBatch(LivechatTimersMixin, LivechatGroupsCase):
         """What doing ``do()`` sent on the bus: ``[(target model, type, payload)]``, in order,
         each payload with ``session``'s id read "S" and ``member_ids``' read "M", its other
         values by their type (two sessions differ in their names, their uuids, their times)."""
-        last = self._bus_rows()[-1][0] if self._bus_rows() else 0
+        rows = self._bus_rows()
+        last = rows[-1][0] if rows else 0
         do()
 
         def shape(value, key=None, persona=False):
