@@ -29,10 +29,6 @@ class TestLivechatGroup(LivechatGroupsCase):
 
     def _sellers(self):
         """A group of Sam Seller, through a tied user group, and of a sales user, by hand."""
-        group, seller = self._sellers()
-        return group, seller
-
-    def test_members_are_union_of_users_and_tied_groups(self):
         sales_user_group = self.env["res.groups"].create({"name": "Sales / Test User"})
         seller = self._user("seller", name="Sam Seller")
         seller.groups_id = [Command.link(sales_user_group.id)]
@@ -43,6 +39,10 @@ class TestLivechatGroup(LivechatGroupsCase):
                 "system_group_ids": [Command.link(sales_user_group.id)],
             }
         )
+        return group, seller
+
+    def test_members_are_union_of_users_and_tied_groups(self):
+        group, seller = self._sellers()
         self.assertEqual(group.member_ids, self.sales_1 | seller)
         self.assertEqual(group.member_count, 2)
 
